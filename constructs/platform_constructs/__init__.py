@@ -1,0 +1,1 @@
+"""Reusable AWS CDK constructs. Nothing here knows about environments or config files."""

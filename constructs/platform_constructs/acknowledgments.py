@@ -1,0 +1,25 @@
+"""Accepting a compliance finding on one construct, with the reason on record.
+
+The policy-validation packs (cdk-nag v3) report findings per construct path. A finding that is
+accepted by design is acknowledged on the construct that causes it, never on a stack or app, so
+every other resource is still checked by the same rule.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Validations
+from constructs import IConstruct
+
+
+def acknowledge(construct: IConstruct, *rules: str, reason: str) -> None:
+    """Accept the findings `rules` (e.g. ``AwsSolutions-EC23``) on `construct` and its children.
+
+    `reason` must say why this resource may deviate from the rule; the repository's tests reject
+    empty or generic reasons.
+    """
+    if not rules:
+        raise ValueError("acknowledge: name at least one rule id")
+    if not reason.strip():
+        raise ValueError(f"acknowledge {list(rules)}: reason must not be empty")
+    for rule in rules:
+        Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))

@@ -1,0 +1,1 @@
+"""Stacks: each module composes library constructs for one part of the platform."""

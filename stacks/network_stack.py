@@ -1,0 +1,34 @@
+"""Network stack: the VPC every other stack of an environment lives in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from constructs import Construct
+
+from config.schema import ISOLATED_SUBNET_MASK, PRIVATE_SUBNET_MASK, PUBLIC_SUBNET_MASK, EnvironmentConfig
+from platform_constructs.log_retention import retention_from_days
+from platform_constructs.network import PrivateNetwork
+from stacks.platform_stack import PlatformStack
+
+
+class NetworkStack(PlatformStack):
+    """VPC over the configured AZs, NAT per config, endpoints, flow logs.
+
+    Exposes ``network`` (the construct) and ``vpc`` for the stacks that depend on it.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, config=config, **kwargs)
+        self.network = PrivateNetwork(
+            self,
+            "Network",
+            cidr=config.network.vpc_cidr,
+            availability_zones=config.availability_zones,
+            nat_gateways=config.network.nat_gateways,
+            flow_log_retention=retention_from_days(config.network.flow_log_retention_days),
+            public_subnet_mask=PUBLIC_SUBNET_MASK,
+            private_subnet_mask=PRIVATE_SUBNET_MASK,
+            isolated_subnet_mask=ISOLATED_SUBNET_MASK,
+        )
+        self.vpc = self.network.vpc
