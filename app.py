@@ -3,14 +3,16 @@
 
     cdk synth                 every environment (dev, staging, prod)
     cdk synth -c env=prod     one environment
+    cdk synth -c config_dir=path/to/dir   read <env>.toml files from another directory
 
 Invalid config stops here with a message naming the file, key, bad value and what is allowed;
 nothing is synthesised.
 """
 
 import sys
+from pathlib import Path
 
-from config import ENVIRONMENT_NAMES, ConfigError, load_environments
+from config import CONFIG_DIR, ENVIRONMENT_NAMES, ConfigError, load_environments
 from stacks.platform_app import build_app, new_app
 
 
@@ -19,7 +21,7 @@ def main() -> int:
     selected = app.node.try_get_context("env")
     names = ENVIRONMENT_NAMES if selected in (None, "", "all") else str(selected).split(",")
     try:
-        configs = load_environments(names)
+        configs = load_environments(names, Path(app.node.try_get_context("config_dir") or CONFIG_DIR))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import Environment, Stage, Tags
+from aws_cdk import Environment, Stage
 from constructs import Construct
 
 from config.schema import EnvironmentConfig
+from platform_constructs.tagging import apply_tags
 from stacks.network_stack import NetworkStack
 
 PROJECT = "ticketing"
@@ -41,5 +42,4 @@ class PlatformStage(Stage):
             "ManagedBy": "aws-cdk",
             **config.tags,
         }
-        for key, value in tags.items():
-            Tags.of(self).add(key, value)
+        apply_tags(self, tags)

@@ -4,12 +4,14 @@
 
 Runs cfn-lint (informational checks included, e.g. I3011: stateful resource without deletion
 policies) over every `*.template.json` under the given cloud-assembly directory. Findings listed
-in `cfn-lint-accepted.toml` (rule + resource logical id + reason) are reported as accepted; any
-other finding makes the exit status 1.
+in `cfn-lint-accepted.toml` (rule + resource logical id, which may be a glob such as
+`NetworkVpc*Subnet*`, + reason) are reported as accepted; any other finding makes the exit
+status 1.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import subprocess
 import sys
@@ -38,6 +40,10 @@ def load_accepted(path: Path = ACCEPTED_FILE) -> dict[tuple[str, str], str]:
             raise SystemExit(f"{path.name}: entry {entry} needs rule, resource and a non-empty reason")
         accepted[(entry["rule"], entry["resource"])] = entry["reason"]
     return accepted
+
+
+def is_accepted(finding: Finding, accepted: dict[tuple[str, str], str]) -> bool:
+    return any(rule == finding.rule and fnmatch.fnmatchcase(finding.resource, resource) for rule, resource in accepted)
 
 
 def run_cfn_lint(templates: list[Path]) -> list[Finding]:
@@ -81,7 +87,7 @@ def main(argv: list[str]) -> int:
         return 1
     accepted = load_accepted()
     findings = run_cfn_lint(templates)
-    open_findings = [f for f in findings if (f.rule, f.resource) not in accepted]
+    open_findings = [f for f in findings if not is_accepted(f, accepted)]
     for finding in findings:
         status = "accepted" if finding not in open_findings else "FAIL"
         print(f"{status:8} {finding.rule} {finding.template} {finding.resource}: {finding.message}")

@@ -1,0 +1,34 @@
+"""Tag every taggable resource in a scope, including the raw ones `Tags.of` cannot reach."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import jsii
+from aws_cdk import Aspects, CfnResource, IAspect, TagManager, Tags
+from constructs import IConstruct
+
+#: Resource types that aws-cdk-lib's own custom-resource providers create as plain CfnResource
+#: (not taggable L1 classes), so `Tags.of` skips them. All of them accept a `Tags` list.
+RAW_TAGGABLE_TYPES = frozenset({"AWS::IAM::Role", "AWS::Lambda::Function"})
+
+
+def apply_tags(scope: IConstruct, tags: Mapping[str, str]) -> None:
+    """Add `tags` to every taggable resource under `scope`."""
+    for key, value in tags.items():
+        Tags.of(scope).add(key, value)
+    Aspects.of(scope).add(_TagRawResources(tags))
+
+
+@jsii.implements(IAspect)
+class _TagRawResources:
+    def __init__(self, tags: Mapping[str, str]) -> None:
+        self._tags = [{"Key": key, "Value": tags[key]} for key in sorted(tags)]
+
+    def visit(self, node: IConstruct) -> None:
+        if (
+            isinstance(node, CfnResource)
+            and node.cfn_resource_type in RAW_TAGGABLE_TYPES
+            and not TagManager.is_taggable(node)
+        ):
+            node.add_property_override("Tags", self._tags)

@@ -1,0 +1,46 @@
+"""The synthesised templates: deterministic, and clean under cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import SynthesizedEnvironment
+from tools.lint_templates import is_accepted, load_accepted, run_cfn_lint
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_app_py_synth_is_byte_identical_to_the_test_synth(
+    platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
+) -> None:
+    """Determinism across processes, and proof that app.py builds what the tests assert."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    cdk_json = json.loads((ROOT / "cdk.json").read_text())
+    env.update(CDK_OUTDIR=str(tmp_path), CDK_CONTEXT_JSON=json.dumps(cdk_json["context"]))
+    subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+    fresh = sorted(tmp_path.rglob("*.template.json"))
+    assert len(fresh) == 3
+    for name in ("dev", "staging", "prod"):
+        for template in platform(name).template_files():
+            counterpart = tmp_path / template.parent.name / template.name
+            assert counterpart.read_bytes() == template.read_bytes(), template.name
+
+
+def test_cfn_lint_has_no_unaccepted_finding(platform: Callable[[str], SynthesizedEnvironment]) -> None:
+    """One cfn-lint process over every environment's templates (it costs seconds to start)."""
+    templates = [t for name in ("dev", "staging", "prod") for t in platform(name).template_files()]
+    accepted = load_accepted()
+    findings = run_cfn_lint(templates)
+    unaccepted = [f for f in findings if not is_accepted(f, accepted)]
+    assert unaccepted == []
+
+
+def test_no_context_lookups_are_cached() -> None:
+    """Synthesis needs no AWS account: nothing was ever looked up into cdk.context.json."""
+    context_file = ROOT / "cdk.context.json"
+    assert not context_file.exists() or json.loads(context_file.read_text()) == {}
