@@ -15,9 +15,11 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 
 ENV ?= all
 OUT ?= cdk.out
+BASELINE ?= cdk.out.baseline
+BASE_REF ?= main
 CDK_ENV_FLAG := $(if $(filter all,$(ENV)),,-c env=$(ENV))
 
-.PHONY: help setup synth lint-templates test lint typecheck unit snapshot-update diff bench report clean
+.PHONY: help setup synth lint-templates test lint typecheck unit snapshot-update baseline diff bench clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -37,6 +39,7 @@ synth: setup  ## synthesise ENV (dev|staging|prod|all, default all) into OUT wit
 	rm -rf $(OUT)
 	cdk synth --quiet --output $(OUT) $(CDK_ENV_FLAG)
 	$(BIN)/python tools/lint_templates.py $(OUT)
+	$(BIN)/python tools/compliance_report.py $(OUT)
 
 lint-templates: setup  ## cfn-lint every template in OUT (accepted warnings: cfn-lint-accepted.toml)
 	$(BIN)/python tools/lint_templates.py $(OUT)
@@ -56,11 +59,18 @@ test: lint typecheck unit  ## lint, type check and the whole test suite
 snapshot-update: setup  ## rewrite the stack snapshots after an intended change (review the diff!)
 	$(BIN)/pytest tests/test_snapshots.py --snapshot-update
 
-diff: setup  ## compare ENV's templates with BASELINE (a cdk.out from main); fails on replace/destroy
-	$(BIN)/python tools/diff_stacks.py --baseline $(BASELINE) --env $(ENV)
+baseline: setup  ## synthesise BASE_REF (default main) into cdk.out.baseline, for `make diff`
+	rm -rf .baseline cdk.out.baseline
+	git worktree add --detach .baseline $(BASE_REF)
+	cd .baseline && PYTHONPATH=$(CURDIR)/.baseline/constructs cdk synth --quiet --output $(CURDIR)/cdk.out.baseline \
+	  --app "$(BIN)/python app.py" $(CDK_ENV_FLAG) || { cd $(CURDIR); git worktree remove --force .baseline; exit 1; }
+	git worktree remove --force .baseline
+
+diff: setup  ## diff OUT against BASELINE (default cdk.out.baseline) with the CDK CLI; fails on replace/destroy
+	$(BIN)/python -m tools.diff_stacks --baseline $(BASELINE) --current $(OUT) --env $(ENV)
 
 bench: setup  ## print synth and test timings
-	$(BIN)/python tools/benchmark.py
+	$(BIN)/python tools/benchmark.py --with-tests
 
 clean:  ## remove build output (keeps .venv and node_modules)
-	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(OUT) cdk.out.baseline .pytest_cache .mypy_cache .ruff_cache
