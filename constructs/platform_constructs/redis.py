@@ -1,0 +1,501 @@
+"""A Valkey/Redis OSS replication group (cluster mode disabled) with failover, TLS, AUTH and KMS.
+
+The CDK has no L2 for ElastiCache replication groups; this construct is the one the platform uses.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from aws_cdk import (
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Token,
+    aws_cloudwatch as cloudwatch,
+    aws_ec2 as ec2,
+    aws_elasticache as elasticache,
+    aws_iam as iam,
+    aws_kms as kms,
+    aws_logs as logs,
+    aws_secretsmanager as secretsmanager,
+)
+from constructs import Construct
+
+from platform_constructs.acknowledgments import acknowledge
+
+Engine = Literal["valkey", "redis"]
+
+#: Graviton families that ElastiCache offers for Valkey/Redis OSS today. Older x86 (m4/m5/r4/r5/t2/t3)
+#: generations are refused: they cost more per GiB and miss engine features (e.g. enhanced I/O).
+ALLOWED_NODE_FAMILIES: tuple[str, ...] = ("t4g", "m6g", "m7g", "m8g", "r6g", "r7g", "r8g", "c8gn")
+
+#: Engine versions CloudFormation (cfn-lint 1.58) accepts for replication groups that this construct
+#: supports, with their parameter-group family. Redis OSS below 7.0 is excluded: TransitEncryptionMode
+#: needs 7.0.5+. Valkey 9.x is left out until its parameter-group family is confirmed.
+ENGINE_VERSIONS: dict[str, dict[str, str]] = {
+    "valkey": {"7.2": "valkey7", "8.0": "valkey8", "8.1": "valkey8", "8.2": "valkey8"},
+    "redis": {"7.0": "redis7", "7.1": "redis7"},
+}
+
+#: Version used when ``engine_version`` is not given.
+DEFAULT_ENGINE_VERSIONS: dict[str, str] = {"valkey": "8.0", "redis": "7.1"}
+
+#: Every ``maxmemory-policy`` value Valkey and Redis OSS 7 know.
+EVICTION_POLICIES: tuple[str, ...] = (
+    "volatile-lru",
+    "allkeys-lru",
+    "volatile-lfu",
+    "allkeys-lfu",
+    "volatile-random",
+    "allkeys-random",
+    "volatile-ttl",
+    "noeviction",
+)
+
+#: ElastiCache allows at most five read replicas per node group (shard).
+MAX_REPLICAS_PER_NODE_GROUP = 5
+
+#: Length of the generated AUTH token (ElastiCache accepts 16 to 128 characters). AUTH tokens may hold
+#: only letters, digits and ``! & # $ ^ < > -``; everything else (notably ``@``, ``"``, ``/`` and space)
+#: is rejected. The generated token leaves out all punctuation, so it is also safe in ``rediss://`` URLs
+#: and shell variables without quoting.
+AUTH_TOKEN_LENGTH = 64
+
+_NODE_TYPE_PATTERN = re.compile(r"^cache\.(?P<family>[a-z0-9]+)\.(?P<size>micro|small|medium|large|\d*xlarge)$")
+_DAILY_WINDOW_PATTERN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_WEEKLY_WINDOW_PATTERN = re.compile(
+    r"^(sun|mon|tue|wed|thu|fri|sat):(\d{2}):(\d{2})-(sun|mon|tue|wed|thu|fri|sat):(\d{2}):(\d{2})$"
+)
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_MINUTES_PER_DAY = 24 * 60
+_MINUTES_PER_WEEK = 7 * _MINUTES_PER_DAY
+
+
+def _clock_minutes(parameter: str, window: str, hours: str, minutes: str) -> int:
+    hour, minute = int(hours), int(minutes)
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{parameter}: {hours}:{minutes} in {window!r} is not a 24-hour UTC time")
+    return hour * 60 + minute
+
+
+def _span(start: int, end: int, period: int) -> int:
+    """Length of [start, end) on a clock of `period` minutes, wrapping past the end."""
+    return (end - start) % period
+
+
+def _parse_snapshot_window(window: str) -> tuple[int, int]:
+    match = _DAILY_WINDOW_PATTERN.match(window)
+    if match is None:
+        raise ValueError(f"snapshot_window: expected 'hh24:mi-hh24:mi' in UTC, e.g. '17:00-18:00', got {window!r}")
+    start = _clock_minutes("snapshot_window", window, match[1], match[2])
+    end = _clock_minutes("snapshot_window", window, match[3], match[4])
+    if _span(start, end, _MINUTES_PER_DAY) < 60:
+        raise ValueError(f"snapshot_window: must last at least 60 minutes, got {window!r}")
+    return start, end
+
+
+def _parse_maintenance_window(window: str) -> tuple[int, int]:
+    match = _WEEKLY_WINDOW_PATTERN.match(window.lower())
+    if match is None:
+        raise ValueError(
+            "preferred_maintenance_window: expected 'ddd:hh24:mi-ddd:hh24:mi' in UTC, "
+            f"e.g. 'sun:19:00-sun:20:00', got {window!r}"
+        )
+    start = _WEEKDAYS.index(match[1]) * _MINUTES_PER_DAY + _clock_minutes(
+        "preferred_maintenance_window", window, match[2], match[3]
+    )
+    end = _WEEKDAYS.index(match[4]) * _MINUTES_PER_DAY + _clock_minutes(
+        "preferred_maintenance_window", window, match[5], match[6]
+    )
+    if not 60 <= _span(start, end, _MINUTES_PER_WEEK) <= _MINUTES_PER_DAY:
+        raise ValueError(f"preferred_maintenance_window: must last 60 minutes to 24 hours, got {window!r}")
+    return start, end
+
+
+def _minutes(start: int, end: int, period: int, repeat_every: int) -> set[int]:
+    """Minutes of the week covered by [start, end) on a `period` clock, repeated every `repeat_every`."""
+    length = _span(start, end, period)
+    return {
+        (offset + start + minute) % _MINUTES_PER_WEEK
+        for offset in range(0, _MINUTES_PER_WEEK, repeat_every)
+        for minute in range(length)
+    }
+
+
+class RedisReplicationGroup(Construct):
+    """ElastiCache for Valkey (or Redis OSS) replication group: one shard, a primary and 1-5 replicas.
+
+    - Cluster mode disabled (``NumNodeGroups`` 1); automatic failover to a replica is always on,
+      Multi-AZ placement is on by default.
+    - TLS is required on every connection (``TransitEncryptionMode: required``), clients authenticate
+      with an AUTH token kept in Secrets Manager and passed to CloudFormation as a dynamic reference,
+      never in the template. Data, snapshots, the secret and both log groups use ``encryption_key``.
+    - Slow log and engine log are delivered as JSON to two KMS-encrypted CloudWatch log groups.
+    - A custom parameter group pins ``maxmemory-policy`` and ``cluster-enabled: no``.
+    - A dedicated security group with no rules: grant access with
+      ``connections.allow_default_port_from(peer)``. It has no egress (nodes never initiate traffic).
+    - Daily snapshots kept ``snapshot_retention_days``; minor engine versions upgrade automatically in
+      ``preferred_maintenance_window``.
+
+    Compliance: the AwsSolutions default-port rule (AEC5) fails for ``engine="redis"`` on port 6379, and
+    AEC4 fails for ``multi_az=False``; the caller decides (pick another ``port``, or acknowledge with a
+    reason). A ``snapshot_retention_days`` below 15 fails NIST 800-53 R5.
+
+    Exposes ``replication_group`` (the L1), ``security_group``, ``connections``, ``auth_secret`` (and
+    ``secret_created``: whether the construct generated it), ``parameter_group``, ``subnet_group``,
+    ``slow_log_group``, ``engine_log_group``, the endpoint attributes, ``member_cluster_ids``, metric
+    helpers and ``grant_read_auth_secret``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        node_type: str,
+        encryption_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        subnets: ec2.SubnetSelection | None = None,
+        replicas_per_node_group: int = 1,
+        multi_az: bool = True,
+        engine: Engine = "valkey",
+        engine_version: str | None = None,
+        auth_secret: secretsmanager.ISecret | None = None,
+        auth_secret_json_field: str | None = None,
+        maxmemory_policy: str = "volatile-lru",
+        snapshot_retention_days: int = 15,
+        snapshot_window: str = "17:00-18:00",
+        preferred_maintenance_window: str = "sun:19:00-sun:20:00",
+        port: int = 6379,
+        description: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        """
+        :param vpc: the VPC the nodes live in.
+        :param node_type: ``cache.<family>.<size>`` of a current Graviton family (see
+            ``ALLOWED_NODE_FAMILIES``), e.g. ``cache.r7g.large``.
+        :param encryption_key: encrypts data at rest, snapshots, the generated AUTH secret and both log
+            groups. Its key policy is extended to let CloudWatch Logs of this region use it.
+        :param log_retention: how long slow-log and engine-log entries are kept (not INFINITE).
+        :param subnets: where the nodes go (default: the VPC's PRIVATE_ISOLATED subnets).
+        :param replicas_per_node_group: read replicas next to the primary, 1 to 5 (default 1). At least
+            one is required because automatic failover promotes a replica.
+        :param multi_az: place replicas in other AZs than the primary and fail over across AZs
+            (default True). Needs subnets in at least two AZs.
+        :param engine: ``valkey`` (default) or ``redis`` (Redis OSS).
+        :param engine_version: one of ``ENGINE_VERSIONS[engine]`` (default: ``8.0`` for valkey,
+            ``7.1`` for redis). Minor versions follow automatically.
+        :param auth_secret: secret holding the AUTH token (default: a new secret with a generated
+            64-character alphanumeric token, encrypted with ``encryption_key``).
+        :param auth_secret_json_field: JSON field of ``auth_secret`` holding the token (default: the
+            whole secret string is the token, as in the generated secret).
+        :param maxmemory_policy: eviction policy, one of ``EVICTION_POLICIES`` (default volatile-lru:
+            only keys with a TTL are evicted).
+        :param snapshot_retention_days: days automatic snapshots are kept, 1 to 35 (default 15).
+        :param snapshot_window: daily snapshot window in UTC, ``hh24:mi-hh24:mi``, at least 60 minutes
+            (default ``17:00-18:00`` UTC, 02:00-03:00 in Seoul).
+        :param preferred_maintenance_window: weekly maintenance window in UTC,
+            ``ddd:hh24:mi-ddd:hh24:mi``, 60 minutes to 24 hours, not overlapping the snapshot window
+            (default ``sun:19:00-sun:20:00`` UTC, Monday 04:00-05:00 in Seoul).
+        :param port: TCP port of the endpoints (default 6379), 1024 to 65535.
+        :param description: replication group description (default: engine and construct path).
+        :param removal_policy: RETAIN (default), SNAPSHOT (final snapshot, then delete) or DESTROY for
+            the replication group. The secret and log groups get the same policy, except that SNAPSHOT
+            retains them. While the group is retained, so are its subnet group, parameter group and
+            security group, which CloudFormation could not delete while the group uses them.
+        """
+        super().__init__(scope, construct_id)
+
+        if engine not in ENGINE_VERSIONS:
+            raise ValueError(f"engine: must be one of {sorted(ENGINE_VERSIONS)}, got {engine!r}")
+        version = DEFAULT_ENGINE_VERSIONS[engine] if engine_version is None else engine_version
+        if version not in ENGINE_VERSIONS[engine]:
+            raise ValueError(
+                f"engine_version: {version!r} is not supported for {engine}; allowed: {list(ENGINE_VERSIONS[engine])}"
+            )
+        node_type_match = _NODE_TYPE_PATTERN.match(node_type)
+        if node_type_match is None:
+            raise ValueError(f"node_type: expected 'cache.<family>.<size>', e.g. 'cache.r7g.large', got {node_type!r}")
+        if node_type_match["family"] not in ALLOWED_NODE_FAMILIES:
+            raise ValueError(
+                f"node_type: family {node_type_match['family']!r} of {node_type!r} is not allowed; "
+                f"allowed families (current-generation Graviton): {list(ALLOWED_NODE_FAMILIES)}"
+            )
+        if replicas_per_node_group < 1:
+            raise ValueError(
+                f"replicas_per_node_group: must be at least 1 (automatic failover promotes a replica), "
+                f"got {replicas_per_node_group}"
+            )
+        if replicas_per_node_group > MAX_REPLICAS_PER_NODE_GROUP:
+            raise ValueError(
+                f"replicas_per_node_group: ElastiCache allows at most {MAX_REPLICAS_PER_NODE_GROUP} replicas "
+                f"per node group, got {replicas_per_node_group}"
+            )
+        if maxmemory_policy not in EVICTION_POLICIES:
+            raise ValueError(f"maxmemory_policy: {maxmemory_policy!r} is not one of {list(EVICTION_POLICIES)}")
+        if not 1 <= snapshot_retention_days <= 35:
+            raise ValueError(f"snapshot_retention_days: must be between 1 and 35, got {snapshot_retention_days}")
+        if not 1024 <= port <= 65535:
+            raise ValueError(f"port: must be between 1024 and 65535, got {port}")
+        if log_retention == logs.RetentionDays.INFINITE:
+            raise ValueError("log_retention: must be a finite retention, got INFINITE")
+        if auth_secret is None and auth_secret_json_field is not None:
+            raise ValueError(
+                f"auth_secret_json_field: only valid with auth_secret (the generated secret is a plain "
+                f"token), got {auth_secret_json_field!r}"
+            )
+        snapshot = _parse_snapshot_window(snapshot_window)
+        maintenance = _parse_maintenance_window(preferred_maintenance_window)
+        if _minutes(*snapshot, _MINUTES_PER_DAY, _MINUTES_PER_DAY) & _minutes(
+            *maintenance, _MINUTES_PER_WEEK, _MINUTES_PER_WEEK
+        ):
+            raise ValueError(
+                f"preferred_maintenance_window: {preferred_maintenance_window!r} overlaps the daily "
+                f"snapshot_window {snapshot_window!r}"
+            )
+
+        selection = subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        selected = vpc.select_subnets(
+            availability_zones=selection.availability_zones,
+            one_per_az=selection.one_per_az,
+            subnet_filters=selection.subnet_filters,
+            subnet_group_name=selection.subnet_group_name,
+            subnets=selection.subnets,
+            subnet_type=selection.subnet_type,
+        )
+        zones = selected.availability_zones
+        if multi_az and not any(Token.is_unresolved(zone) for zone in zones) and len(set(zones)) < 2:
+            raise ValueError(f"multi_az: needs subnets in at least 2 availability zones, got {sorted(set(zones))}")
+
+        self.engine: str = engine
+        self.engine_version: str = version
+        self.port: int = port
+        self.replicas_per_node_group: int = replicas_per_node_group
+        self.encryption_key = encryption_key
+        # While the group is retained, its subnet group, parameter group and security group must stay.
+        supporting_policy = (
+            removal_policy
+            if removal_policy in (RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+            else RemovalPolicy.DESTROY
+        )
+        # Secrets and log groups have no snapshot; SNAPSHOT keeps them instead.
+        data_policy = RemovalPolicy.RETAIN if removal_policy == RemovalPolicy.SNAPSHOT else removal_policy
+        label = "Valkey" if engine == "valkey" else "Redis OSS"
+        family = ENGINE_VERSIONS[engine][version]
+
+        self.subnet_group = elasticache.CfnSubnetGroup(
+            self,
+            "SubnetGroup",
+            description=f"Subnets of the {label} replication group {self.node.path}",
+            subnet_ids=selected.subnet_ids,
+        )
+        self.subnet_group.apply_removal_policy(supporting_policy)
+
+        self.parameter_group = elasticache.CfnParameterGroup(
+            self,
+            "ParameterGroup",
+            cache_parameter_group_family=family,
+            # No engine version or policy here: changing a parameter group's description replaces it.
+            description=f"{family} parameters of the replication group {self.node.path}",
+            properties={"maxmemory-policy": maxmemory_policy, "cluster-enabled": "no"},
+        )
+        self.parameter_group.apply_removal_policy(supporting_policy)
+
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            # Engine-neutral: changing a security group's description replaces it.
+            description=f"ElastiCache replication group {self.node.path}; ingress only from granted peers",
+            allow_all_outbound=False,
+        )
+        self.security_group.apply_removal_policy(supporting_policy)
+        self.connections = ec2.Connections(security_groups=[self.security_group], default_port=ec2.Port.tcp(port))
+
+        self.secret_created = auth_secret is None
+        if auth_secret is None:
+            generated = secretsmanager.Secret(
+                self,
+                "AuthSecret",
+                description=f"AUTH token of the {label} replication group {self.node.path}",
+                encryption_key=encryption_key,
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    password_length=AUTH_TOKEN_LENGTH,
+                    exclude_punctuation=True,
+                    include_space=False,
+                ),
+                removal_policy=data_policy,
+            )
+            acknowledge(
+                generated,
+                "AwsSolutions-SMG4",
+                "NIST.800.53.R5-SecretsManagerRotationEnabled",
+                "PCI.DSS.321-SecretsManagerRotationEnabled",
+                reason=(
+                    "This secret is the ElastiCache AUTH token. Rotating it needs a custom rotation Lambda "
+                    "that runs ModifyReplicationGroup with AuthTokenUpdateStrategy ROTATE then SET while "
+                    "clients reload the token, which is out of scope for this construct. The token is 64 "
+                    "random characters, encrypted with a customer-managed KMS key, and the endpoint is "
+                    "only reachable from granted security groups inside the VPC over required TLS."
+                ),
+            )
+            auth_secret = generated
+        self.auth_secret: secretsmanager.ISecret = auth_secret
+        auth_token = (
+            auth_secret.secret_value
+            if auth_secret_json_field is None
+            else auth_secret.secret_value_from_json(auth_secret_json_field)
+        )
+
+        # CloudWatch Logs of this region encrypts the log groups with the key. Principal and the
+        # encryption-context condition follow the CloudWatch Logs KMS guide: the service principal is
+        # regional, and it may use the key only for log groups of this account and region. (The two
+        # log-group ARNs cannot be named: the log groups depend on the key.) No-op for imported keys,
+        # whose policy must already allow this.
+        stack = Stack.of(self)
+        encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsOfThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                        )
+                    }
+                },
+            )
+        )
+        self.slow_log_group = logs.LogGroup(
+            self,
+            "SlowLogGroup",
+            retention=log_retention,
+            encryption_key=encryption_key,
+            removal_policy=data_policy,
+        )
+        self.engine_log_group = logs.LogGroup(
+            self,
+            "EngineLogGroup",
+            retention=log_retention,
+            encryption_key=encryption_key,
+            removal_policy=data_policy,
+        )
+
+        self.replication_group = elasticache.CfnReplicationGroup(
+            self,
+            "Resource",
+            replication_group_description=description or f"{label} replication group {self.node.path}",
+            engine=engine,
+            engine_version=version,
+            cache_node_type=node_type,
+            num_node_groups=1,
+            replicas_per_node_group=replicas_per_node_group,
+            automatic_failover_enabled=True,
+            multi_az_enabled=multi_az,
+            cache_subnet_group_name=self.subnet_group.ref,
+            cache_parameter_group_name=self.parameter_group.ref,
+            security_group_ids=[self.security_group.security_group_id],
+            port=port,
+            transit_encryption_enabled=True,
+            transit_encryption_mode="required",
+            auth_token=auth_token.unsafe_unwrap(),  # a {{resolve:secretsmanager:...}} reference
+            at_rest_encryption_enabled=True,
+            kms_key_id=encryption_key.key_arn,
+            snapshot_retention_limit=snapshot_retention_days,
+            snapshot_window=snapshot_window,
+            preferred_maintenance_window=preferred_maintenance_window,
+            auto_minor_version_upgrade=True,
+            log_delivery_configurations=[
+                self._log_delivery("slow-log", self.slow_log_group),
+                self._log_delivery("engine-log", self.engine_log_group),
+            ],
+        )
+        self.replication_group.apply_removal_policy(removal_policy)
+
+        self.replication_group_id: str = self.replication_group.ref
+        self.primary_endpoint_address: str = self.replication_group.attr_primary_end_point_address
+        self.primary_endpoint_port: str = self.replication_group.attr_primary_end_point_port
+        self.reader_endpoint_address: str = self.replication_group.attr_reader_end_point_address
+        self.reader_endpoint_port: str = self.replication_group.attr_reader_end_point_port
+        #: CacheClusterId of every node: ``<group id>-001`` (the first primary) to ``-00<n>``.
+        self.member_cluster_ids: list[str] = [
+            f"{self.replication_group_id}-{member:03d}" for member in range(1, replicas_per_node_group + 2)
+        ]
+
+    @staticmethod
+    def _log_delivery(
+        log_type: str, log_group: logs.ILogGroup
+    ) -> elasticache.CfnReplicationGroup.LogDeliveryConfigurationRequestProperty:
+        return elasticache.CfnReplicationGroup.LogDeliveryConfigurationRequestProperty(
+            log_type=log_type,
+            log_format="json",
+            destination_type="cloudwatch-logs",
+            destination_details=elasticache.CfnReplicationGroup.DestinationDetailsProperty(
+                cloud_watch_logs_details=elasticache.CfnReplicationGroup.CloudWatchLogsDestinationDetailsProperty(
+                    log_group=log_group.log_group_name
+                )
+            ),
+        )
+
+    def grant_read_auth_secret(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let `grantee` read the AUTH token (and decrypt it with the key)."""
+        return self.auth_secret.grant_read(grantee)
+
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        member: int = 1,
+        statistic: str = "Average",
+        period: Duration | None = None,
+        unit: cloudwatch.Unit | None = None,
+    ) -> cloudwatch.Metric:
+        """Metric `metric_name` of one node, namespace ``AWS/ElastiCache``.
+
+        ElastiCache publishes per node, with the dimension ``CacheClusterId`` (and optionally
+        ``CacheNodeId``); there is no ``ReplicationGroupId`` dimension for node metrics. In a group with
+        cluster mode disabled the nodes are the member clusters ``<group id>-001`` ... ``-00<n>``.
+        `member` picks one of them (1-based; default 1, the node created as primary). After a failover
+        another member is primary: alarm on every member (see ``member_cluster_ids``) for fleet views.
+
+        :param period: aggregation period (default 1 minute, the rate ElastiCache publishes at).
+        """
+        if not 1 <= member <= len(self.member_cluster_ids):
+            raise ValueError(f"member: must be between 1 and {len(self.member_cluster_ids)}, got {member}")
+        return cloudwatch.Metric(
+            namespace="AWS/ElastiCache",
+            metric_name=metric_name,
+            dimensions_map={"CacheClusterId": self.member_cluster_ids[member - 1]},
+            statistic=statistic,
+            period=period or Duration.minutes(1),
+            unit=unit,
+        )
+
+    def metric_cpu_utilization(self, *, member: int = 1) -> cloudwatch.Metric:
+        """Host CPU of one node, percent (Average). On nodes with 4+ vCPUs prefer engine CPU."""
+        return self.metric("CPUUtilization", member=member, unit=cloudwatch.Unit.PERCENT)
+
+    def metric_engine_cpu_utilization(self, *, member: int = 1) -> cloudwatch.Metric:
+        """CPU of the engine's main thread on one node, percent (Average)."""
+        return self.metric("EngineCPUUtilization", member=member, unit=cloudwatch.Unit.PERCENT)
+
+    def metric_database_memory_usage_percentage(self, *, member: int = 1) -> cloudwatch.Metric:
+        """Share of ``maxmemory`` in use on one node, percent (Average)."""
+        return self.metric("DatabaseMemoryUsagePercentage", member=member, unit=cloudwatch.Unit.PERCENT)
+
+    def metric_curr_connections(self, *, member: int = 1) -> cloudwatch.Metric:
+        """Client connections open on one node (Maximum), excluding replica links."""
+        return self.metric("CurrConnections", member=member, statistic="Maximum", unit=cloudwatch.Unit.COUNT)
+
+    def metric_evictions(self, *, member: int = 1) -> cloudwatch.Metric:
+        """Keys evicted by ``maxmemory-policy`` on one node (Sum)."""
+        return self.metric("Evictions", member=member, statistic="Sum", unit=cloudwatch.Unit.COUNT)
+
+    def metric_replication_lag(self, *, member: int = 2) -> cloudwatch.Metric:
+        """Seconds a replica is behind the primary (Maximum); published by replicas only (default member 2)."""
+        return self.metric("ReplicationLag", member=member, statistic="Maximum", unit=cloudwatch.Unit.SECONDS)
