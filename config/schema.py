@@ -8,12 +8,19 @@ contradictions between keys are all rejected here, so a bad file never half-buil
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from platform_constructs.log_retention import RETENTION_BY_DAYS
+from platform_constructs.postgres import GRAVITON_FAMILIES as DB_INSTANCE_FAMILIES, MAX_READ_REPLICAS
+from platform_constructs.redis import (
+    ALLOWED_NODE_FAMILIES as CACHE_NODE_FAMILIES,
+    EVICTION_POLICIES,
+    MAX_REPLICAS_PER_NODE_GROUP,
+)
 
 EnvironmentName = Literal["dev", "staging", "prod"]
 
@@ -70,6 +77,159 @@ class NetworkConfig(_Strict):
         return _check_retention(value)
 
 
+_DB_CLASS = re.compile(r"^db\.(?P<family>[a-z0-9]+)\.(?P<size>micro|small|medium|large|\d*xlarge)$")
+_CACHE_NODE = re.compile(r"^cache\.(?P<family>[a-z0-9]+)\.(?P<size>micro|small|medium|large|\d*xlarge)$")
+
+
+def _check_class(value: str, pattern: re.Pattern[str], families: tuple[str, ...], example: str) -> str:
+    match = pattern.match(value)
+    if not match:
+        raise ValueError(f"must look like {example}")
+    if match["family"] not in families:
+        raise ValueError(f"unknown or non-Graviton instance family {match['family']!r}; allowed: {list(families)}")
+    return value
+
+
+class ProxyConfig(_Strict):
+    """RDS Proxy in front of the writer."""
+
+    borrow_timeout_seconds: int = Field(ge=1, le=3600, description="Wait for a pooled connection (seed: 30).")
+    max_connections_percent: int = Field(ge=1, le=100, description="Share of max_connections the proxy may open.")
+    max_idle_connections_percent: int = Field(ge=0, le=100, description="Share kept open while idle.")
+
+    @model_validator(mode="after")
+    def _idle_within_max(self) -> ProxyConfig:
+        if self.max_idle_connections_percent > self.max_connections_percent:
+            raise _field_error(
+                "database.proxy.max_idle_connections_percent",
+                self.max_idle_connections_percent,
+                f"must not exceed max_connections_percent ({self.max_connections_percent})",
+            )
+        return self
+
+
+class PoolConfig(_Strict):
+    """Client-side pool settings handed to every service (seed: SQLAlchemy QueuePool)."""
+
+    min_connections: int = Field(ge=1, description="Seed: 10.")
+    max_connections: int = Field(ge=1, description="Seed: 50.")
+    pool_size: int = Field(ge=1, description="Persistent connections per process (seed: 20).")
+    max_overflow: int = Field(ge=0, description="Extra connections under load (seed: 10).")
+    pool_timeout_seconds: int = Field(ge=1, description="Wait for a free connection (seed: 30).")
+    pool_recycle_seconds: int = Field(ge=60, description="Reconnect after this long (seed: 3600).")
+    pre_ping: bool = Field(description="Check a connection before use (seed: true).")
+
+    @model_validator(mode="after")
+    def _sizes_are_consistent(self) -> PoolConfig:
+        if self.min_connections > self.max_connections:
+            raise _field_error(
+                "database.pool.min_connections",
+                self.min_connections,
+                f"must not exceed max_connections ({self.max_connections})",
+            )
+        if self.pool_size + self.max_overflow > self.max_connections:
+            raise _field_error(
+                "database.pool.max_overflow",
+                self.max_overflow,
+                f"pool_size + max_overflow ({self.pool_size} + {self.max_overflow}) must not exceed "
+                f"max_connections ({self.max_connections})",
+            )
+        return self
+
+
+class DatabaseConfig(_Strict):
+    """PostgreSQL primary, read replicas and RDS Proxy."""
+
+    instance_class: str = Field(description="Primary instance class, e.g. db.r7g.large (Graviton only).")
+    replica_instance_class: str = Field(description="Read-replica instance class.")
+    read_replicas: int = Field(ge=0, description=f"Read replicas, 0-{MAX_READ_REPLICAS}; prod needs at least 2.")
+    multi_az: bool = Field(description="Standby in a second AZ; required in prod.")
+    allocated_storage_gib: int = Field(ge=20, le=65536, description="Initial gp3 storage.")
+    max_allocated_storage_gib: int = Field(le=65536, description="Storage autoscaling ceiling.")
+    backup_retention_days: int = Field(ge=0, le=35, description="Automated backups; replicas need at least 1.")
+    deletion_protection: bool = Field(description="RDS deletion protection; required in prod.")
+    slow_query_threshold_ms: int = Field(ge=0, description="log_min_duration_statement.")
+    idle_in_transaction_timeout_ms: int = Field(ge=1000, description="idle_in_transaction_session_timeout.")
+    credential_rotation_days: int = Field(ge=1, le=365, description="Master secret rotation schedule.")
+    log_retention_days: int = Field(description="PostgreSQL log export retention.")
+    proxy: ProxyConfig
+    pool: PoolConfig
+
+    @field_validator("instance_class", "replica_instance_class")
+    @classmethod
+    def _graviton_class(cls, value: str) -> str:
+        return _check_class(value, _DB_CLASS, DB_INSTANCE_FAMILIES, "db.r7g.large")
+
+    @field_validator("read_replicas")
+    @classmethod
+    def _replica_limit(cls, value: int) -> int:
+        if value > MAX_READ_REPLICAS:
+            raise ValueError(
+                f"at most {MAX_READ_REPLICAS} read replicas per primary on this platform "
+                "(RDS for PostgreSQL itself stops at 15); scale the instance class instead"
+            )
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention_is_supported(cls, value: int) -> int:
+        return _check_retention(value)
+
+    @model_validator(mode="after")
+    def _storage_and_backups(self) -> DatabaseConfig:
+        ceiling = math.ceil(self.allocated_storage_gib * 1.1)
+        if self.max_allocated_storage_gib < ceiling:
+            raise _field_error(
+                "database.max_allocated_storage_gib",
+                self.max_allocated_storage_gib,
+                f"storage autoscaling needs a ceiling at least 10% above allocated_storage_gib "
+                f"({self.allocated_storage_gib}): {ceiling} or more",
+            )
+        if self.backup_retention_days == 0:
+            raise _field_error(
+                "database.backup_retention_days",
+                0,
+                "1-35: automated backups are what point-in-time restore and read replicas depend on",
+            )
+        return self
+
+
+class CacheConfig(_Strict):
+    """ElastiCache (Valkey or Redis OSS) replication group."""
+
+    engine: Literal["valkey", "redis"]
+    node_type: str = Field(description="e.g. cache.r7g.large (Graviton only).")
+    replicas: int = Field(ge=1, description=f"Replicas of the primary, 1-{MAX_REPLICAS_PER_NODE_GROUP}.")
+    multi_az: bool = Field(description="Automatic failover to a replica in another AZ; required in prod.")
+    maxmemory_policy: str = Field(description="Eviction policy, e.g. volatile-lru.")
+    snapshot_retention_days: int = Field(ge=1, le=35, description="Daily snapshots kept.")
+    log_retention_days: int = Field(description="Slow-log and engine-log retention.")
+
+    @field_validator("node_type")
+    @classmethod
+    def _graviton_node(cls, value: str) -> str:
+        return _check_class(value, _CACHE_NODE, CACHE_NODE_FAMILIES, "cache.r7g.large")
+
+    @field_validator("replicas")
+    @classmethod
+    def _replica_limit(cls, value: int) -> int:
+        if value > MAX_REPLICAS_PER_NODE_GROUP:
+            raise ValueError(f"ElastiCache allows at most {MAX_REPLICAS_PER_NODE_GROUP} replicas per shard")
+        return value
+
+    @field_validator("maxmemory_policy")
+    @classmethod
+    def _known_policy(cls, value: str) -> str:
+        if value not in EVICTION_POLICIES:
+            raise ValueError(f"unknown eviction policy; allowed: {list(EVICTION_POLICIES)}")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention_is_supported(cls, value: int) -> int:
+        return _check_retention(value)
+
+
 class EnvironmentConfig(_Strict):
     """Everything that differs between dev, staging and prod."""
 
@@ -83,6 +243,8 @@ class EnvironmentConfig(_Strict):
         description="AZ names, given explicitly so synthesis never looks them up.",
     )
     network: NetworkConfig
+    database: DatabaseConfig
+    cache: CacheConfig
     tags: dict[str, str] = Field(description="Cost-allocation tags; CostCenter and Owner are required.")
 
     @property
@@ -136,6 +298,21 @@ class EnvironmentConfig(_Strict):
                 f"prod needs one NAT gateway per availability zone ({len(zones)}) so one AZ failing "
                 "does not cut the others off",
             )
+
+        if self.is_production:
+            for key, value in (("database.multi_az", self.database.multi_az), ("cache.multi_az", self.cache.multi_az)):
+                if not value:
+                    raise _field_error(key, value, "prod must survive the loss of an availability zone: set true")
+            if not self.database.deletion_protection:
+                raise _field_error(
+                    "database.deletion_protection", False, "prod databases must have deletion protection: set true"
+                )
+            if self.database.read_replicas < 2:
+                raise _field_error(
+                    "database.read_replicas",
+                    self.database.read_replicas,
+                    "prod needs at least 2 read replicas, in different availability zones",
+                )
 
         per_zone = sum(2 ** (32 - mask) for mask in (PUBLIC_SUBNET_MASK, PRIVATE_SUBNET_MASK, ISOLATED_SUBNET_MASK))
         available = ipaddress.IPv4Network(self.network.vpc_cidr).num_addresses

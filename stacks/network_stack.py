@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from config.schema import ISOLATED_SUBNET_MASK, PRIVATE_SUBNET_MASK, PUBLIC_SUBNET_MASK, EnvironmentConfig
@@ -15,7 +16,8 @@ from stacks.platform_stack import PlatformStack
 class NetworkStack(PlatformStack):
     """VPC over the configured AZs, NAT per config, endpoints, flow logs.
 
-    Exposes ``network`` (the construct) and ``vpc`` for the stacks that depend on it.
+    Exposes ``network`` (the construct), ``vpc`` and ``service_security_group`` for the stacks
+    that depend on it.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
@@ -32,3 +34,13 @@ class NetworkStack(PlatformStack):
             isolated_subnet_mask=ISOLATED_SUBNET_MASK,
         )
         self.vpc = self.network.vpc
+
+        # The one security group every service task runs with. The data tier admits exactly this
+        # group, so it lives here, below both the data and the services stacks.
+        self.service_security_group = ec2.SecurityGroup(
+            self,
+            "ServiceSecurityGroup",
+            vpc=self.vpc,
+            description="Fargate tasks of the platform services - the data tier admits only this group",
+            allow_all_outbound=True,
+        )

@@ -7,6 +7,7 @@ from constructs import Construct
 
 from config.schema import EnvironmentConfig
 from platform_constructs.tagging import apply_tags
+from stacks.data_stack import DataStack
 from stacks.network_stack import NetworkStack
 
 PROJECT = "ticketing"
@@ -33,6 +34,15 @@ class PlatformStage(Stage):
             stack_name=f"{PROJECT}-{config.name}-network",
             description=f"Ticketing platform {config.name}: VPC, subnets, NAT, endpoints, flow logs",
             # Deleting the prod VPC takes every service down with it.
+            termination_protection=config.is_production,
+        )
+        self.data = DataStack(
+            self,
+            "Data",
+            config=config,
+            network=self.network,
+            stack_name=f"{PROJECT}-{config.name}-data",
+            description=f"Ticketing platform {config.name}: PostgreSQL, read replicas, RDS Proxy, cache",
             termination_protection=config.is_production,
         )
 

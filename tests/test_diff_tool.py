@@ -33,7 +33,7 @@ def test_a_replacing_change_fails_and_names_the_resource(
     dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     baseline = baseline_copy(dev, tmp_path)
-    template_file = next(baseline.rglob("*.template.json"))
+    template_file = next(baseline.rglob("*Network*.template.json"))
     template = json.loads(template_file.read_text())
     vpc = next(r for r in template["Resources"].values() if r["Type"] == "AWS::EC2::VPC")
     vpc["Properties"]["CidrBlock"] = "10.99.0.0/16"  # the baseline had another CIDR: replacing the VPC

@@ -6,14 +6,21 @@ from typing import Any
 
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
+from platform_constructs.tagging import UNTAGGABLE_TYPES
 from tests.conftest import SynthesizedEnvironment
 
 REQUIRED = ("Project", "Environment", "CostCenter", "Owner", "ManagedBy")
 
 
 def is_taggable(resource_type: str, region: str) -> bool:
-    """Whether CloudFormation's own resource schema (as shipped with cfn-lint) has a Tags property."""
+    """Whether CloudFormation's own resource schema (as shipped with cfn-lint) has a Tags property.
+
+    UNTAGGABLE_TYPES are the exceptions where CloudFormation's deploy-time validation (aws-cdk-lib's
+    built-in validator) rejects Tags although the schema lists them.
+    """
     if resource_type.startswith("Custom::") or resource_type == "AWS::CDK::Metadata":
+        return False
+    if resource_type in UNTAGGABLE_TYPES:
         return False
     schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
     return "Tags" in schema.get("properties", {})

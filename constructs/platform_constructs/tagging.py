@@ -8,6 +8,9 @@ import jsii
 from aws_cdk import Aspects, CfnResource, IAspect, TagManager, Tags
 from constructs import IConstruct
 
+#: Resource types whose aws-cdk-lib L1 class is taggable although CloudFormation rejects `Tags`.
+UNTAGGABLE_TYPES = ("AWS::RDS::DBProxyTargetGroup",)
+
 #: Resource types that aws-cdk-lib's own custom-resource providers create as plain CfnResource
 #: (not taggable L1 classes), so `Tags.of` skips them. All of them accept a `Tags` list.
 RAW_TAGGABLE_TYPES = frozenset({"AWS::IAM::Role", "AWS::Lambda::Function"})
@@ -16,7 +19,7 @@ RAW_TAGGABLE_TYPES = frozenset({"AWS::IAM::Role", "AWS::Lambda::Function"})
 def apply_tags(scope: IConstruct, tags: Mapping[str, str]) -> None:
     """Add `tags` to every taggable resource under `scope`."""
     for key, value in tags.items():
-        Tags.of(scope).add(key, value)
+        Tags.of(scope).add(key, value, exclude_resource_types=list(UNTAGGABLE_TYPES))
     Aspects.of(scope).add(_TagRawResources(tags))
 
 

@@ -1,0 +1,148 @@
+"""Data stack: PostgreSQL (primary, read replicas, RDS Proxy) and the Redis-compatible cache.
+
+The one stack whose mistakes cannot be undone. Everything in it is RETAINed or SNAPSHOTted,
+deletion-protected in prod, encrypted with the stack's customer-managed key, and admits
+connections only from the services' security group (created by the network stack).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, aws_ec2 as ec2, aws_kms as kms, aws_ssm as ssm
+from constructs import Construct
+
+from config.schema import EnvironmentConfig
+from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.log_retention import retention_from_days
+from platform_constructs.postgres import PostgresCluster
+from platform_constructs.redis import RedisReplicationGroup
+from stacks.data_parameters import DataParameter, parameter_name
+from stacks.network_stack import NetworkStack
+from stacks.platform_stack import PlatformStack
+
+DATABASE_NAME = "ticketing"
+
+
+def instance_type(instance_class: str) -> ec2.InstanceType:
+    """`db.r7g.large` / `cache.r7g.large` (config) -> `r7g.large` (EC2 instance type)."""
+    return ec2.InstanceType(instance_class.split(".", 1)[1])
+
+
+class DataStack(PlatformStack):
+    """Exposes ``key``, ``postgres`` and ``cache``."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, network: NetworkStack, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, config=config, **kwargs)
+        db = config.database
+        services = network.service_security_group
+
+        self.key = kms.Key(
+            self,
+            "DataKey",
+            description=f"ticketing {config.name}: database storage, cache, secrets and data-tier logs",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+        self.postgres = PostgresCluster(
+            self,
+            "Postgres",
+            vpc=network.vpc,
+            database_name=DATABASE_NAME,
+            instance_identifier=f"ticketing-{config.name}-postgres",
+            instance_type=instance_type(db.instance_class),
+            replica_instance_type=instance_type(db.replica_instance_class),
+            read_replicas=db.read_replicas,
+            replica_availability_zones=config.availability_zones,
+            multi_az=db.multi_az,
+            encryption_key=self.key,
+            allocated_storage_gib=db.allocated_storage_gib,
+            max_allocated_storage_gib=db.max_allocated_storage_gib,
+            backup_retention_days=db.backup_retention_days,
+            deletion_protection=db.deletion_protection,
+            removal_policy=RemovalPolicy.SNAPSHOT,
+            slow_query_threshold_ms=db.slow_query_threshold_ms,
+            idle_in_transaction_timeout_ms=db.idle_in_transaction_timeout_ms,
+            log_retention=retention_from_days(db.log_retention_days),
+            credential_rotation=Duration.days(db.credential_rotation_days),
+            proxy_borrow_timeout=Duration.seconds(db.proxy.borrow_timeout_seconds),
+            proxy_max_connections_percent=db.proxy.max_connections_percent,
+            proxy_max_idle_connections_percent=db.proxy.max_idle_connections_percent,
+        )
+        self.postgres.allow_from(services, "Service tasks")
+        self._acknowledge_dev_trade_offs()
+
+        cache = config.cache
+        self.cache = RedisReplicationGroup(
+            self,
+            "Cache",
+            vpc=network.vpc,
+            engine=cache.engine,
+            node_type=cache.node_type,
+            replicas_per_node_group=cache.replicas,
+            multi_az=cache.multi_az,
+            encryption_key=self.key,
+            maxmemory_policy=cache.maxmemory_policy,
+            snapshot_retention_days=cache.snapshot_retention_days,
+            log_retention=retention_from_days(cache.log_retention_days),
+            description=f"ticketing {config.name} cache",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.cache.connections.allow_default_port_from(services, "Service tasks")
+
+        self._publish(
+            {
+                DataParameter.DATABASE_WRITER_HOST: self.postgres.proxy_endpoint,
+                DataParameter.DATABASE_READER_HOST: self.postgres.reader_endpoint_hostname,
+                DataParameter.DATABASE_PRIMARY_HOST: self.postgres.writer_endpoint_address,
+                DataParameter.DATABASE_PORT: str(self.postgres.port),
+                DataParameter.DATABASE_NAME: DATABASE_NAME,
+                DataParameter.DATABASE_SECRET_ARN: self.postgres.secret.secret_arn,
+                DataParameter.CACHE_PRIMARY_HOST: self.cache.primary_endpoint_address,
+                DataParameter.CACHE_READER_HOST: self.cache.reader_endpoint_address,
+                DataParameter.CACHE_PORT: self.cache.primary_endpoint_port,
+                DataParameter.CACHE_AUTH_SECRET_ARN: self.cache.auth_secret.secret_arn,
+            }
+        )
+
+    def _acknowledge_dev_trade_offs(self) -> None:
+        """Findings that follow from a cost choice config makes for non-prod (the schema forbids it in prod)."""
+        db = self.config.database
+        instances = [self.postgres.primary, *self.postgres.replicas]
+        if not db.deletion_protection:
+            for instance in instances:
+                acknowledge(
+                    instance.node.default_child,  # type: ignore[arg-type]
+                    "AwsSolutions-RDS10",
+                    "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled",
+                    reason=(
+                        f"{self.config.name} holds disposable test data and is torn down with its stack, so "
+                        "config turns RDS deletion protection off here (the schema requires it in prod); the "
+                        "primary still leaves a final snapshot (DeletionPolicy Snapshot)."
+                    ),
+                )
+        if not db.multi_az:
+            acknowledge(
+                self.postgres.primary.node.default_child,  # type: ignore[arg-type]
+                "AwsSolutions-RDS3",
+                "NIST.800.53.R5-RDSMultiAZSupport",
+                reason=(
+                    f"{self.config.name} runs its primary in one AZ (database.multi_az = false) to halve the "
+                    "instance cost; an AZ outage there is tolerable, and the schema requires Multi-AZ in prod."
+                ),
+            )
+
+    def _publish(self, values: dict[DataParameter, str]) -> None:
+        """One SSM String parameter per endpoint (names are the contract in data_parameters.py)."""
+        for parameter, value in values.items():
+            construct_id = "".join(part.capitalize() for part in parameter.name.split("_")) + "Parameter"
+            ssm.StringParameter(
+                self,
+                construct_id,
+                parameter_name=parameter_name(self.config.name, parameter),
+                string_value=value,
+                description=f"ticketing {self.config.name}: {parameter.name.lower().replace('_', ' ')}",
+            )
