@@ -25,6 +25,7 @@ class DataParameter(StrEnum):
     CACHE_READER_HOST = "cache/reader-host"
     CACHE_PORT = "cache/port"
     CACHE_AUTH_SECRET_ARN = "cache/auth-secret-arn"  # plain-text AUTH token
+    ENCRYPTION_KEY_ARN = "encryption-key-arn"  # KMS key of both secrets: readers need kms:Decrypt on it
 
 
 def parameter_name(environment: str, parameter: DataParameter) -> str:

@@ -105,6 +105,7 @@ class DataStack(PlatformStack):
                 DataParameter.CACHE_READER_HOST: self.cache.reader_endpoint_address,
                 DataParameter.CACHE_PORT: self.cache.primary_endpoint_port,
                 DataParameter.CACHE_AUTH_SECRET_ARN: self.cache.auth_secret.secret_arn,
+                DataParameter.ENCRYPTION_KEY_ARN: self.key.key_arn,
             }
         )
 
