@@ -18,7 +18,8 @@ class DataParameter(StrEnum):
     DATABASE_WRITER_HOST = "database/writer-host"  # RDS Proxy endpoint: all writes
     DATABASE_READER_HOST = "database/reader-host"  # private DNS name spanning the read replicas
     DATABASE_PRIMARY_HOST = "database/primary-host"  # the instance itself: migrations, admin only
-    DATABASE_PORT = "database/port"
+    DATABASE_PORT = "database/port"  # the writer's port: RDS Proxy's
+    DATABASE_READER_PORT = "database/reader-port"
     DATABASE_NAME = "database/name"
     DATABASE_SECRET_ARN = "database/secret-arn"  # JSON: username, password, host, port, dbname
     CACHE_PRIMARY_HOST = "cache/primary-host"

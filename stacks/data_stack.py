@@ -15,7 +15,7 @@ from constructs import Construct
 from config.schema import EnvironmentConfig
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.log_retention import retention_from_days
-from platform_constructs.postgres import PostgresCluster
+from platform_constructs.postgres import PROXY_PORT, PostgresCluster
 from platform_constructs.redis import RedisReplicationGroup
 from stacks.data_parameters import DataParameter, parameter_name
 from stacks.network_stack import NetworkStack
@@ -89,7 +89,9 @@ class DataStack(PlatformStack):
             snapshot_retention_days=cache.snapshot_retention_days,
             log_retention=retention_from_days(cache.log_retention_days),
             description=f"ticketing {config.name} cache",
-            removal_policy=RemovalPolicy.RETAIN,
+            # dev is torn down with its stack: a final snapshot, then the nodes go. Elsewhere the
+            # group outlives its stack.
+            removal_policy=RemovalPolicy.SNAPSHOT if config.name == "dev" else RemovalPolicy.RETAIN,
         )
         self.cache.connections.allow_default_port_from(services, "Service tasks")
 
@@ -98,7 +100,8 @@ class DataStack(PlatformStack):
                 DataParameter.DATABASE_WRITER_HOST: self.postgres.proxy_endpoint,
                 DataParameter.DATABASE_READER_HOST: self.postgres.reader_endpoint_hostname,
                 DataParameter.DATABASE_PRIMARY_HOST: self.postgres.writer_endpoint_address,
-                DataParameter.DATABASE_PORT: str(self.postgres.port),
+                DataParameter.DATABASE_PORT: str(PROXY_PORT),
+                DataParameter.DATABASE_READER_PORT: str(self.postgres.reader_port),
                 DataParameter.DATABASE_NAME: DATABASE_NAME,
                 DataParameter.DATABASE_SECRET_ARN: self.postgres.secret.secret_arn,
                 DataParameter.CACHE_PRIMARY_HOST: self.cache.primary_endpoint_address,

@@ -534,7 +534,7 @@ class PostgresCluster(Construct):
             assumed_by=iam.ServicePrincipal("rds.amazonaws.com"),
             description="Lets the RDS Proxy read the PostgreSQL master secret",
         )
-        iam.ManagedPolicy(
+        self.proxy_secret_policy = iam.ManagedPolicy(
             self,
             "ProxySecretPolicy",
             description="Read one database secret and decrypt it through Secrets Manager",
@@ -568,6 +568,9 @@ class PostgresCluster(Construct):
             max_idle_connections_percent=proxy_max_idle_connections_percent,
             debug_logging=False,
         )
+        # The role gets its permissions from the managed policy, which CloudFormation would otherwise
+        # attach in parallel: the proxy's first connection attempts would then fail to read the secret.
+        self.proxy.node.add_dependency(self.proxy_secret_policy)
         # Binding the proxy opened the primary to it on the instance's port attribute (a GetAtt).
         # Write the port literally, so the rules read as what they are and rule checks can read them.
         self._literal_ports(port)

@@ -26,7 +26,6 @@ from aws_cdk import (
     Environment,
     RemovalPolicy,
     Stack,
-    Validations,
     aws_backup as backup,
     aws_ec2 as ec2,
     aws_iam as iam,
@@ -34,12 +33,12 @@ from aws_cdk import (
     aws_logs as logs,
 )
 from aws_cdk.assertions import Template
-from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks
 from cfnlint.api import ManualArgs, lint
 from constructs import Construct, IConstruct
 
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.postgres import PostgresCluster
+from stacks.compliance import register_compliance_packs
 from stacks.platform_app import feature_flags
 
 ZONES = ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"]
@@ -119,12 +118,7 @@ class Built:
 def built() -> Built:
     # cdk.json's feature flags, so the template is what `cdk synth` would produce.
     app = App(context=feature_flags(), stack_traces=False)
-    Validations.of(app).add_plugins(
-        *(
-            pack(app, verbose=True)
-            for pack in (AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks)
-        )
-    )
+    register_compliance_packs(app)
     stack = _ZonedStack(app, STACK, env=ENV)
     vpc = _vpc(stack)
     acknowledge(
@@ -493,6 +487,12 @@ def test_proxy_requires_tls_and_pools_connections(built: Built) -> None:
         },
     )
     assert built.props(built.small.proxy)["Auth"][0]["IAMAuth"] == "REQUIRED"
+
+
+def test_proxy_waits_for_its_secret_policy(built: Built) -> None:
+    """Without the dependency CloudFormation may start the proxy before it may read the secret."""
+    policy_id = built.id_of(built.main.proxy_secret_policy)
+    assert policy_id in built.resource(built.main.proxy)["DependsOn"]
 
 
 def test_proxy_reads_the_secret_through_a_managed_policy(built: Built) -> None:

@@ -21,7 +21,6 @@ from aws_cdk import (
     Environment,
     RemovalPolicy,
     Stack,
-    Validations,
     aws_ec2 as ec2,
     aws_iam as iam,
     aws_kms as kms,
@@ -29,11 +28,11 @@ from aws_cdk import (
     aws_secretsmanager as secretsmanager,
 )
 from aws_cdk.assertions import Match, Template
-from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks
 from constructs import Construct, IConstruct
 
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.redis import RedisReplicationGroup
+from stacks.compliance import register_compliance_packs
 from stacks.platform_app import feature_flags
 
 ZONES = ["ap-northeast-2a", "ap-northeast-2b"]
@@ -90,12 +89,7 @@ class Built:
 def built() -> Built:
     # cdk.json's feature flags, so the template is what `cdk synth` would produce.
     app = App(context=feature_flags(), stack_traces=False)
-    Validations.of(app).add_plugins(
-        *(
-            pack(app, verbose=True)
-            for pack in (AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks)
-        )
-    )
+    register_compliance_packs(app)
     stack = _ZonedStack(app, "RedisTest", env=ENV)
     vpc = _vpc(stack)
     fixture_reason = (
