@@ -4,24 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
 from constructs import Construct
 
 from config.schema import EnvironmentConfig
+from platform_constructs.zoned_stack import ZonedStack
 
 
-class PlatformStack(Stack):
-    """A Stack whose availability zones come from config rather than a context lookup.
-
-    `Stack.availability_zones` would otherwise ask AWS (or emit placeholder zones such as
-    ``dummy1a`` when there are no credentials).
-    """
+class PlatformStack(ZonedStack):
+    """A stack of one environment; its availability zones come from config, not a lookup."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
-        self._config_zones = list(config.availability_zones)
-        super().__init__(scope, construct_id, **kwargs)
+        super().__init__(scope, construct_id, availability_zones=config.availability_zones, **kwargs)
         self.config = config
-
-    @property
-    def availability_zones(self) -> list[str]:
-        return self._config_zones

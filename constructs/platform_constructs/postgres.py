@@ -25,6 +25,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.zoned_stack import select_subnets
 
 #: Instance families the construct accepts: AWS Graviton only (better price/performance than x86).
 GRAVITON_FAMILIES: tuple[str, ...] = ("t4g", "m6g", "m7g", "m8g", "r6g", "r7g", "r8g")
@@ -58,19 +59,6 @@ _MAX_IDENTIFIER_LENGTH = 63 - len("-replica5")
 def _check_range(name: str, value: int, low: int, high: int, unit: str = "") -> None:
     if not low <= value <= high:
         raise ValueError(f"{name}: must be between {low} and {high}{unit}, got {value}")
-
-
-def _selected_azs(vpc: ec2.IVpc, subnets: ec2.SubnetSelection) -> list[str]:
-    """AZs of the subnets `subnets` selects in `vpc`."""
-    selected = vpc.select_subnets(
-        availability_zones=subnets.availability_zones,
-        one_per_az=subnets.one_per_az,
-        subnet_filters=subnets.subnet_filters,
-        subnet_group_name=subnets.subnet_group_name,
-        subnets=subnets.subnets,
-        subnet_type=subnets.subnet_type,
-    )
-    return list(selected.availability_zones)
 
 
 def _check_instance_type(name: str, instance_type: ec2.InstanceType) -> None:
@@ -302,7 +290,7 @@ class PostgresCluster(Construct):
                 f"when not given), got {base_identifier!r}"
             )
 
-        subnet_azs = [az for az in _selected_azs(vpc, subnets) if not Token.is_unresolved(az)]
+        subnet_azs = [az for az in select_subnets(vpc, subnets).availability_zones if not Token.is_unresolved(az)]
         zones = list(replica_availability_zones) if replica_availability_zones is not None else subnet_azs
         if read_replicas and not zones:
             raise ValueError("replica_availability_zones: need at least one AZ to place the replicas in, got []")

@@ -24,6 +24,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.zoned_stack import select_subnets
 
 Engine = Literal["valkey", "redis"]
 
@@ -258,14 +259,7 @@ class RedisReplicationGroup(Construct):
             )
 
         selection = subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        selected = vpc.select_subnets(
-            availability_zones=selection.availability_zones,
-            one_per_az=selection.one_per_az,
-            subnet_filters=selection.subnet_filters,
-            subnet_group_name=selection.subnet_group_name,
-            subnets=selection.subnets,
-            subnet_type=selection.subnet_type,
-        )
+        selected = select_subnets(vpc, selection)
         zones = selected.availability_zones
         if multi_az and not any(Token.is_unresolved(zone) for zone in zones) and len(set(zones)) < 2:
             raise ValueError(f"multi_az: needs subnets in at least 2 availability zones, got {sorted(set(zones))}")

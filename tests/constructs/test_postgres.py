@@ -38,6 +38,7 @@ from constructs import Construct, IConstruct
 
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.postgres import PostgresCluster
+from platform_constructs.zoned_stack import ZonedStack
 from stacks.compliance import register_compliance_packs
 from stacks.platform_app import feature_flags
 
@@ -45,14 +46,6 @@ ZONES = ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"]
 ENV = Environment(account="111111111111", region="ap-northeast-2")
 DB_INSTANCE = "AWS::RDS::DBInstance"
 STACK = "PostgresTest"
-
-
-class _ZonedStack(Stack):
-    """A stack whose AZs are given, so the VPC needs no context lookup."""
-
-    @property
-    def availability_zones(self) -> list[str]:
-        return list(ZONES)
 
 
 def _vpc(scope: Construct) -> ec2.Vpc:
@@ -71,7 +64,7 @@ def _vpc(scope: Construct) -> ec2.Vpc:
 
 def _cluster(scope: Construct, **overrides: Any) -> PostgresCluster:
     """A valid cluster in a fresh throwaway stack, with `overrides` applied (never synthesised)."""
-    stack = _ZonedStack(scope, f"Throwaway{len(scope.node.children)}", env=ENV)
+    stack = ZonedStack(scope, f"Throwaway{len(scope.node.children)}", availability_zones=ZONES, env=ENV)
     props: dict[str, Any] = {
         "vpc": _vpc(stack),
         "database_name": "ticketing",
@@ -119,7 +112,7 @@ def built() -> Built:
     # cdk.json's feature flags, so the template is what `cdk synth` would produce.
     app = App(context=feature_flags(), stack_traces=False)
     register_compliance_packs(app)
-    stack = _ZonedStack(app, STACK, env=ENV)
+    stack = ZonedStack(app, STACK, availability_zones=ZONES, env=ENV)
     vpc = _vpc(stack)
     acknowledge(
         vpc,

@@ -32,20 +32,13 @@ from constructs import Construct, IConstruct
 
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.redis import RedisReplicationGroup
+from platform_constructs.zoned_stack import ZonedStack
 from stacks.compliance import register_compliance_packs
 from stacks.platform_app import feature_flags
 
 ZONES = ["ap-northeast-2a", "ap-northeast-2b"]
 ENV = Environment(account="111111111111", region="ap-northeast-2")
 REPLICATION_GROUP = "AWS::ElastiCache::ReplicationGroup"
-
-
-class _ZonedStack(Stack):
-    """A stack whose AZs are given, so the VPC needs no context lookup."""
-
-    @property
-    def availability_zones(self) -> list[str]:
-        return list(ZONES)
 
 
 def _vpc(scope: Construct) -> ec2.Vpc:
@@ -90,7 +83,7 @@ def built() -> Built:
     # cdk.json's feature flags, so the template is what `cdk synth` would produce.
     app = App(context=feature_flags(), stack_traces=False)
     register_compliance_packs(app)
-    stack = _ZonedStack(app, "RedisTest", env=ENV)
+    stack = ZonedStack(app, "RedisTest", availability_zones=ZONES, env=ENV)
     vpc = _vpc(stack)
     fixture_reason = (
         "Test fixture VPC of the RedisReplicationGroup unit tests; it is synthesised offline and never "
@@ -506,7 +499,7 @@ def test_metric_member_must_exist(built: Built, member: int) -> None:
 
 def _construct(**overrides: Any) -> RedisReplicationGroup:
     """Build one group with `overrides` in a throwaway stack (no synth)."""
-    stack = _ZonedStack(App(), "Throwaway", env=ENV)
+    stack = ZonedStack(App(), "Throwaway", availability_zones=ZONES, env=ENV)
     vpc = _vpc(stack)
     params: dict[str, Any] = {
         "vpc": vpc,
