@@ -186,3 +186,18 @@ def test_stack_targets_the_configured_account_and_region(env: SynthesizedEnviron
 
 def test_termination_protection_only_in_prod(env: SynthesizedEnvironment) -> None:
     assert env.stack(NETWORK).termination_protection is (env.config.name == "prod")
+
+
+def test_flow_log_key_admits_the_regional_logs_service_for_this_account_only(env: SynthesizedEnvironment) -> None:
+    """CloudWatch Logs refuses a key whose policy names only the global logs.amazonaws.com."""
+    key = next(iter(resources(env, "AWS::KMS::Key").values()))
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    logs_statements = [s for s in statements if "logs" in str(s.get("Principal", {}).get("Service", ""))]
+    assert len(logs_statements) == 1
+    statement = logs_statements[0]
+    assert statement["Principal"] == {"Service": f"logs.{env.config.region}.amazonaws.com"}
+    assert statement["Condition"] == {
+        "ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": (f"arn:aws:logs:{env.config.region}:{env.config.account}:log-group:*")
+        }
+    }

@@ -8,6 +8,7 @@ from aws_cdk import RemovalPolicy, aws_ec2 as ec2, aws_iam as iam, aws_kms as km
 from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.log_encryption import allow_cloudwatch_logs
 
 #: Interface endpoints that keep image pulls, logs and secrets off the NAT gateways.
 DEFAULT_INTERFACE_ENDPOINTS: tuple[tuple[str, ec2.InterfaceVpcEndpointAwsService], ...] = (
@@ -117,7 +118,7 @@ class PrivateNetwork(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
-        self.log_key.grant_encrypt_decrypt(iam.ServicePrincipal("logs.amazonaws.com"))
+        allow_cloudwatch_logs(self.log_key, self)
         self.flow_log_group = logs.LogGroup(
             self,
             "FlowLogGroup",

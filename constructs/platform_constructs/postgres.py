@@ -25,6 +25,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.log_encryption import allow_cloudwatch_logs
 from platform_constructs.zoned_stack import select_subnets
 
 #: Instance families the construct accepts: AWS Graviton only (better price/performance than x86).
@@ -427,15 +428,7 @@ class PostgresCluster(Construct):
                         arn_format=ArnFormat.COLON_RESOURCE_NAME,
                     )
                 )
-        encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"CloudWatchLogsFor{Names.unique_id(self)}",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                resources=["*"],
-                conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
-            )
-        )
+        allow_cloudwatch_logs(encryption_key, self, log_group_arns=log_group_arns)
 
         # --- Instances ---------------------------------------------------------------------------
         common = {

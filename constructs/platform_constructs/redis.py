@@ -11,7 +11,6 @@ from typing import Literal
 from aws_cdk import (
     Duration,
     RemovalPolicy,
-    Stack,
     Token,
     aws_cloudwatch as cloudwatch,
     aws_ec2 as ec2,
@@ -24,6 +23,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.log_encryption import allow_cloudwatch_logs
 from platform_constructs.zoned_stack import select_subnets
 
 Engine = Literal["valkey", "redis"]
@@ -344,27 +344,8 @@ class RedisReplicationGroup(Construct):
             else auth_secret.secret_value_from_json(auth_secret_json_field)
         )
 
-        # CloudWatch Logs of this region encrypts the log groups with the key. Principal and the
-        # encryption-context condition follow the CloudWatch Logs KMS guide: the service principal is
-        # regional, and it may use the key only for log groups of this account and region. (The two
-        # log-group ARNs cannot be named: the log groups depend on the key.) No-op for imported keys,
-        # whose policy must already allow this.
-        stack = Stack.of(self)
-        encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsOfThisAccount",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
-                        )
-                    }
-                },
-            )
-        )
+        # The log groups depend on the key, so their ARNs cannot be named in its policy.
+        allow_cloudwatch_logs(encryption_key, self)
         self.slow_log_group = logs.LogGroup(
             self,
             "SlowLogGroup",
