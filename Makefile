@@ -48,7 +48,7 @@ lint: setup  ## ruff lint + format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: setup  ## mypy over config, stacks, constructs, lambda and tools
+typecheck: setup  ## mypy (strict) over app, config, stacks, constructs, tools and tests
 	$(BIN)/mypy
 
 unit: setup  ## the pytest suite

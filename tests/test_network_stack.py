@@ -13,8 +13,7 @@ NETWORK = "Network"
 
 
 def resources(env: SynthesizedEnvironment, resource_type: str) -> dict[str, Any]:
-    found: dict[str, Any] = env.template(NETWORK).find_resources(resource_type)
-    return found
+    return dict(env.template(NETWORK).find_resources(resource_type))
 
 
 def test_vpc_uses_the_configured_cidr(env: SynthesizedEnvironment) -> None:

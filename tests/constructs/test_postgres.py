@@ -540,8 +540,8 @@ def test_removal_policies_of_stateful_resources(built: Built) -> None:
     for instance in (built.main.primary, *built.main.replicas):
         assert policies(instance) == ("Snapshot", "Snapshot")
     assert policies(built.small.primary) == ("Retain", "Retain")
-    for instance in built.template.find_resources(DB_INSTANCE).values():
-        assert instance["DeletionPolicy"] in ("Snapshot", "Retain")
+    for resource in built.template.find_resources(DB_INSTANCE).values():
+        assert resource["DeletionPolicy"] in ("Snapshot", "Retain")
 
 
 def test_reader_name_is_a_weighted_cname_per_replica(built: Built) -> None:
