@@ -200,3 +200,9 @@ def test_flow_log_key_admits_the_regional_logs_service_for_this_account_only(env
             "kms:EncryptionContext:aws:logs:arn": (f"arn:aws:logs:{env.config.region}:{env.config.account}:log-group:*")
         }
     }
+
+
+def test_flow_log_waits_for_its_write_policy(env: SynthesizedEnvironment) -> None:
+    flow_log = next(iter(resources(env, "AWS::EC2::FlowLog").values()))
+    policy_id = next(iter(resources(env, "AWS::IAM::ManagedPolicy")))
+    assert policy_id in flow_log["DependsOn"]

@@ -134,7 +134,7 @@ class PrivateNetwork(Construct):
             assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
             description="Lets VPC flow logs write into the flow-log group",
         )
-        iam.ManagedPolicy(
+        self.flow_log_policy = iam.ManagedPolicy(
             self,
             "FlowLogWritePolicy",
             description="Write VPC flow-log records into one log group",
@@ -155,6 +155,8 @@ class PrivateNetwork(Construct):
             ),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
+        # Otherwise the flow log may start delivering before its role is allowed to write.
+        self.flow_log.node.add_dependency(self.flow_log_policy)
 
         self.s3_endpoint = self.vpc.add_gateway_endpoint(
             "S3Endpoint",

@@ -492,6 +492,11 @@ class PostgresCluster(Construct):
             # takes neither StorageEncrypted nor KmsKeyId together with SourceDBInstanceIdentifier.
             for key in LOG_EXPORTS:
                 replica.node.add_dependency(self.log_groups[f"Replica{index}/{key}"])
+            # One replica at a time: RDS refuses a new replica while its source is still busy
+            # with the previous one (InvalidDBInstanceState), which CloudFormation reports as a
+            # failure rather than waiting.
+            if self.replicas:
+                replica.node.add_dependency(self.replicas[-1])
             self.replicas.append(replica)
 
         # --- Credential rotation -------------------------------------------------------------
@@ -552,6 +557,10 @@ class PostgresCluster(Construct):
         # The role gets its permissions from the managed policy, which CloudFormation would otherwise
         # attach in parallel: the proxy's first connection attempts would then fail to read the secret.
         self.proxy.node.add_dependency(self.proxy_secret_policy)
+        # Registering the primary as the proxy's target is another operation on the primary: do it
+        # once the replicas exist, for the same reason the replicas are created one by one.
+        if self.replicas:
+            self.proxy.node.add_dependency(self.replicas[-1])
         # Binding the proxy opened the primary to it on the instance's port attribute (a GetAtt).
         # Write the port literally, so the rules read as what they are and rule checks can read them.
         self._literal_ports(port)
