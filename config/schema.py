@@ -100,7 +100,7 @@ class ProxyConfig(_Strict):
     @model_validator(mode="after")
     def _idle_within_max(self) -> ProxyConfig:
         if self.max_idle_connections_percent > self.max_connections_percent:
-            raise _field_error(
+            raise ConfigFieldError(
                 "database.proxy.max_idle_connections_percent",
                 self.max_idle_connections_percent,
                 f"must not exceed max_connections_percent ({self.max_connections_percent})",
@@ -122,13 +122,13 @@ class PoolConfig(_Strict):
     @model_validator(mode="after")
     def _sizes_are_consistent(self) -> PoolConfig:
         if self.min_connections > self.max_connections:
-            raise _field_error(
+            raise ConfigFieldError(
                 "database.pool.min_connections",
                 self.min_connections,
                 f"must not exceed max_connections ({self.max_connections})",
             )
         if self.pool_size + self.max_overflow > self.max_connections:
-            raise _field_error(
+            raise ConfigFieldError(
                 "database.pool.max_overflow",
                 self.max_overflow,
                 f"pool_size + max_overflow ({self.pool_size} + {self.max_overflow}) must not exceed "
@@ -179,14 +179,14 @@ class DatabaseConfig(_Strict):
     def _storage_and_backups(self) -> DatabaseConfig:
         ceiling = math.ceil(self.allocated_storage_gib * 1.1)
         if self.max_allocated_storage_gib < ceiling:
-            raise _field_error(
+            raise ConfigFieldError(
                 "database.max_allocated_storage_gib",
                 self.max_allocated_storage_gib,
                 f"storage autoscaling needs a ceiling at least 10% above allocated_storage_gib "
                 f"({self.allocated_storage_gib}): {ceiling} or more",
             )
         if self.backup_retention_days == 0:
-            raise _field_error(
+            raise ConfigFieldError(
                 "database.backup_retention_days",
                 0,
                 "1-35: automated backups are what point-in-time restore and read replicas depend on",
@@ -280,19 +280,19 @@ class EnvironmentConfig(_Strict):
         zones = self.availability_zones
         for zone in zones:
             if not (zone.startswith(self.region) and len(zone) == len(self.region) + 1 and zone[-1].isalpha()):
-                raise _field_error(
+                raise ConfigFieldError(
                     "availability_zones",
                     zone,
                     f"each zone must be the region {self.region!r} followed by one letter, e.g. {self.region}a",
                 )
         if len(set(zones)) != len(zones):
-            raise _field_error("availability_zones", list(zones), "zones must not repeat")
+            raise ConfigFieldError("availability_zones", list(zones), "zones must not repeat")
 
         nat = self.network.nat_gateways
         if nat > len(zones):
-            raise _field_error("network.nat_gateways", nat, f"at most one per availability zone (1-{len(zones)})")
+            raise ConfigFieldError("network.nat_gateways", nat, f"at most one per availability zone (1-{len(zones)})")
         if self.is_production and nat != len(zones):
-            raise _field_error(
+            raise ConfigFieldError(
                 "network.nat_gateways",
                 nat,
                 f"prod needs one NAT gateway per availability zone ({len(zones)}) so one AZ failing "
@@ -302,13 +302,13 @@ class EnvironmentConfig(_Strict):
         if self.is_production:
             for key, value in (("database.multi_az", self.database.multi_az), ("cache.multi_az", self.cache.multi_az)):
                 if not value:
-                    raise _field_error(key, value, "prod must survive the loss of an availability zone: set true")
+                    raise ConfigFieldError(key, value, "prod must survive the loss of an availability zone: set true")
             if not self.database.deletion_protection:
-                raise _field_error(
+                raise ConfigFieldError(
                     "database.deletion_protection", False, "prod databases must have deletion protection: set true"
                 )
             if self.database.read_replicas < 2:
-                raise _field_error(
+                raise ConfigFieldError(
                     "database.read_replicas",
                     self.database.read_replicas,
                     "prod needs at least 2 read replicas, in different availability zones",
@@ -317,7 +317,7 @@ class EnvironmentConfig(_Strict):
         per_zone = sum(2 ** (32 - mask) for mask in (PUBLIC_SUBNET_MASK, PRIVATE_SUBNET_MASK, ISOLATED_SUBNET_MASK))
         available = ipaddress.IPv4Network(self.network.vpc_cidr).num_addresses
         if per_zone * len(zones) > available:
-            raise _field_error(
+            raise ConfigFieldError(
                 "network.vpc_cidr",
                 self.network.vpc_cidr,
                 f"too small for {len(zones)} zones of public /{PUBLIC_SUBNET_MASK}, private /{PRIVATE_SUBNET_MASK} "
@@ -335,10 +335,6 @@ class ConfigFieldError(ValueError):
         self.location = location
         self.value = value
         self.allowed = allowed
-
-
-def _field_error(location: str, value: object, allowed: str) -> ConfigFieldError:
-    return ConfigFieldError(location, value, allowed)
 
 
 def _check_retention(value: int) -> int:
