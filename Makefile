@@ -19,7 +19,7 @@ BASELINE ?= cdk.out.baseline
 BASE_REF ?= main
 CDK_ENV_FLAG := $(if $(filter all,$(ENV)),,-c env=$(ENV))
 
-.PHONY: help setup synth lint-templates test lint typecheck unit snapshot-update baseline diff bench clean
+.PHONY: help setup synth lint-templates test test-fast lint typecheck unit snapshot-update baseline diff bench clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -39,7 +39,7 @@ synth: setup  ## synthesise ENV (dev|staging|prod|all, default all) into OUT wit
 	rm -rf $(OUT)
 	cdk synth --quiet --output $(OUT) $(CDK_ENV_FLAG)
 	$(BIN)/python tools/lint_templates.py $(OUT)
-	$(BIN)/python tools/compliance_report.py $(OUT)
+	$(BIN)/python -m tools.compliance_report $(OUT)
 
 lint-templates: setup  ## cfn-lint every template in OUT (accepted warnings: cfn-lint-accepted.toml)
 	$(BIN)/python tools/lint_templates.py $(OUT)
@@ -51,8 +51,11 @@ lint: setup  ## ruff lint + format check
 typecheck: setup  ## mypy (strict) over app, config, stacks, constructs, tools and tests
 	$(BIN)/mypy
 
-unit: setup  ## the pytest suite
+unit: setup  ## the whole pytest suite, slow tier included (CLI runs, before/after diffs, sample configs)
 	$(BIN)/pytest
+
+test-fast: setup  ## the fast tier only (in-process synth, config, snapshots): run it on every change
+	$(BIN)/pytest -m "not slow"
 
 test: lint typecheck unit  ## lint, type check and the whole test suite
 

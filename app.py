@@ -5,14 +5,17 @@
     cdk synth -c env=prod     one environment
     cdk synth -c config_dir=path/to/dir   read <env>.toml files from another directory
 
-Invalid config stops here with a message naming the file, key, bad value and what is allowed;
-nothing is synthesised.
+Invalid config stops here (exit 2) with a message naming the file, key, bad value and what is
+allowed; nothing is synthesised. An open compliance finding stops it after synthesis (exit 1) with
+each finding printed (pack, rule, construct path, message), so `cdk synth`, `cdk diff` and
+`cdk deploy` fail too.
 """
 
 import sys
 from pathlib import Path
 
 from config import CONFIG_DIR, ENVIRONMENT_NAMES, ConfigError, load_environments
+from stacks.compliance import synthesize_or_report
 from stacks.platform_app import build_app, new_app
 
 
@@ -25,8 +28,7 @@ def main() -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    build_app(configs, app).synth()
-    return 0
+    return synthesize_or_report(build_app(configs, app))
 
 
 if __name__ == "__main__":

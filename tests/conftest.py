@@ -19,6 +19,7 @@ import pytest
 from aws_cdk import Stack, assertions
 
 from config import ENVIRONMENT_NAMES, EnvironmentConfig, load_environment
+from stacks.compliance import synthesize
 from stacks.platform_app import build_app, feature_flags, new_app
 from stacks.platform_stage import PlatformStage
 
@@ -68,7 +69,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Synthe
             config = load_environment(name)
             outdir = tmp_path_factory.mktemp(f"cdk-{name}")
             app = build_app([config], new_app(outdir=str(outdir), context=feature_flags()))
-            app.synth()
+            synthesize(app)  # raises ComplianceError, naming each finding, on any open finding
             stage = next(c for c in app.node.children if isinstance(c, PlatformStage))
             cache[name] = SynthesizedEnvironment(config=config, stage=stage, outdir=outdir)
         return cache[name]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import Stack, aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks
 
-from stacks.compliance import COMPLIANCE_PACKS
+from stacks.compliance import COMPLIANCE_PACKS, FAIL_SYNTH_ON_VALIDATION_ERRORS, register_compliance_packs, synthesize
+from stacks.platform_app import new_app
+from stacks.validation_report import ComplianceError, read_findings
 from tests.conftest import SynthesizedEnvironment
-from tools.compliance_report import PACK_PREFIXES, collect_acknowledgments, open_findings, render
+from tools.compliance_report import PACK_PREFIXES, collect_acknowledgments, main as report_main, render
 
 GENERIC = re.compile(
     r"^\s*(n/?a|none|todo|tbd|ok|okay|ignore[d]?|suppress(ed)?|acknowledged|false positive"
@@ -26,21 +30,21 @@ def test_the_four_required_packs_are_registered() -> None:
 
 def test_synthesis_leaves_no_open_finding(env: SynthesizedEnvironment) -> None:
     # The session synth would have raised on a finding; the report must agree.
-    assert open_findings(env.outdir) == []
+    assert read_findings(env.outdir) == []
 
 
-def test_an_unacknowledged_finding_fails_synthesis() -> None:
-    """The gate is real: a resource that breaks a rule stops `app.synth()`."""
-    from aws_cdk import aws_sqs as sqs
-
-    from stacks.compliance import register_compliance_packs
-
-    app = App()
+def test_an_unacknowledged_finding_fails_synthesis_even_with_the_clis_context(tmp_path: Path) -> None:
+    """The gate holds with the context the CDK CLI passes (failSynthOnValidationErrors=false)."""
+    app = new_app(outdir=str(tmp_path), context={FAIL_SYNTH_ON_VALIDATION_ERRORS: False})
     stack = Stack(app, "Probe")
     sqs.Queue(stack, "PlainQueue")  # no DLQ, no SSL enforcement: several rules fire
     register_compliance_packs(app)
-    with pytest.raises(RuntimeError, match="ValidationFailed"):
-        app.synth()
+    with pytest.raises(ComplianceError) as raised:
+        synthesize(app)
+    rules = {(f.pack, f.rule, f.path) for f in raised.value.findings}
+    assert ("AwsSolutions", "AwsSolutions-SQS4", "Probe/PlainQueue/Resource") in rules
+    assert ("Serverless", "Serverless-SQSRedrivePolicy", "Probe/PlainQueue/Resource") in rules
+    assert "AwsSolutions-SQS4 (error) at Probe/PlainQueue/Resource: The SQS queue does not require" in str(raised.value)
 
 
 def test_every_acknowledgment_names_a_registered_pack_rule(env: SynthesizedEnvironment) -> None:
@@ -76,3 +80,26 @@ def test_report_lists_packs_and_every_acknowledgment(env: SynthesizedEnvironment
     assert "Open findings: 0." in report
     for ack in collect_acknowledgments(env.outdir):
         assert f"`{ack.path}` | {ack.rule} |" in report
+
+
+def test_the_report_tool_fails_on_an_open_finding(
+    env: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An assembly whose validation report lists a finding: the report is written, the exit status is 1."""
+    import shutil
+
+    broken = tmp_path / "cdk.out"
+    shutil.copytree(env.outdir, broken)
+    violation = {
+        "ruleName": "AwsSolutions-KMS5",
+        "description": "The KMS Symmetric key does not have automatic key rotation enabled.",
+        "severity": "error",
+        "violatingConstructs": [{"constructPath": "Dev/Data/DataKey/Resource"}],
+    }
+    report = {"pluginReports": [{"pluginName": "AwsSolutions", "conclusion": "failure", "violations": [violation]}]}
+    (broken / "validation-report.json").write_text(json.dumps(report), encoding="utf-8")
+
+    assert report_main(["compliance_report", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "[AwsSolutions] AwsSolutions-KMS5 (error) at Dev/Data/DataKey/Resource" in err
+    assert "Open findings: 1." in (broken / "compliance-report.md").read_text(encoding="utf-8")

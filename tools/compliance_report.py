@@ -1,9 +1,10 @@
 """Write the compliance report an auditor reads: packs run, open findings, acknowledgments.
 
-    python tools/compliance_report.py [cdk.out]     -> cdk.out/compliance-report.md
+    python -m tools.compliance_report [cdk.out]     -> cdk.out/compliance-report.md
 
 Reads the cloud assembly written by `make synth`: `validation-report.json` for open findings (a
-successful synth has none) and each stack's `<Stack>.metadata.json` for the acknowledged rules,
+successful synth has none; any open finding makes the exit status 1, after the report is written)
+and each stack's `<Stack>.metadata.json` for the acknowledged rules,
 the construct each sits on and its reason.
 """
 
@@ -14,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from stacks.validation_report import read_findings
 
 #: Rule-id prefixes of the packs registered in stacks/compliance.py (one per pack).
 PACK_PREFIXES = {
@@ -74,19 +77,9 @@ def collect_acknowledgments(outdir: Path) -> list[Acknowledgment]:
     return sorted(acknowledgments, key=lambda a: (a.environment, a.path, a.rule))
 
 
-def open_findings(outdir: Path) -> list[dict[str, Any]]:
-    report = outdir / "validation-report.json"
-    if not report.exists():
-        return []
-    violations: list[dict[str, Any]] = []
-    for plugin in _json(report).get("pluginReports", []):
-        violations.extend(plugin.get("violations", []))
-    return violations
-
-
 def render(outdir: Path) -> str:
     acknowledgments = collect_acknowledgments(outdir)
-    findings = open_findings(outdir)
+    findings = read_findings(outdir)
     stacks = stack_artifacts(outdir)
     lines = [
         "# Compliance report",
@@ -97,7 +90,7 @@ def render(outdir: Path) -> str:
         *(f"- {pack} (rule ids `{prefix}*`)" for pack, prefix in PACK_PREFIXES.items()),
         "",
         f"Open findings: {len(findings)}.",
-        *(f"- {v.get('ruleName')}: {v.get('description')}" for v in findings),
+        *(f"- {finding.pack} {finding.rule} at `{finding.path}`: {finding.message}" for finding in findings),
         "",
         f"## Acknowledged findings ({len(acknowledgments)})",
         "",
@@ -120,6 +113,12 @@ def main(argv: list[str]) -> int:
     target = outdir / "compliance-report.md"
     target.write_text(render(outdir), encoding="utf-8")
     print(f"compliance report: {target} ({len(collect_acknowledgments(outdir))} acknowledgments)")
+    findings = read_findings(outdir)
+    if findings:
+        print(f"compliance report: {len(findings)} open finding(s):", file=sys.stderr)
+        for finding in findings:
+            print(f"  - {finding}", file=sys.stderr)
+        return 1
     return 0
 
 
