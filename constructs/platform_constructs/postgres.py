@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TypedDict
 
 from aws_cdk import (
     ArnFormat,
@@ -69,6 +70,131 @@ def _check_instance_type(name: str, instance_type: ec2.InstanceType) -> None:
             f"{name}: {instance_type.to_string()!r} is not a Graviton class; "
             f"allowed families: {', '.join(GRAVITON_FAMILIES)}"
         )
+
+
+def _check_pg_name(name: str, value: str, reserved: frozenset[str]) -> None:
+    if not _PG_NAME.match(value) or value.lower() in reserved:
+        raise ValueError(
+            f"{name}: must be a letter then up to 62 letters, digits or underscores and not one of "
+            f"{sorted(reserved)}, got {value!r}"
+        )
+
+
+# --- Parameter checks, one per concern: each ValueError names the parameter, the rule and the value
+
+
+def _validate_sizes(
+    *,
+    instance_type: ec2.InstanceType,
+    replica_instance_type: ec2.InstanceType,
+    read_replicas: int,
+    allocated_storage_gib: int,
+    max_allocated_storage_gib: int,
+) -> None:
+    """Instance classes (Graviton only), number of replicas and storage with its autoscaling ceiling."""
+    _check_instance_type("instance_type", instance_type)
+    _check_instance_type("replica_instance_type", replica_instance_type)
+    _check_range("read_replicas", read_replicas, 0, MAX_READ_REPLICAS)
+    _check_range("allocated_storage_gib", allocated_storage_gib, 20, 65536, " GiB")
+    min_ceiling = -(-allocated_storage_gib * 11 // 10)  # ceil(110%) in integers: no float rounding
+    if not min_ceiling <= max_allocated_storage_gib <= 65536:
+        raise ValueError(
+            f"max_allocated_storage_gib: must be at least 10% above allocated_storage_gib "
+            f"({min_ceiling} for {allocated_storage_gib}) and at most 65536 GiB, got {max_allocated_storage_gib}"
+        )
+
+
+def _validate_durability(
+    *, backup_retention_days: int, removal_policy: RemovalPolicy, availability_zone: str | None, multi_az: bool
+) -> None:
+    """Automated backups, a removal policy that keeps the data, and a fixed AZ only for a single-AZ primary."""
+    if backup_retention_days == 0:
+        raise ValueError(
+            "backup_retention_days: 0 turns off automated backups, which point-in-time recovery and "
+            "read replicas require; allowed: 1 to 35 days, got 0"
+        )
+    _check_range("backup_retention_days", backup_retention_days, 1, 35, " days")
+    if removal_policy not in (RemovalPolicy.SNAPSHOT, RemovalPolicy.RETAIN):
+        raise ValueError(f"removal_policy: must be SNAPSHOT or RETAIN for a database, got {removal_policy}")
+    if availability_zone is not None and multi_az:
+        raise ValueError(
+            f"availability_zone: a Multi-AZ primary cannot be pinned to one AZ; "
+            f"set multi_az=False to use {availability_zone!r}"
+        )
+
+
+def _validate_database_settings(
+    *, port: int, slow_query_threshold_ms: int, autovacuum_log_threshold_ms: int, idle_in_transaction_timeout_ms: int
+) -> None:
+    """The instances' port and the logging and timeout values of the parameter group."""
+    _check_range("port", port, 1150, 65535)
+    _check_range("slow_query_threshold_ms", slow_query_threshold_ms, 0, 3_600_000, " ms")
+    _check_range("autovacuum_log_threshold_ms", autovacuum_log_threshold_ms, 0, 3_600_000, " ms")
+    _check_range("idle_in_transaction_timeout_ms", idle_in_transaction_timeout_ms, 1000, 3_600_000, " ms")
+
+
+def _validate_operations(
+    *,
+    credential_rotation: Duration,
+    proxy_borrow_timeout: Duration,
+    proxy_max_connections_percent: int,
+    proxy_max_idle_connections_percent: int,
+    monitoring_interval: Duration,
+) -> None:
+    """Credential rotation interval, the proxy's connection pool and the Enhanced Monitoring interval."""
+    rotation_s = credential_rotation.to_seconds()
+    if not 86_400 <= rotation_s <= 365 * 86_400:
+        raise ValueError(f"credential_rotation: must be between 1 and 365 days, got {rotation_s / 86_400:g} days")
+    borrow_s = proxy_borrow_timeout.to_seconds()
+    _check_range("proxy_borrow_timeout", int(borrow_s), 1, 3600, " seconds")
+    _check_range("proxy_max_connections_percent", proxy_max_connections_percent, 1, 100)
+    _check_range(
+        "proxy_max_idle_connections_percent",
+        proxy_max_idle_connections_percent,
+        0,
+        proxy_max_connections_percent,
+        " (proxy_max_connections_percent)",
+    )
+    interval_s = int(monitoring_interval.to_seconds())
+    if interval_s not in MONITORING_INTERVALS_S:
+        raise ValueError(
+            f"monitoring_interval: must be one of {list(MONITORING_INTERVALS_S)} seconds, got {interval_s}"
+        )
+
+
+def _validate_names(*, database_name: str, admin_username: str, read_endpoint_name: str) -> None:
+    """Database and master user (PostgreSQL identifiers, none reserved by RDS) and the reader's DNS label."""
+    _check_pg_name("database_name", database_name, _RESERVED_DATABASE_NAMES)
+    _check_pg_name("admin_username", admin_username, _RESERVED_USERNAMES)
+    if not _DNS_LABEL.match(read_endpoint_name):
+        raise ValueError(
+            f"read_endpoint_name: must be one DNS label (lower-case letters, digits, hyphens), "
+            f"got {read_endpoint_name!r}"
+        )
+
+
+class _InstanceProps(TypedDict):
+    """Properties the primary and every replica share (keyword arguments of both RDS constructs)."""
+
+    vpc: ec2.IVpc
+    subnet_group: rds.ISubnetGroup
+    port: int
+    parameter_group: rds.IParameterGroup
+    storage_type: rds.StorageType
+    allocated_storage: int
+    max_allocated_storage: int
+    deletion_protection: bool
+    copy_tags_to_snapshot: bool
+    iam_authentication: bool
+    enable_performance_insights: bool
+    performance_insight_encryption_key: kms.IKey
+    performance_insight_retention: rds.PerformanceInsightRetention
+    monitoring_interval: Duration
+    monitoring_role: iam.IRole
+    cloudwatch_logs_exports: list[str]
+    auto_minor_version_upgrade: bool
+    publicly_accessible: bool
+    removal_policy: RemovalPolicy
 
 
 class PostgresCluster(Construct):
@@ -222,67 +348,127 @@ class PostgresCluster(Construct):
         replica_instance_type = replica_instance_type or instance_type
         subnets = subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 
-        _check_instance_type("instance_type", instance_type)
-        _check_instance_type("replica_instance_type", replica_instance_type)
-        _check_range("read_replicas", read_replicas, 0, MAX_READ_REPLICAS)
-        _check_range("allocated_storage_gib", allocated_storage_gib, 20, 65536, " GiB")
-        min_ceiling = -(-allocated_storage_gib * 11 // 10)  # ceil(110%) in integers: no float rounding
-        if not min_ceiling <= max_allocated_storage_gib <= 65536:
-            raise ValueError(
-                f"max_allocated_storage_gib: must be at least 10% above allocated_storage_gib "
-                f"({min_ceiling} for {allocated_storage_gib}) and at most 65536 GiB, got {max_allocated_storage_gib}"
-            )
-        if backup_retention_days == 0:
-            raise ValueError(
-                "backup_retention_days: 0 turns off automated backups, which point-in-time recovery and "
-                "read replicas require; allowed: 1 to 35 days, got 0"
-            )
-        _check_range("backup_retention_days", backup_retention_days, 1, 35, " days")
-        if removal_policy not in (RemovalPolicy.SNAPSHOT, RemovalPolicy.RETAIN):
-            raise ValueError(f"removal_policy: must be SNAPSHOT or RETAIN for a database, got {removal_policy}")
-        if availability_zone is not None and multi_az:
-            raise ValueError(
-                f"availability_zone: a Multi-AZ primary cannot be pinned to one AZ; "
-                f"set multi_az=False to use {availability_zone!r}"
-            )
-        _check_range("port", port, 1150, 65535)
-        _check_range("slow_query_threshold_ms", slow_query_threshold_ms, 0, 3_600_000, " ms")
-        _check_range("autovacuum_log_threshold_ms", autovacuum_log_threshold_ms, 0, 3_600_000, " ms")
-        _check_range("idle_in_transaction_timeout_ms", idle_in_transaction_timeout_ms, 1000, 3_600_000, " ms")
-        rotation_s = credential_rotation.to_seconds()
-        if not 86_400 <= rotation_s <= 365 * 86_400:
-            raise ValueError(f"credential_rotation: must be between 1 and 365 days, got {rotation_s / 86_400:g} days")
-        borrow_s = proxy_borrow_timeout.to_seconds()
-        _check_range("proxy_borrow_timeout", int(borrow_s), 1, 3600, " seconds")
-        _check_range("proxy_max_connections_percent", proxy_max_connections_percent, 1, 100)
-        _check_range(
-            "proxy_max_idle_connections_percent",
-            proxy_max_idle_connections_percent,
-            0,
-            proxy_max_connections_percent,
-            " (proxy_max_connections_percent)",
+        # --- Validation: every parameter is checked before the first resource exists --------------
+        _validate_sizes(
+            instance_type=instance_type,
+            replica_instance_type=replica_instance_type,
+            read_replicas=read_replicas,
+            allocated_storage_gib=allocated_storage_gib,
+            max_allocated_storage_gib=max_allocated_storage_gib,
         )
-        interval_s = int(monitoring_interval.to_seconds())
-        if interval_s not in MONITORING_INTERVALS_S:
-            raise ValueError(
-                f"monitoring_interval: must be one of {list(MONITORING_INTERVALS_S)} seconds, got {interval_s}"
-            )
-        if not _PG_NAME.match(database_name) or database_name.lower() in _RESERVED_DATABASE_NAMES:
-            raise ValueError(
-                f"database_name: must be a letter then up to 62 letters, digits or underscores and not one of "
-                f"{sorted(_RESERVED_DATABASE_NAMES)}, got {database_name!r}"
-            )
-        if not _PG_NAME.match(admin_username) or admin_username.lower() in _RESERVED_USERNAMES:
-            raise ValueError(
-                f"admin_username: must be a letter then up to 62 letters, digits or underscores and not one of "
-                f"{sorted(_RESERVED_USERNAMES)}, got {admin_username!r}"
-            )
-        if not _DNS_LABEL.match(read_endpoint_name):
-            raise ValueError(
-                f"read_endpoint_name: must be one DNS label (lower-case letters, digits, hyphens), "
-                f"got {read_endpoint_name!r}"
-            )
+        _validate_durability(
+            backup_retention_days=backup_retention_days,
+            removal_policy=removal_policy,
+            availability_zone=availability_zone,
+            multi_az=multi_az,
+        )
+        _validate_database_settings(
+            port=port,
+            slow_query_threshold_ms=slow_query_threshold_ms,
+            autovacuum_log_threshold_ms=autovacuum_log_threshold_ms,
+            idle_in_transaction_timeout_ms=idle_in_transaction_timeout_ms,
+        )
+        _validate_operations(
+            credential_rotation=credential_rotation,
+            proxy_borrow_timeout=proxy_borrow_timeout,
+            proxy_max_connections_percent=proxy_max_connections_percent,
+            proxy_max_idle_connections_percent=proxy_max_idle_connections_percent,
+            monitoring_interval=monitoring_interval,
+        )
+        _validate_names(
+            database_name=database_name, admin_username=admin_username, read_endpoint_name=read_endpoint_name
+        )
+        base_identifier = self._base_identifier(instance_identifier)
+        self.replica_availability_zones = self._replica_zones(
+            vpc,
+            subnets,
+            read_replicas=read_replicas,
+            replica_availability_zones=replica_availability_zones,
+            availability_zone=availability_zone,
+            multi_az=multi_az,
+        )
 
+        self._proxy_iam_auth = proxy_iam_auth
+        self._fixed_primary_zone = availability_zone is not None
+        engine = rds.DatabaseInstanceEngine.postgres(version=engine_version)
+        self.port = port
+
+        # --- Network ------------------------------------------------------------------------------
+        # Sets security_group (primary), reader_security_group, proxy_security_group,
+        # rotation_security_group, connections (the proxy) and reader_connections (the replicas).
+        self._create_security_groups(vpc)
+
+        # --- Parameters, subnets, credentials, monitoring -----------------------------------------
+        self.parameter_group = self._create_parameter_group(
+            engine,
+            slow_query_threshold_ms=slow_query_threshold_ms,
+            autovacuum_log_threshold_ms=autovacuum_log_threshold_ms,
+            idle_in_transaction_timeout_ms=idle_in_transaction_timeout_ms,
+        )
+        self.subnet_group = self._create_subnet_group(vpc, subnets)
+        master_secret = self._create_master_secret(admin_username, encryption_key)
+        self.monitoring_role = self._create_monitoring_role()
+
+        # --- Log groups (created before the instances so retention and KMS apply) -----------------
+        identifiers = [base_identifier] + [f"{base_identifier}-replica{i}" for i in range(1, read_replicas + 1)]
+        self.log_groups = self._create_log_groups(identifiers, log_retention, encryption_key)
+
+        # --- Instances ----------------------------------------------------------------------------
+        instance_props = self._instance_props(
+            vpc,
+            encryption_key,
+            allocated_storage_gib=allocated_storage_gib,
+            max_allocated_storage_gib=max_allocated_storage_gib,
+            deletion_protection=deletion_protection,
+            performance_insights_retention=performance_insights_retention,
+            monitoring_interval=monitoring_interval,
+            removal_policy=removal_policy,
+        )
+        self.primary = self._create_primary(
+            instance_props,
+            engine=engine,
+            instance_type=instance_type,
+            identifier=base_identifier,
+            master_secret=master_secret,
+            database_name=database_name,
+            multi_az=multi_az,
+            availability_zone=availability_zone,
+            encryption_key=encryption_key,
+            backup_retention_days=backup_retention_days,
+        )
+        self.secret = self._attached_secret()
+        self.replicas = self._create_replicas(instance_props, replica_instance_type, identifiers[1:])
+
+        # --- Credential rotation ------------------------------------------------------------------
+        self.rotation_schedule = self._rotate_credentials(vpc, subnets, credential_rotation)
+
+        # --- RDS Proxy ----------------------------------------------------------------------------
+        self.proxy_role, self.proxy_secret_policy = self._create_proxy_role(encryption_key)
+        self.proxy = self._create_proxy(
+            vpc,
+            subnets,
+            name=f"{base_identifier}-proxy",
+            iam_auth=proxy_iam_auth,
+            borrow_timeout=proxy_borrow_timeout,
+            max_connections_percent=proxy_max_connections_percent,
+            max_idle_connections_percent=proxy_max_idle_connections_percent,
+        )
+        self.proxy_endpoint: str = self.proxy.endpoint
+        self.writer_endpoint_address: str = self.primary.db_instance_endpoint_address
+
+        # --- Reader name --------------------------------------------------------------------------
+        self.read_endpoint_zone: route53.IPrivateHostedZone = read_endpoint_zone or self._create_read_endpoint_zone(vpc)
+        self.reader_records = self._create_reader_records(read_endpoint_name, read_endpoint_ttl)
+        self.reader_endpoint_hostname: str = f"{read_endpoint_name}.{self.read_endpoint_zone.zone_name}"
+        self.reader_port: int = port if self.replicas else PROXY_PORT
+
+        # --- Backups and accepted compliance findings ---------------------------------------------
+        self.backup_selection = self._add_to_backup_plan(backup_plan)
+        self._acknowledge_findings(backup_plan)
+
+    # --- Validation that needs the construct ------------------------------------------------------
+    def _base_identifier(self, instance_identifier: str | None) -> str:
+        """The primary's DB identifier: `instance_identifier`, or one derived from the construct path."""
         base_identifier = instance_identifier or self._default_identifier()
         if len(base_identifier) > _MAX_IDENTIFIER_LENGTH or not _IDENTIFIER.match(base_identifier):
             raise ValueError(
@@ -290,7 +476,24 @@ class PostgresCluster(Construct):
                 f"hyphens, starting with a letter and not ending with a hyphen (derived from the construct path "
                 f"when not given), got {base_identifier!r}"
             )
+        return base_identifier
 
+    def _default_identifier(self) -> str:
+        name = Names.unique_resource_name(self, max_length=_MAX_IDENTIFIER_LENGTH, separator="-").lower()
+        name = re.sub(r"[^a-z0-9-]", "", name)
+        return re.sub(r"-{2,}", "-", name).strip("-")
+
+    def _replica_zones(
+        self,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        *,
+        read_replicas: int,
+        replica_availability_zones: Sequence[str] | None,
+        availability_zone: str | None,
+        multi_az: bool,
+    ) -> list[str]:
+        """AZ of each replica; every AZ given (and the primary's) must have a subnet in `subnets`."""
         subnet_azs = [az for az in select_subnets(vpc, subnets).availability_zones if not Token.is_unresolved(az)]
         zones = list(replica_availability_zones) if replica_availability_zones is not None else subnet_azs
         if read_replicas and not zones:
@@ -304,17 +507,24 @@ class PostgresCluster(Construct):
             raise ValueError(
                 f"availability_zone: {availability_zone!r} has no subnet in `subnets`; allowed: {subnet_azs}"
             )
-        self.replica_availability_zones = self.place_replicas(
+        return self.place_replicas(
             read_replicas, zones, primary_availability_zone=None if multi_az else availability_zone
         )
 
-        stack = Stack.of(self)
-        self._proxy_iam_auth = proxy_iam_auth
-        self._fixed_primary_zone = availability_zone is not None
-        engine = rds.DatabaseInstanceEngine.postgres(version=engine_version)
-        self.port = port
+    @staticmethod
+    def place_replicas(count: int, zones: Sequence[str], *, primary_availability_zone: str | None) -> list[str]:
+        """AZ of each replica: round-robin over `zones`, skipping the primary's AZ when it is fixed."""
+        candidates = [zone for zone in zones if zone != primary_availability_zone] or list(zones)
+        return [candidates[i % len(candidates)] for i in range(count)]
 
-        # --- Network -------------------------------------------------------------------------
+    # --- Network ----------------------------------------------------------------------------------
+    def _create_security_groups(self, vpc: ec2.IVpc) -> None:
+        """One security group each for the primary, the replicas, the proxy and the rotation function.
+
+        All deny outbound traffic; only the rotation function may reach the Secrets Manager endpoint.
+        Sets ``security_group``, ``reader_security_group``, ``proxy_security_group``,
+        ``rotation_security_group``, ``connections`` and ``reader_connections``.
+        """
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -353,11 +563,20 @@ class PostgresCluster(Construct):
         )
         #: Reading clients: the replicas (the reader name resolves to them).
         self.reader_connections = ec2.Connections(
-            security_groups=[self.reader_security_group], default_port=ec2.Port.tcp(port)
+            security_groups=[self.reader_security_group], default_port=ec2.Port.tcp(self.port)
         )
 
-        # --- Parameters, subnets, credentials ---------------------------------------------------
-        self.parameter_group = rds.ParameterGroup(
+    # --- Parameters, subnets, credentials, monitoring ---------------------------------------------
+    def _create_parameter_group(
+        self,
+        engine: rds.IInstanceEngine,
+        *,
+        slow_query_threshold_ms: int,
+        autovacuum_log_threshold_ms: int,
+        idle_in_transaction_timeout_ms: int,
+    ) -> rds.ParameterGroup:
+        """TLS only, slow-query, autovacuum and connection logging, pg_stat_statements."""
+        return rds.ParameterGroup(
             self,
             "ParameterGroup",
             engine=engine,
@@ -374,18 +593,25 @@ class PostgresCluster(Construct):
                 "log_disconnections": "1",
             },
         )
-        self.subnet_group = rds.SubnetGroup(
+
+    def _create_subnet_group(self, vpc: ec2.IVpc, subnets: ec2.SubnetSelection) -> rds.SubnetGroup:
+        return rds.SubnetGroup(
             self,
             "SubnetGroup",
             vpc=vpc,
             vpc_subnets=subnets,
             description="Subnets of the PostgreSQL primary and its read replicas",
         )
+
+    def _create_master_secret(self, admin_username: str, encryption_key: kms.IKey) -> rds.DatabaseSecret:
+        """The master user's generated credentials, always retained (a snapshot needs them)."""
         master_secret = rds.DatabaseSecret(self, "MasterSecret", username=admin_username, encryption_key=encryption_key)
         master_secret.apply_removal_policy(RemovalPolicy.RETAIN)
+        return master_secret
 
-        # One Enhanced Monitoring role for all instances (CDK would make one per instance).
-        self.monitoring_role = iam.Role(
+    def _create_monitoring_role(self) -> iam.Role:
+        """One Enhanced Monitoring role for all instances (CDK would make one per instance)."""
+        role = iam.Role(
             self,
             "MonitoringRole",
             assumed_by=iam.ServicePrincipal("monitoring.rds.amazonaws.com"),
@@ -395,7 +621,7 @@ class PostgresCluster(Construct):
             ],
         )
         acknowledge(
-            self.monitoring_role,
+            role,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
             reason=(
                 "AmazonRDSEnhancedMonitoringRole is the AWS-maintained policy RDS documents for Enhanced "
@@ -403,16 +629,25 @@ class PostgresCluster(Construct):
                 "the agent needs change, which a copied customer policy would miss."
             ),
         )
+        return role
 
-        # --- Log groups (created before the instances so retention and KMS apply) ---------------
-        identifiers = [base_identifier] + [f"{base_identifier}-replica{i}" for i in range(1, read_replicas + 1)]
-        self.log_groups: dict[str, logs.LogGroup] = {}
+    # --- Log groups -------------------------------------------------------------------------------
+    def _create_log_groups(
+        self, identifiers: Sequence[str], log_retention: logs.RetentionDays, encryption_key: kms.IKey
+    ) -> dict[str, logs.LogGroup]:
+        """The exported log groups of every instance, keyed ``Primary/<type>`` and ``ReplicaN/<type>``.
+
+        `identifiers` holds the primary's DB identifier first, then each replica's. The key policy of
+        `encryption_key` is extended for exactly these log groups.
+        """
+        stack = Stack.of(self)
+        log_groups: dict[str, logs.LogGroup] = {}
         log_group_arns: list[str] = []
         for index, identifier in enumerate(identifiers):
             owner = "Primary" if index == 0 else f"Replica{index}"
             for log_type in LOG_EXPORTS:
                 name = f"/aws/rds/instance/{identifier}/{log_type}"
-                self.log_groups[f"{owner}/{log_type}"] = logs.LogGroup(
+                log_groups[f"{owner}/{log_type}"] = logs.LogGroup(
                     self,
                     f"{owner}{log_type.capitalize()}Logs",
                     log_group_name=name,
@@ -429,12 +664,26 @@ class PostgresCluster(Construct):
                     )
                 )
         allow_cloudwatch_logs(encryption_key, self, log_group_arns=log_group_arns)
+        return log_groups
 
-        # --- Instances ---------------------------------------------------------------------------
-        common = {
+    # --- Instances --------------------------------------------------------------------------------
+    def _instance_props(
+        self,
+        vpc: ec2.IVpc,
+        encryption_key: kms.IKey,
+        *,
+        allocated_storage_gib: int,
+        max_allocated_storage_gib: int,
+        deletion_protection: bool,
+        performance_insights_retention: rds.PerformanceInsightRetention,
+        monitoring_interval: Duration,
+        removal_policy: RemovalPolicy,
+    ) -> _InstanceProps:
+        """Settings the primary and the replicas share: storage, monitoring, logs, access, removal."""
+        return {
             "vpc": vpc,
             "subnet_group": self.subnet_group,
-            "port": port,
+            "port": self.port,
             "parameter_group": self.parameter_group,
             "storage_type": rds.StorageType.GP3,
             "allocated_storage": allocated_storage_gib,
@@ -445,19 +694,35 @@ class PostgresCluster(Construct):
             "enable_performance_insights": True,
             "performance_insight_encryption_key": encryption_key,
             "performance_insight_retention": performance_insights_retention,
-            "monitoring_interval": Duration.seconds(interval_s),
+            "monitoring_interval": Duration.seconds(int(monitoring_interval.to_seconds())),
             "monitoring_role": self.monitoring_role,
             "cloudwatch_logs_exports": list(LOG_EXPORTS),
             "auto_minor_version_upgrade": True,
             "publicly_accessible": False,
             "removal_policy": removal_policy,
         }
-        self.primary = rds.DatabaseInstance(
+
+    def _create_primary(
+        self,
+        instance_props: _InstanceProps,
+        *,
+        engine: rds.IInstanceEngine,
+        instance_type: ec2.InstanceType,
+        identifier: str,
+        master_secret: rds.DatabaseSecret,
+        database_name: str,
+        multi_az: bool,
+        availability_zone: str | None,
+        encryption_key: kms.IKey,
+        backup_retention_days: int,
+    ) -> rds.DatabaseInstance:
+        """The writer: encrypted storage, automated backups kept after deletion, created after its log groups."""
+        primary = rds.DatabaseInstance(
             self,
             "Primary",
             engine=engine,
             instance_type=instance_type,
-            instance_identifier=base_identifier,
+            instance_identifier=identifier,
             credentials=rds.Credentials.from_secret(master_secret),
             database_name=database_name,
             multi_az=multi_az,
@@ -467,26 +732,35 @@ class PostgresCluster(Construct):
             storage_encryption_key=encryption_key,
             backup_retention=Duration.days(backup_retention_days),
             delete_automated_backups=False,
-            **common,  # type: ignore[arg-type]
+            **instance_props,
         )
         for key in LOG_EXPORTS:
-            self.primary.node.add_dependency(self.log_groups[f"Primary/{key}"])
+            primary.node.add_dependency(self.log_groups[f"Primary/{key}"])
+        return primary
+
+    def _attached_secret(self) -> secretsmanager.ISecret:
+        """The master secret as attached to the primary, which the proxy and the rotation use."""
         if self.primary.secret is None:  # pragma: no cover - from_secret always attaches
             raise RuntimeError("PostgresCluster: the primary has no attached secret")
-        self.secret: secretsmanager.ISecret = self.primary.secret
+        return self.primary.secret
 
-        self.replicas: list[rds.DatabaseInstanceReadReplica] = []
-        for index, zone in enumerate(self.replica_availability_zones, start=1):
+    def _create_replicas(
+        self, instance_props: _InstanceProps, instance_type: ec2.InstanceType, identifiers: Sequence[str]
+    ) -> list[rds.DatabaseInstanceReadReplica]:
+        """One single-AZ read replica per entry of ``replica_availability_zones``, created one after another."""
+        replicas: list[rds.DatabaseInstanceReadReplica] = []
+        placements = zip(self.replica_availability_zones, identifiers, strict=True)
+        for index, (zone, identifier) in enumerate(placements, start=1):
             replica = rds.DatabaseInstanceReadReplica(
                 self,
                 f"Replica{index}",
                 source_database_instance=self.primary,
-                instance_type=replica_instance_type,
-                instance_identifier=identifiers[index],
+                instance_type=instance_type,
+                instance_identifier=identifier,
                 availability_zone=zone,
                 multi_az=False,
                 security_groups=[self.reader_security_group],
-                **common,  # type: ignore[arg-type]
+                **instance_props,
             )
             # A same-region replica is always encrypted with its source's key: CloudFormation
             # takes neither StorageEncrypted nor KmsKeyId together with SourceDBInstanceIdentifier.
@@ -495,12 +769,17 @@ class PostgresCluster(Construct):
             # One replica at a time: RDS refuses a new replica while its source is still busy
             # with the previous one (InvalidDBInstanceState), which CloudFormation reports as a
             # failure rather than waiting.
-            if self.replicas:
-                replica.node.add_dependency(self.replicas[-1])
-            self.replicas.append(replica)
+            if replicas:
+                replica.node.add_dependency(replicas[-1])
+            replicas.append(replica)
+        return replicas
 
-        # --- Credential rotation -------------------------------------------------------------
-        self.rotation_schedule = self.secret.add_rotation_schedule(
+    # --- Credential rotation ----------------------------------------------------------------------
+    def _rotate_credentials(
+        self, vpc: ec2.IVpc, subnets: ec2.SubnetSelection, credential_rotation: Duration
+    ) -> secretsmanager.RotationSchedule:
+        """Secrets Manager's hosted single-user rotation, allowed to reach the primary on its port."""
+        rotation_schedule = self.secret.add_rotation_schedule(
             "RotationSchedule",
             automatically_after=credential_rotation,
             hosted_rotation=secretsmanager.HostedRotation.postgre_sql_single_user(
@@ -508,23 +787,28 @@ class PostgresCluster(Construct):
             ),
         )
         self.primary.connections.allow_from(
-            self.rotation_security_group, ec2.Port.tcp(port), "Secrets Manager rotation function"
+            self.rotation_security_group, ec2.Port.tcp(self.port), "Secrets Manager rotation function"
         )
+        return rotation_schedule
 
-        # --- RDS Proxy -------------------------------------------------------------------------
-        # The proxy reads the master secret through a customer-managed policy (a versioned object
-        # auditors can review; NIST/PCI IAMNoInlinePolicy) instead of the inline policy CDK adds.
-        self.proxy_role = iam.Role(
+    # --- RDS Proxy --------------------------------------------------------------------------------
+    def _create_proxy_role(self, encryption_key: kms.IKey) -> tuple[iam.Role, iam.ManagedPolicy]:
+        """The proxy's role, and the customer-managed policy that lets it read the master secret.
+
+        A managed policy is a versioned object auditors can review (NIST/PCI IAMNoInlinePolicy),
+        unlike the inline policy CDK would add.
+        """
+        proxy_role = iam.Role(
             self,
             "ProxyRole",
             assumed_by=iam.ServicePrincipal("rds.amazonaws.com"),
             description="Lets the RDS Proxy read the PostgreSQL master secret",
         )
-        self.proxy_secret_policy = iam.ManagedPolicy(
+        proxy_secret_policy = iam.ManagedPolicy(
             self,
             "ProxySecretPolicy",
             description="Read one database secret and decrypt it through Secrets Manager",
-            roles=[self.proxy_role],
+            roles=[proxy_role],
             statements=[
                 iam.PolicyStatement(
                     actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
@@ -533,91 +817,54 @@ class PostgresCluster(Construct):
                 iam.PolicyStatement(
                     actions=["kms:Decrypt"],
                     resources=[encryption_key.key_arn],
-                    conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}},
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"secretsmanager.{Stack.of(self).region}.amazonaws.com"}
+                    },
                 ),
             ],
         )
-        self.proxy = rds.DatabaseProxy(
+        return proxy_role, proxy_secret_policy
+
+    def _create_proxy(
+        self,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        *,
+        name: str,
+        iam_auth: bool,
+        borrow_timeout: Duration,
+        max_connections_percent: int,
+        max_idle_connections_percent: int,
+    ) -> rds.DatabaseProxy:
+        """The writers' entry point: TLS required, created once its policy and all replicas exist."""
+        proxy = rds.DatabaseProxy(
             self,
             "Proxy",
             proxy_target=rds.ProxyTarget.from_instance(self.primary),
-            db_proxy_name=f"{base_identifier}-proxy",
+            db_proxy_name=name,
             vpc=vpc,
             vpc_subnets=subnets,
             secrets=[self.secret],
             role=self.proxy_role.without_policy_updates(),
             security_groups=[self.proxy_security_group],
             require_tls=True,
-            iam_auth=proxy_iam_auth,
-            borrow_timeout=proxy_borrow_timeout,
-            max_connections_percent=proxy_max_connections_percent,
-            max_idle_connections_percent=proxy_max_idle_connections_percent,
+            iam_auth=iam_auth,
+            borrow_timeout=borrow_timeout,
+            max_connections_percent=max_connections_percent,
+            max_idle_connections_percent=max_idle_connections_percent,
             debug_logging=False,
         )
         # The role gets its permissions from the managed policy, which CloudFormation would otherwise
         # attach in parallel: the proxy's first connection attempts would then fail to read the secret.
-        self.proxy.node.add_dependency(self.proxy_secret_policy)
+        proxy.node.add_dependency(self.proxy_secret_policy)
         # Registering the primary as the proxy's target is another operation on the primary: do it
         # once the replicas exist, for the same reason the replicas are created one by one.
         if self.replicas:
-            self.proxy.node.add_dependency(self.replicas[-1])
+            proxy.node.add_dependency(self.replicas[-1])
         # Binding the proxy opened the primary to it on the instance's port attribute (a GetAtt).
         # Write the port literally, so the rules read as what they are and rule checks can read them.
-        self._literal_ports(port)
-        self.proxy_endpoint: str = self.proxy.endpoint
-        self.writer_endpoint_address: str = self.primary.db_instance_endpoint_address
-
-        # --- Reader name ---------------------------------------------------------------------
-        self.read_endpoint_zone: route53.IPrivateHostedZone = read_endpoint_zone or route53.PrivateHostedZone(
-            self, "ReadEndpointZone", vpc=vpc, zone_name="db.internal", comment="Stable names of PostgreSQL readers"
-        )
-        targets: list[tuple[str, str]] = [
-            (f"Replica{index}", replica.db_instance_endpoint_address)
-            for index, replica in enumerate(self.replicas, start=1)
-        ] or [("Proxy", self.proxy_endpoint)]
-        self.reader_records: list[route53.CnameRecord] = [
-            route53.CnameRecord(
-                self,
-                f"Reader{target_id}Record",
-                zone=self.read_endpoint_zone,
-                record_name=read_endpoint_name,
-                domain_name=address,
-                weight=1,
-                set_identifier=target_id.lower(),
-                ttl=read_endpoint_ttl,
-                comment=f"Reader name -> {target_id}",
-            )
-            for target_id, address in targets
-        ]
-        self.reader_endpoint_hostname: str = f"{read_endpoint_name}.{self.read_endpoint_zone.zone_name}"
-        self.reader_port: int = port if self.replicas else PROXY_PORT
-
-        # --- Backups -----------------------------------------------------------------------------
-        self.backup_selection: backup.BackupSelection | None = None
-        if backup_plan is not None:
-            self.backup_selection = backup.BackupSelection(
-                self,
-                "BackupSelection",
-                backup_plan=backup_plan,
-                resources=[backup.BackupResource.from_rds_database_instance(self.primary)],
-            )
-            acknowledge(
-                self.backup_selection.node.find_child("Role"),
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
-                reason=(
-                    "AWSBackupServiceRolePolicyForBackup is the AWS-maintained policy AWS Backup documents for its "
-                    "backup role; it covers snapshotting every service a plan may select, and AWS updates it "
-                    "with the service, which a copied customer policy would miss."
-                ),
-            )
-        self._acknowledge_findings(port=port, backup_plan=backup_plan)
-
-    # ---------------------------------------------------------------------------------------------
-    @staticmethod
-    def place_replicas(count: int, zones: Sequence[str], *, primary_availability_zone: str | None) -> list[str]:
-        """AZ of each replica: round-robin over `zones`, skipping the primary's AZ when it is fixed."""
-        candidates = [zone for zone in zones if zone != primary_availability_zone] or list(zones)
-        return [candidates[i % len(candidates)] for i in range(count)]
+        self._literal_ports(self.port)
+        return proxy
 
     def _literal_ports(self, port: int) -> None:
         for child in self.node.find_all():
@@ -627,13 +874,64 @@ class PostgresCluster(Construct):
                 child.from_port = port
                 child.to_port = port
 
-    def _default_identifier(self) -> str:
-        name = Names.unique_resource_name(self, max_length=_MAX_IDENTIFIER_LENGTH, separator="-").lower()
-        name = re.sub(r"[^a-z0-9-]", "", name)
-        return re.sub(r"-{2,}", "-", name).strip("-")
+    # --- Reader name ------------------------------------------------------------------------------
+    def _create_read_endpoint_zone(self, vpc: ec2.IVpc) -> route53.PrivateHostedZone:
+        return route53.PrivateHostedZone(
+            self, "ReadEndpointZone", vpc=vpc, zone_name="db.internal", comment="Stable names of PostgreSQL readers"
+        )
 
-    def _acknowledge_findings(self, *, port: int, backup_plan: backup.IBackupPlan | None) -> None:
-        if port == 5432:
+    def _create_reader_records(self, record_name: str, ttl: Duration) -> list[route53.CnameRecord]:
+        """Weighted CNAMEs of equal weight: one per replica, or one to the proxy when there are none."""
+        targets: list[tuple[str, str]] = [
+            (f"Replica{index}", replica.db_instance_endpoint_address)
+            for index, replica in enumerate(self.replicas, start=1)
+        ] or [("Proxy", self.proxy_endpoint)]
+        return [
+            route53.CnameRecord(
+                self,
+                f"Reader{target_id}Record",
+                zone=self.read_endpoint_zone,
+                record_name=record_name,
+                domain_name=address,
+                weight=1,
+                set_identifier=target_id.lower(),
+                ttl=ttl,
+                comment=f"Reader name -> {target_id}",
+            )
+            for target_id, address in targets
+        ]
+
+    # --- Backups ----------------------------------------------------------------------------------
+    def _add_to_backup_plan(self, backup_plan: backup.IBackupPlan | None) -> backup.BackupSelection | None:
+        """Select the primary in `backup_plan`, if one is given (replicas hold no data of their own)."""
+        if backup_plan is None:
+            return None
+        backup_selection = backup.BackupSelection(
+            self,
+            "BackupSelection",
+            backup_plan=backup_plan,
+            resources=[backup.BackupResource.from_rds_database_instance(self.primary)],
+        )
+        acknowledge(
+            backup_selection.node.find_child("Role"),
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
+            reason=(
+                "AWSBackupServiceRolePolicyForBackup is the AWS-maintained policy AWS Backup documents for its "
+                "backup role; it covers snapshotting every service a plan may select, and AWS updates it "
+                "with the service, which a copied customer policy would miss."
+            ),
+        )
+        return backup_selection
+
+    # --- Accepted compliance findings -------------------------------------------------------------
+    def _acknowledge_findings(self, backup_plan: backup.IBackupPlan | None) -> None:
+        """Findings this design causes on purpose, each accepted on the one instance it concerns."""
+        self._acknowledge_primary_findings(backup_plan)
+        for replica in self.replicas:
+            self._acknowledge_replica_findings(replica)
+
+    def _acknowledge_primary_findings(self, backup_plan: backup.IBackupPlan | None) -> None:
+        if self.port == 5432:
             acknowledge(
                 self.primary,
                 "AwsSolutions-RDS11",
@@ -644,11 +942,6 @@ class PostgresCluster(Construct):
                     "function and explicitly allowed services."
                 ),
             )
-        placement_reason = (
-            "The zone is written literally on purpose: replicas are spread over the caller's zones "
-            "round-robin, away from a pinned primary, so one AZ outage cannot take every reader; the zones "
-            "come from the caller, so synthesis never looks them up in an AWS account."
-        )
         if self._fixed_primary_zone:
             acknowledge(
                 self.primary,
@@ -657,47 +950,6 @@ class PostgresCluster(Construct):
                     "The caller pinned this single-AZ primary to one zone (availability_zone) on purpose, so the "
                     "read replicas can be placed in other zones; the zone comes from the caller, so synthesis "
                     "never looks it up in an AWS account."
-                ),
-            )
-        for replica in self.replicas:
-            acknowledge(replica, "CloudFormation-Validate::W3010", reason=placement_reason)
-            acknowledge(
-                replica,
-                "AwsSolutions-RDS11",
-                reason=(
-                    "A read replica has no Engine property and inherits its port from the primary, so the rule "
-                    "cannot tell its port and always reports it. The replica listens on the primary's port, "
-                    "reachable only through the replicas' own security group, which admits explicitly allowed callers."
-                ),
-            )
-            acknowledge(
-                replica,
-                "AwsSolutions-RDS2",
-                "NIST.800.53.R5-RDSStorageEncrypted",
-                "PCI.DSS.321-RDSStorageEncrypted",
-                reason=(
-                    "The replica is encrypted: RDS always encrypts a same-region read replica with its source's "
-                    "KMS key, and the primary sets StorageEncrypted with encryption_key. CloudFormation does not "
-                    "accept StorageEncrypted together with SourceDBInstanceIdentifier, so the property is absent."
-                ),
-            )
-            acknowledge(
-                replica,
-                "AwsSolutions-RDS3",
-                "NIST.800.53.R5-RDSMultiAZSupport",
-                reason=(
-                    "A read replica is a single-AZ copy on purpose: availability of reads comes from several "
-                    "replicas placed round-robin in different AZs behind one weighted DNS name, and the writer's "
-                    "own standby is governed by multi_az on the primary. A standby per replica would double its cost."
-                ),
-            )
-            acknowledge(
-                replica,
-                "NIST.800.53.R5-RDSInBackupPlan",
-                reason=(
-                    "A read replica holds no data of its own: it is a copy of the primary, which is what backups "
-                    "protect. RDS for PostgreSQL cannot keep automated backups on a read replica at all; a "
-                    "promoted replica gets its backup retention when it is promoted."
                 ),
             )
         if backup_plan is None:
@@ -712,7 +964,58 @@ class PostgresCluster(Construct):
                 ),
             )
 
-    # --- Wiring helpers ------------------------------------------------------------------------
+    @staticmethod
+    def _acknowledge_replica_findings(replica: rds.DatabaseInstanceReadReplica) -> None:
+        acknowledge(
+            replica,
+            "CloudFormation-Validate::W3010",
+            reason=(
+                "The zone is written literally on purpose: replicas are spread over the caller's zones "
+                "round-robin, away from a pinned primary, so one AZ outage cannot take every reader; the zones "
+                "come from the caller, so synthesis never looks them up in an AWS account."
+            ),
+        )
+        acknowledge(
+            replica,
+            "AwsSolutions-RDS11",
+            reason=(
+                "A read replica has no Engine property and inherits its port from the primary, so the rule "
+                "cannot tell its port and always reports it. The replica listens on the primary's port, "
+                "reachable only through the replicas' own security group, which admits explicitly allowed callers."
+            ),
+        )
+        acknowledge(
+            replica,
+            "AwsSolutions-RDS2",
+            "NIST.800.53.R5-RDSStorageEncrypted",
+            "PCI.DSS.321-RDSStorageEncrypted",
+            reason=(
+                "The replica is encrypted: RDS always encrypts a same-region read replica with its source's "
+                "KMS key, and the primary sets StorageEncrypted with encryption_key. CloudFormation does not "
+                "accept StorageEncrypted together with SourceDBInstanceIdentifier, so the property is absent."
+            ),
+        )
+        acknowledge(
+            replica,
+            "AwsSolutions-RDS3",
+            "NIST.800.53.R5-RDSMultiAZSupport",
+            reason=(
+                "A read replica is a single-AZ copy on purpose: availability of reads comes from several "
+                "replicas placed round-robin in different AZs behind one weighted DNS name, and the writer's "
+                "own standby is governed by multi_az on the primary. A standby per replica would double its cost."
+            ),
+        )
+        acknowledge(
+            replica,
+            "NIST.800.53.R5-RDSInBackupPlan",
+            reason=(
+                "A read replica holds no data of its own: it is a copy of the primary, which is what backups "
+                "protect. RDS for PostgreSQL cannot keep automated backups on a read replica at all; a "
+                "promoted replica gets its backup retention when it is promoted."
+            ),
+        )
+
+    # --- Wiring helpers ---------------------------------------------------------------------------
     def allow_from(self, peer: ec2.IConnectable, description: str | None = None) -> None:
         """Let `peer` reach the proxy (writes, port 5432) and the replicas (reads), never the primary."""
         self.connections.allow_default_port_from(peer, description or "PostgreSQL writes through RDS Proxy")
@@ -727,7 +1030,7 @@ class PostgresCluster(Construct):
             grant = grant.combine(self.proxy.grant_connect(grantee, db_user))
         return grant
 
-    # --- Metrics -------------------------------------------------------------------------------
+    # --- Metrics ----------------------------------------------------------------------------------
     def metric_cpu_utilization(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Primary CPU utilisation in percent (average over `period`, default 5 minutes)."""
         return self.primary.metric_cpu_utilization(period=period)

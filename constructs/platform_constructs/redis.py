@@ -11,6 +11,7 @@ from typing import Literal
 from aws_cdk import (
     Duration,
     RemovalPolicy,
+    SecretValue,
     Token,
     aws_cloudwatch as cloudwatch,
     aws_ec2 as ec2,
@@ -24,6 +25,7 @@ from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.log_encryption import allow_cloudwatch_logs
+from platform_constructs.maintenance_windows import validate_windows
 from platform_constructs.zoned_stack import select_subnets
 
 Engine = Literal["valkey", "redis"]
@@ -65,64 +67,93 @@ MAX_REPLICAS_PER_NODE_GROUP = 5
 AUTH_TOKEN_LENGTH = 64
 
 _NODE_TYPE_PATTERN = re.compile(r"^cache\.(?P<family>[a-z0-9]+)\.(?P<size>micro|small|medium|large|\d*xlarge)$")
-_DAILY_WINDOW_PATTERN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-_WEEKLY_WINDOW_PATTERN = re.compile(
-    r"^(sun|mon|tue|wed|thu|fri|sat):(\d{2}):(\d{2})-(sun|mon|tue|wed|thu|fri|sat):(\d{2}):(\d{2})$"
-)
-_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_MINUTES_PER_DAY = 24 * 60
-_MINUTES_PER_WEEK = 7 * _MINUTES_PER_DAY
 
 
-def _clock_minutes(parameter: str, window: str, hours: str, minutes: str) -> int:
-    hour, minute = int(hours), int(minutes)
-    if hour > 23 or minute > 59:
-        raise ValueError(f"{parameter}: {hours}:{minutes} in {window!r} is not a 24-hour UTC time")
-    return hour * 60 + minute
-
-
-def _span(start: int, end: int, period: int) -> int:
-    """Length of [start, end) on a clock of `period` minutes, wrapping past the end."""
-    return (end - start) % period
-
-
-def _parse_snapshot_window(window: str) -> tuple[int, int]:
-    match = _DAILY_WINDOW_PATTERN.match(window)
-    if match is None:
-        raise ValueError(f"snapshot_window: expected 'hh24:mi-hh24:mi' in UTC, e.g. '17:00-18:00', got {window!r}")
-    start = _clock_minutes("snapshot_window", window, match[1], match[2])
-    end = _clock_minutes("snapshot_window", window, match[3], match[4])
-    if _span(start, end, _MINUTES_PER_DAY) < 60:
-        raise ValueError(f"snapshot_window: must last at least 60 minutes, got {window!r}")
-    return start, end
-
-
-def _parse_maintenance_window(window: str) -> tuple[int, int]:
-    match = _WEEKLY_WINDOW_PATTERN.match(window.lower())
-    if match is None:
+def _engine_version(engine: str, engine_version: str | None) -> str:
+    """`engine_version`, or the engine's default; the construct must support both engine and version."""
+    if engine not in ENGINE_VERSIONS:
+        raise ValueError(f"engine: must be one of {sorted(ENGINE_VERSIONS)}, got {engine!r}")
+    version = DEFAULT_ENGINE_VERSIONS[engine] if engine_version is None else engine_version
+    if version not in ENGINE_VERSIONS[engine]:
         raise ValueError(
-            "preferred_maintenance_window: expected 'ddd:hh24:mi-ddd:hh24:mi' in UTC, "
-            f"e.g. 'sun:19:00-sun:20:00', got {window!r}"
+            f"engine_version: {version!r} is not supported for {engine}; allowed: {list(ENGINE_VERSIONS[engine])}"
         )
-    start = _WEEKDAYS.index(match[1]) * _MINUTES_PER_DAY + _clock_minutes(
-        "preferred_maintenance_window", window, match[2], match[3]
-    )
-    end = _WEEKDAYS.index(match[4]) * _MINUTES_PER_DAY + _clock_minutes(
-        "preferred_maintenance_window", window, match[5], match[6]
-    )
-    if not 60 <= _span(start, end, _MINUTES_PER_WEEK) <= _MINUTES_PER_DAY:
-        raise ValueError(f"preferred_maintenance_window: must last 60 minutes to 24 hours, got {window!r}")
-    return start, end
+    return version
 
 
-def _minutes(start: int, end: int, period: int, repeat_every: int) -> set[int]:
-    """Minutes of the week covered by [start, end) on a `period` clock, repeated every `repeat_every`."""
-    length = _span(start, end, period)
-    return {
-        (offset + start + minute) % _MINUTES_PER_WEEK
-        for offset in range(0, _MINUTES_PER_WEEK, repeat_every)
-        for minute in range(length)
-    }
+def _validate_node_type(node_type: str) -> None:
+    """``cache.<family>.<size>`` of a family in ``ALLOWED_NODE_FAMILIES``."""
+    node_type_match = _NODE_TYPE_PATTERN.match(node_type)
+    if node_type_match is None:
+        raise ValueError(f"node_type: expected 'cache.<family>.<size>', e.g. 'cache.r7g.large', got {node_type!r}")
+    if node_type_match["family"] not in ALLOWED_NODE_FAMILIES:
+        raise ValueError(
+            f"node_type: family {node_type_match['family']!r} of {node_type!r} is not allowed; "
+            f"allowed families (current-generation Graviton): {list(ALLOWED_NODE_FAMILIES)}"
+        )
+
+
+def _validate_parameters(
+    *,
+    node_type: str,
+    replicas_per_node_group: int,
+    maxmemory_policy: str,
+    snapshot_retention_days: int,
+    port: int,
+    log_retention: logs.RetentionDays,
+    auth_secret: secretsmanager.ISecret | None,
+    auth_secret_json_field: str | None,
+    snapshot_window: str,
+    preferred_maintenance_window: str,
+) -> None:
+    """Node type, replicas, eviction policy, snapshots, port, log retention, AUTH field and the two windows."""
+    _validate_node_type(node_type)
+    if replicas_per_node_group < 1:
+        raise ValueError(
+            f"replicas_per_node_group: must be at least 1 (automatic failover promotes a replica), "
+            f"got {replicas_per_node_group}"
+        )
+    if replicas_per_node_group > MAX_REPLICAS_PER_NODE_GROUP:
+        raise ValueError(
+            f"replicas_per_node_group: ElastiCache allows at most {MAX_REPLICAS_PER_NODE_GROUP} replicas "
+            f"per node group, got {replicas_per_node_group}"
+        )
+    if maxmemory_policy not in EVICTION_POLICIES:
+        raise ValueError(f"maxmemory_policy: {maxmemory_policy!r} is not one of {list(EVICTION_POLICIES)}")
+    if not 1 <= snapshot_retention_days <= 35:
+        raise ValueError(f"snapshot_retention_days: must be between 1 and 35, got {snapshot_retention_days}")
+    if not 1024 <= port <= 65535:
+        raise ValueError(f"port: must be between 1024 and 65535, got {port}")
+    if log_retention == logs.RetentionDays.INFINITE:
+        raise ValueError("log_retention: must be a finite retention, got INFINITE")
+    if auth_secret is None and auth_secret_json_field is not None:
+        raise ValueError(
+            f"auth_secret_json_field: only valid with auth_secret (the generated secret is a plain "
+            f"token), got {auth_secret_json_field!r}"
+        )
+    validate_windows(snapshot_window, preferred_maintenance_window)
+
+
+def _select_subnets(vpc: ec2.IVpc, subnets: ec2.SubnetSelection | None, *, multi_az: bool) -> ec2.SelectedSubnets:
+    """The nodes' subnets (default: PRIVATE_ISOLATED); Multi-AZ needs them in at least two AZs."""
+    selection = subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+    selected = select_subnets(vpc, selection)
+    zones = selected.availability_zones
+    if multi_az and not any(Token.is_unresolved(zone) for zone in zones) and len(set(zones)) < 2:
+        raise ValueError(f"multi_az: needs subnets in at least 2 availability zones, got {sorted(set(zones))}")
+    return selected
+
+
+def _supporting_policy(removal_policy: RemovalPolicy) -> RemovalPolicy:
+    """Removal policy of the subnet, parameter and security groups: they must stay while the group is retained."""
+    if removal_policy in (RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE):
+        return removal_policy
+    return RemovalPolicy.DESTROY
+
+
+def _data_policy(removal_policy: RemovalPolicy) -> RemovalPolicy:
+    """Removal policy of the secret and the log groups: they have no snapshot, so SNAPSHOT keeps them."""
+    return RemovalPolicy.RETAIN if removal_policy == RemovalPolicy.SNAPSHOT else removal_policy
 
 
 class RedisReplicationGroup(Construct):
@@ -210,188 +241,55 @@ class RedisReplicationGroup(Construct):
         """
         super().__init__(scope, construct_id)
 
-        if engine not in ENGINE_VERSIONS:
-            raise ValueError(f"engine: must be one of {sorted(ENGINE_VERSIONS)}, got {engine!r}")
-        version = DEFAULT_ENGINE_VERSIONS[engine] if engine_version is None else engine_version
-        if version not in ENGINE_VERSIONS[engine]:
-            raise ValueError(
-                f"engine_version: {version!r} is not supported for {engine}; allowed: {list(ENGINE_VERSIONS[engine])}"
-            )
-        node_type_match = _NODE_TYPE_PATTERN.match(node_type)
-        if node_type_match is None:
-            raise ValueError(f"node_type: expected 'cache.<family>.<size>', e.g. 'cache.r7g.large', got {node_type!r}")
-        if node_type_match["family"] not in ALLOWED_NODE_FAMILIES:
-            raise ValueError(
-                f"node_type: family {node_type_match['family']!r} of {node_type!r} is not allowed; "
-                f"allowed families (current-generation Graviton): {list(ALLOWED_NODE_FAMILIES)}"
-            )
-        if replicas_per_node_group < 1:
-            raise ValueError(
-                f"replicas_per_node_group: must be at least 1 (automatic failover promotes a replica), "
-                f"got {replicas_per_node_group}"
-            )
-        if replicas_per_node_group > MAX_REPLICAS_PER_NODE_GROUP:
-            raise ValueError(
-                f"replicas_per_node_group: ElastiCache allows at most {MAX_REPLICAS_PER_NODE_GROUP} replicas "
-                f"per node group, got {replicas_per_node_group}"
-            )
-        if maxmemory_policy not in EVICTION_POLICIES:
-            raise ValueError(f"maxmemory_policy: {maxmemory_policy!r} is not one of {list(EVICTION_POLICIES)}")
-        if not 1 <= snapshot_retention_days <= 35:
-            raise ValueError(f"snapshot_retention_days: must be between 1 and 35, got {snapshot_retention_days}")
-        if not 1024 <= port <= 65535:
-            raise ValueError(f"port: must be between 1024 and 65535, got {port}")
-        if log_retention == logs.RetentionDays.INFINITE:
-            raise ValueError("log_retention: must be a finite retention, got INFINITE")
-        if auth_secret is None and auth_secret_json_field is not None:
-            raise ValueError(
-                f"auth_secret_json_field: only valid with auth_secret (the generated secret is a plain "
-                f"token), got {auth_secret_json_field!r}"
-            )
-        snapshot = _parse_snapshot_window(snapshot_window)
-        maintenance = _parse_maintenance_window(preferred_maintenance_window)
-        if _minutes(*snapshot, _MINUTES_PER_DAY, _MINUTES_PER_DAY) & _minutes(
-            *maintenance, _MINUTES_PER_WEEK, _MINUTES_PER_WEEK
-        ):
-            raise ValueError(
-                f"preferred_maintenance_window: {preferred_maintenance_window!r} overlaps the daily "
-                f"snapshot_window {snapshot_window!r}"
-            )
-
-        selection = subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        selected = select_subnets(vpc, selection)
-        zones = selected.availability_zones
-        if multi_az and not any(Token.is_unresolved(zone) for zone in zones) and len(set(zones)) < 2:
-            raise ValueError(f"multi_az: needs subnets in at least 2 availability zones, got {sorted(set(zones))}")
+        # --- Validation: every parameter is checked before the first resource exists --------------
+        version = _engine_version(engine, engine_version)
+        _validate_parameters(
+            node_type=node_type,
+            replicas_per_node_group=replicas_per_node_group,
+            maxmemory_policy=maxmemory_policy,
+            snapshot_retention_days=snapshot_retention_days,
+            port=port,
+            log_retention=log_retention,
+            auth_secret=auth_secret,
+            auth_secret_json_field=auth_secret_json_field,
+            snapshot_window=snapshot_window,
+            preferred_maintenance_window=preferred_maintenance_window,
+        )
+        selected = _select_subnets(vpc, subnets, multi_az=multi_az)
 
         self.engine: str = engine
         self.engine_version: str = version
         self.port: int = port
         self.replicas_per_node_group: int = replicas_per_node_group
         self.encryption_key = encryption_key
-        # While the group is retained, its subnet group, parameter group and security group must stay.
-        supporting_policy = (
-            removal_policy
-            if removal_policy in (RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
-            else RemovalPolicy.DESTROY
-        )
-        # Secrets and log groups have no snapshot; SNAPSHOT keeps them instead.
-        data_policy = RemovalPolicy.RETAIN if removal_policy == RemovalPolicy.SNAPSHOT else removal_policy
+        supporting_policy = _supporting_policy(removal_policy)
+        data_policy = _data_policy(removal_policy)
         label = "Valkey" if engine == "valkey" else "Redis OSS"
-        family = ENGINE_VERSIONS[engine][version]
 
-        self.subnet_group = elasticache.CfnSubnetGroup(
-            self,
-            "SubnetGroup",
-            description=f"Subnets of the {label} replication group {self.node.path}",
-            subnet_ids=selected.subnet_ids,
-        )
-        self.subnet_group.apply_removal_policy(supporting_policy)
-
-        self.parameter_group = elasticache.CfnParameterGroup(
-            self,
-            "ParameterGroup",
-            cache_parameter_group_family=family,
-            # No engine version or policy here: changing a parameter group's description replaces it.
-            description=f"{family} parameters of the replication group {self.node.path}",
-            properties={"maxmemory-policy": maxmemory_policy, "cluster-enabled": "no"},
-        )
-        self.parameter_group.apply_removal_policy(supporting_policy)
-
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=vpc,
-            # Engine-neutral: changing a security group's description replaces it.
-            description=f"ElastiCache replication group {self.node.path}; ingress only from granted peers",
-            allow_all_outbound=False,
-        )
-        self.security_group.apply_removal_policy(supporting_policy)
+        # --- Subnet group, parameter group, security group ----------------------------------------
+        self.subnet_group = self._create_subnet_group(selected, label, supporting_policy)
+        self.parameter_group = self._create_parameter_group(maxmemory_policy, supporting_policy)
+        self.security_group = self._create_security_group(vpc, supporting_policy)
         self.connections = ec2.Connections(security_groups=[self.security_group], default_port=ec2.Port.tcp(port))
 
+        # --- AUTH secret --------------------------------------------------------------------------
         self.secret_created = auth_secret is None
-        if auth_secret is None:
-            generated = secretsmanager.Secret(
-                self,
-                "AuthSecret",
-                description=f"AUTH token of the {label} replication group {self.node.path}",
-                encryption_key=encryption_key,
-                generate_secret_string=secretsmanager.SecretStringGenerator(
-                    password_length=AUTH_TOKEN_LENGTH,
-                    exclude_punctuation=True,
-                    include_space=False,
-                ),
-                removal_policy=data_policy,
-            )
-            acknowledge(
-                generated,
-                "AwsSolutions-SMG4",
-                "NIST.800.53.R5-SecretsManagerRotationEnabled",
-                "PCI.DSS.321-SecretsManagerRotationEnabled",
-                reason=(
-                    "This secret is the ElastiCache AUTH token. Rotating it needs a custom rotation Lambda "
-                    "that runs ModifyReplicationGroup with AuthTokenUpdateStrategy ROTATE then SET while "
-                    "clients reload the token, which is out of scope for this construct. The token is 64 "
-                    "random characters, encrypted with a customer-managed KMS key, and the endpoint is "
-                    "only reachable from granted security groups inside the VPC over required TLS."
-                ),
-            )
-            auth_secret = generated
-        self.auth_secret: secretsmanager.ISecret = auth_secret
-        auth_token = (
-            auth_secret.secret_value
-            if auth_secret_json_field is None
-            else auth_secret.secret_value_from_json(auth_secret_json_field)
+        self.auth_secret: secretsmanager.ISecret = (
+            auth_secret if auth_secret is not None else self._create_auth_secret(label, data_policy)
         )
 
-        # The log groups depend on the key, so their ARNs cannot be named in its policy.
-        allow_cloudwatch_logs(encryption_key, self)
-        self.slow_log_group = logs.LogGroup(
-            self,
-            "SlowLogGroup",
-            retention=log_retention,
-            encryption_key=encryption_key,
-            removal_policy=data_policy,
-        )
-        self.engine_log_group = logs.LogGroup(
-            self,
-            "EngineLogGroup",
-            retention=log_retention,
-            encryption_key=encryption_key,
-            removal_policy=data_policy,
-        )
-
-        self.replication_group = elasticache.CfnReplicationGroup(
-            self,
-            "Resource",
-            replication_group_description=description or f"{label} replication group {self.node.path}",
-            engine=engine,
-            engine_version=version,
-            cache_node_type=node_type,
-            num_node_groups=1,
-            replicas_per_node_group=replicas_per_node_group,
-            automatic_failover_enabled=True,
-            multi_az_enabled=multi_az,
-            cache_subnet_group_name=self.subnet_group.ref,
-            cache_parameter_group_name=self.parameter_group.ref,
-            security_group_ids=[self.security_group.security_group_id],
-            port=port,
-            transit_encryption_enabled=True,
-            transit_encryption_mode="required",
-            auth_token=auth_token.unsafe_unwrap(),  # a {{resolve:secretsmanager:...}} reference
-            at_rest_encryption_enabled=True,
-            kms_key_id=encryption_key.key_arn,
-            snapshot_retention_limit=snapshot_retention_days,
+        # --- Log groups and the replication group that delivers to them ---------------------------
+        self.slow_log_group, self.engine_log_group = self._create_log_groups(log_retention, data_policy)
+        self.replication_group = self._create_replication_group(
+            description=description or f"{label} replication group {self.node.path}",
+            node_type=node_type,
+            multi_az=multi_az,
+            auth_token=self._auth_token(auth_secret_json_field),
+            snapshot_retention_days=snapshot_retention_days,
             snapshot_window=snapshot_window,
             preferred_maintenance_window=preferred_maintenance_window,
-            auto_minor_version_upgrade=True,
-            log_delivery_configurations=[
-                self._log_delivery("slow-log", self.slow_log_group),
-                self._log_delivery("engine-log", self.engine_log_group),
-            ],
+            removal_policy=removal_policy,
         )
-        self.replication_group.apply_removal_policy(removal_policy)
-
         self.replication_group_id: str = self.replication_group.ref
         self.primary_endpoint_address: str = self.replication_group.attr_primary_end_point_address
         self.primary_endpoint_port: str = self.replication_group.attr_primary_end_point_port
@@ -401,6 +299,97 @@ class RedisReplicationGroup(Construct):
         self.member_cluster_ids: list[str] = [
             f"{self.replication_group_id}-{member:03d}" for member in range(1, replicas_per_node_group + 2)
         ]
+
+        # --- Accepted compliance findings ---------------------------------------------------------
+        self._acknowledge_findings()
+
+    # --- Subnet group, parameter group, security group --------------------------------------------
+    # While the replication group is retained, these must stay: CloudFormation could not delete them.
+    def _create_subnet_group(
+        self, selected: ec2.SelectedSubnets, label: str, removal_policy: RemovalPolicy
+    ) -> elasticache.CfnSubnetGroup:
+        subnet_group = elasticache.CfnSubnetGroup(
+            self,
+            "SubnetGroup",
+            description=f"Subnets of the {label} replication group {self.node.path}",
+            subnet_ids=selected.subnet_ids,
+        )
+        subnet_group.apply_removal_policy(removal_policy)
+        return subnet_group
+
+    def _create_parameter_group(
+        self, maxmemory_policy: str, removal_policy: RemovalPolicy
+    ) -> elasticache.CfnParameterGroup:
+        """The engine version's family with ``maxmemory-policy`` pinned and cluster mode off."""
+        family = ENGINE_VERSIONS[self.engine][self.engine_version]
+        parameter_group = elasticache.CfnParameterGroup(
+            self,
+            "ParameterGroup",
+            cache_parameter_group_family=family,
+            # No engine version or policy here: changing a parameter group's description replaces it.
+            description=f"{family} parameters of the replication group {self.node.path}",
+            properties={"maxmemory-policy": maxmemory_policy, "cluster-enabled": "no"},
+        )
+        parameter_group.apply_removal_policy(removal_policy)
+        return parameter_group
+
+    def _create_security_group(self, vpc: ec2.IVpc, removal_policy: RemovalPolicy) -> ec2.SecurityGroup:
+        """No rules at all: peers are granted ingress through ``connections``; nodes never send first."""
+        security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            # Engine-neutral: changing a security group's description replaces it.
+            description=f"ElastiCache replication group {self.node.path}; ingress only from granted peers",
+            allow_all_outbound=False,
+        )
+        security_group.apply_removal_policy(removal_policy)
+        return security_group
+
+    # --- AUTH secret ------------------------------------------------------------------------------
+    def _create_auth_secret(self, label: str, removal_policy: RemovalPolicy) -> secretsmanager.Secret:
+        """A generated alphanumeric token of ``AUTH_TOKEN_LENGTH`` characters, encrypted with the key."""
+        return secretsmanager.Secret(
+            self,
+            "AuthSecret",
+            description=f"AUTH token of the {label} replication group {self.node.path}",
+            encryption_key=self.encryption_key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=AUTH_TOKEN_LENGTH,
+                exclude_punctuation=True,
+                include_space=False,
+            ),
+            removal_policy=removal_policy,
+        )
+
+    def _auth_token(self, json_field: str | None) -> SecretValue:
+        """The token as a ``{{resolve:secretsmanager:...}}`` reference: the whole secret, or one JSON field."""
+        return (
+            self.auth_secret.secret_value if json_field is None else self.auth_secret.secret_value_from_json(json_field)
+        )
+
+    # --- Log groups and log delivery --------------------------------------------------------------
+    def _create_log_groups(
+        self, log_retention: logs.RetentionDays, removal_policy: RemovalPolicy
+    ) -> tuple[logs.LogGroup, logs.LogGroup]:
+        """The slow-log and the engine-log group, both encrypted with the key."""
+        # The log groups depend on the key, so their ARNs cannot be named in its policy.
+        allow_cloudwatch_logs(self.encryption_key, self)
+        slow_log_group = logs.LogGroup(
+            self,
+            "SlowLogGroup",
+            retention=log_retention,
+            encryption_key=self.encryption_key,
+            removal_policy=removal_policy,
+        )
+        engine_log_group = logs.LogGroup(
+            self,
+            "EngineLogGroup",
+            retention=log_retention,
+            encryption_key=self.encryption_key,
+            removal_policy=removal_policy,
+        )
+        return slow_log_group, engine_log_group
 
     @staticmethod
     def _log_delivery(
@@ -417,6 +406,71 @@ class RedisReplicationGroup(Construct):
             ),
         )
 
+    # --- Replication group ------------------------------------------------------------------------
+    def _create_replication_group(
+        self,
+        *,
+        description: str,
+        node_type: str,
+        multi_az: bool,
+        auth_token: SecretValue,
+        snapshot_retention_days: int,
+        snapshot_window: str,
+        preferred_maintenance_window: str,
+        removal_policy: RemovalPolicy,
+    ) -> elasticache.CfnReplicationGroup:
+        """One shard with automatic failover, TLS required, AUTH, KMS at rest and JSON log delivery."""
+        replication_group = elasticache.CfnReplicationGroup(
+            self,
+            "Resource",
+            replication_group_description=description,
+            engine=self.engine,
+            engine_version=self.engine_version,
+            cache_node_type=node_type,
+            num_node_groups=1,
+            replicas_per_node_group=self.replicas_per_node_group,
+            automatic_failover_enabled=True,
+            multi_az_enabled=multi_az,
+            cache_subnet_group_name=self.subnet_group.ref,
+            cache_parameter_group_name=self.parameter_group.ref,
+            security_group_ids=[self.security_group.security_group_id],
+            port=self.port,
+            transit_encryption_enabled=True,
+            transit_encryption_mode="required",
+            auth_token=auth_token.unsafe_unwrap(),  # a {{resolve:secretsmanager:...}} reference
+            at_rest_encryption_enabled=True,
+            kms_key_id=self.encryption_key.key_arn,
+            snapshot_retention_limit=snapshot_retention_days,
+            snapshot_window=snapshot_window,
+            preferred_maintenance_window=preferred_maintenance_window,
+            auto_minor_version_upgrade=True,
+            log_delivery_configurations=[
+                self._log_delivery("slow-log", self.slow_log_group),
+                self._log_delivery("engine-log", self.engine_log_group),
+            ],
+        )
+        replication_group.apply_removal_policy(removal_policy)
+        return replication_group
+
+    # --- Accepted compliance findings -------------------------------------------------------------
+    def _acknowledge_findings(self) -> None:
+        """Findings this design causes on purpose, accepted on the resource they concern."""
+        if self.secret_created:
+            acknowledge(
+                self.auth_secret,
+                "AwsSolutions-SMG4",
+                "NIST.800.53.R5-SecretsManagerRotationEnabled",
+                "PCI.DSS.321-SecretsManagerRotationEnabled",
+                reason=(
+                    "This secret is the ElastiCache AUTH token. Rotating it needs a custom rotation Lambda "
+                    "that runs ModifyReplicationGroup with AuthTokenUpdateStrategy ROTATE then SET while "
+                    "clients reload the token, which is out of scope for this construct. The token is 64 "
+                    "random characters, encrypted with a customer-managed KMS key, and the endpoint is "
+                    "only reachable from granted security groups inside the VPC over required TLS."
+                ),
+            )
+
+    # --- Access and metrics -----------------------------------------------------------------------
     def grant_read_auth_secret(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let `grantee` read the AUTH token (and decrypt it with the key)."""
         return self.auth_secret.grant_read(grantee)
