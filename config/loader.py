@@ -6,6 +6,7 @@ value and what is allowed. Nothing is built until every requested file is valid.
 
 from __future__ import annotations
 
+import re
 import tomllib
 import typing
 from collections.abc import Iterable, Sequence
@@ -14,7 +15,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from config.schema import ConfigFieldError, EnvironmentConfig, EnvironmentName
+from config.schema import ConfigFieldError, EnvironmentConfig, EnvironmentName, visible as _visible
 
 CONFIG_DIR = Path(__file__).resolve().parent
 ENVIRONMENT_NAMES: tuple[str, ...] = get_args(EnvironmentName)
@@ -31,15 +32,43 @@ class ConfigError(Exception):
 def load_environment(name: str, config_dir: Path = CONFIG_DIR) -> EnvironmentConfig:
     """Load and validate `<config_dir>/<name>.toml`."""
     if name not in ENVIRONMENT_NAMES:
-        raise ConfigError([f"environment {name!r} is unknown; choose one of {list(ENVIRONMENT_NAMES)}"])
+        raise ConfigError([f"environment '{_visible(name)}' is unknown; choose one of {list(ENVIRONMENT_NAMES)}"])
     path = config_dir / f"{name}.toml"
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([f"{_show(path)}: file not found"]) from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError([f"{_show(path)}: not valid TOML: {error}"]) from None
+    raw = _parse(path)
     return validate_environment(raw, source=_show(path), expected_name=name)
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    """The TOML document in `path`, or a ConfigError naming the file and what is wrong with it."""
+    text = _read_text(path)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{_show(path)}: not valid TOML: {_visible(str(error))}"]) from None
+
+
+def _read_text(path: Path) -> str:
+    where = _show(path)
+    if not path.exists():
+        directory = "" if path.parent.is_dir() else f" (the directory {_show(path.parent)} does not exist either)"
+        raise ConfigError([f"{where}: file not found{directory}"])
+    if not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        raise ConfigError([f"{where}: is {kind}; expected a TOML file"])
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError([f"{where}: cannot be read: {error.strerror or error}"]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            [f"{where}: not UTF-8 text (byte 0x{data[error.start]:02x} at line {line}); save the file as UTF-8"]
+        ) from None
+    if text.startswith("\ufeff"):
+        raise ConfigError([f"{where}: starts with a byte-order mark (U+FEFF); save the file as UTF-8 without BOM"])
+    return text
 
 
 def load_environments(names: Iterable[str], config_dir: Path = CONFIG_DIR) -> list[EnvironmentConfig]:
@@ -70,28 +99,122 @@ def validate_environment(raw: dict[str, Any], *, source: str, expected_name: str
 def _describe(error: Any, raw: dict[str, Any]) -> str:
     cause = error.get("ctx", {}).get("error")
     if isinstance(cause, ConfigFieldError):
-        return f"{cause.location} = {cause.value!r}: {cause.allowed}"
-    location = ".".join(str(part) for part in error["loc"])
+        return f"{cause.location} = {_show_value(cause.value)}: {_visible(cause.allowed)}"
+    location = key_path(error["loc"])
     kind = error["type"]
     if kind == "missing":
         return f"{location}: required key is missing"
     if kind == "extra_forbidden":
         allowed = _allowed_keys(error["loc"][:-1])
         return f"{location}: unknown key; allowed here: {', '.join(allowed)}"
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{location} = {error['input']!r}: {message}"
+    return f"{location} = {_show_value(error['input'])}: {_message(error)}"
+
+
+#: pydantic error types -> what the value must be, in the words of the TOML file.
+_EXPECTED = {
+    "int_type": "must be a whole number, e.g. 3 (no quotes)",
+    "int_from_float": "must be a whole number, e.g. 3 (no quotes)",
+    "int_parsing_size": "must be a whole number of sensible size",
+    "string_type": "must be text in quotes",
+    "bool_type": "must be true or false (no quotes)",
+    "dict_type": "must be a table ([section] or { key = value })",
+    "model_type": "must be a table ([section] or { key = value })",
+    "model_attributes_type": "must be a table ([section] or { key = value })",
+    "tuple_type": 'must be a list, e.g. ["a", "b"]',
+    "list_type": 'must be a list, e.g. ["a", "b"]',
+}
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def key_path(parts: Sequence[Any]) -> str:
+    """A location as TOML writes it: `database.pool.pool_size`; odd keys quoted (`tags."a b"`), escaped."""
+    if not parts:
+        return "(top level)"
+    return ".".join(
+        str(part)
+        if _BARE_KEY.match(str(part))
+        else '"' + _visible(str(part).replace("\\", "\\\\").replace('"', '\\"')) + '"'
+        for part in parts
+    )
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    loc = error["loc"]
+    if kind in _EXPECTED:
+        return f"{_EXPECTED[kind]}, got {_kind(error['input'])}"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than", "too_short", "too_long"):
+        allowed = _field_extra(loc, "allowed")
+        if allowed:
+            return f"must be {allowed}"
+        bound = next(iter(error.get("ctx", {}).values()), "?")
+        return f"must be {'at least' if kind.startswith('greater') else 'at most'} {bound}"
+    if kind == "literal_error":
+        return f"must be one of {error['ctx']['expected'].replace(' or ', ', ')}"
+    if kind == "string_pattern_mismatch" and loc == ("account",):
+        return "must be the 12-digit account id, digits 0-9 only, in quotes"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return _visible(message)
+
+
+def _kind(value: Any) -> str:
+    """What a TOML value is, in TOML's words."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__} value (date or time)"
+
+
+def _show_value(value: Any, limit: int = 80) -> str:
+    """The value as written, non-ASCII and invisible characters escaped, long values shortened."""
+    if isinstance(value, dict):
+        return "{table}" if value else "{}"
+    text = ascii(value) if not isinstance(value, bool) else str(value).lower()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _field_extra(loc: tuple[Any, ...], key: str) -> str | None:
+    """`json_schema_extra[key]` of the field at `loc` (e.g. the words for its allowed range)."""
+    model: type[BaseModel] = EnvironmentConfig
+    for index, part in enumerate(loc):
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        if index == len(loc) - 1:
+            extra = field.json_schema_extra
+            return str(extra[key]) if isinstance(extra, dict) and key in extra else None
+        nested = _nested_model(field.annotation)
+        if nested is None:
+            return None
+        model = nested
+    return None
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    candidates = [annotation, *typing.get_args(annotation)]
+    return next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
 
 
 def _allowed_keys(parent: tuple[Any, ...]) -> list[str]:
     """Field names of the model found by following `parent` from the root schema."""
     model: type[BaseModel] = EnvironmentConfig
     for part in parent:
-        annotation = model.model_fields[str(part)].annotation
-        candidates = [annotation, *typing.get_args(annotation)]
-        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
-        if not nested:
+        field = model.model_fields.get(str(part))
+        nested = _nested_model(field.annotation) if field is not None else None
+        if nested is None:
             return []
-        model = nested[0]
+        model = nested
     return sorted(model.model_fields)
 
 

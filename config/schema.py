@@ -7,19 +7,28 @@ contradictions between keys are all rejected here, so a bad file never half-buil
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
-import math
 import re
-from typing import Annotated, Literal
+import unicodedata
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from config.aws_offerings import cache_node_types, postgres_instance_classes
+from config.aws_regions import REGIONS, SOURCE as REGIONS_SOURCE, ZONES_BY_REGION
+from platform_constructs import limits
+from platform_constructs.limits import Limit
 from platform_constructs.log_retention import RETENTION_BY_DAYS
-from platform_constructs.postgres import GRAVITON_FAMILIES as DB_INSTANCE_FAMILIES, MAX_READ_REPLICAS
+from platform_constructs.postgres import (
+    DEFAULT_ENGINE_VERSION as DEFAULT_POSTGRES_VERSION,
+    GRAVITON_FAMILIES as DB_INSTANCE_FAMILIES,
+    postgres_versions,
+)
 from platform_constructs.redis import (
     ALLOWED_NODE_FAMILIES as CACHE_NODE_FAMILIES,
+    ENGINE_VERSIONS as CACHE_ENGINE_VERSION_FAMILIES,
     EVICTION_POLICIES,
-    MAX_REPLICAS_PER_NODE_GROUP,
 )
 
 EnvironmentName = Literal["dev", "staging", "prod"]
@@ -27,20 +36,52 @@ EnvironmentName = Literal["dev", "staging", "prod"]
 #: Retention periods CloudWatch Logs accepts, in days.
 LOG_RETENTION_DAYS: tuple[int, ...] = tuple(sorted(RETENTION_BY_DAYS))
 
-#: Tags the code sets itself; config may not override them.
+#: PostgreSQL major version used when config names none: that of the construct's default.
+DEFAULT_POSTGRES_MAJOR: str = DEFAULT_POSTGRES_VERSION.postgres_major_version
+#: Cache engine versions per engine, from the construct.
+CACHE_ENGINE_VERSIONS: dict[str, tuple[str, ...]] = {e: tuple(v) for e, v in CACHE_ENGINE_VERSION_FAMILIES.items()}
+
+#: Tags the code sets itself on every resource; config may not override them.
 RESERVED_TAG_KEYS = frozenset({"Project", "Environment", "ManagedBy"})
 #: Tags every environment file must provide.
 REQUIRED_TAG_KEYS = ("CostCenter", "Owner")
+#: AWS's limit of tags per resource, counting every tag on it.
+MAX_TAGS_PER_RESOURCE = 50
+#: Tags aws-cdk-lib adds to some resources itself: Name, aws-cdk:subnet-name and aws-cdk:subnet-type on
+#: subnets (tests/test_tags.py checks that no resource carries more tags than this allows for).
+CDK_ADDED_TAGS = 3
+#: Tags an environment file may set: what is left of AWS's 50 after the app's own.
+MAX_CONFIG_TAGS = MAX_TAGS_PER_RESOURCE - len(RESERVED_TAG_KEYS) - CDK_ADDED_TAGS
+#: Tag key and value lengths AWS accepts (values: this platform also refuses empty ones).
+TAG_KEY_LENGTH = Limit(1, 128, "characters")
+TAG_VALUE_LENGTH = Limit(1, 256, "characters")
+#: Besides letters, digits and spaces, the only characters AWS allows in tags.
+TAG_PUNCTUATION = "_.:/=+-@"
+
+#: RDS for PostgreSQL's default max_connections never exceeds 5000, whatever the instance class.
+POOL_CONNECTIONS = Limit(1, 5000, "connections")
+POOL_OVERFLOW = Limit(0, POOL_CONNECTIONS.high, "connections")
+POOL_TIMEOUT_SECONDS = Limit(1, 3600, "seconds")
+POOL_RECYCLE_SECONDS = Limit(60, 86_400, "seconds")
+#: ElastiCache keeps snapshots 1 to 35 days; NIST 800-53 R5 (ElastiCacheRedisClusterAutomaticBackup) asks for 15.
+CACHE_SNAPSHOT_RETENTION_DAYS = Limit(15, limits.CACHE_SNAPSHOT_RETENTION_DAYS.high, "days")
 
 #: Subnet sizes per tier. Private subnets are large because every Fargate task takes an IP.
 PUBLIC_SUBNET_MASK = 24
 PRIVATE_SUBNET_MASK = 20
 ISOLATED_SUBNET_MASK = 24
 
-_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-_TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*$")
+AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 
-AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+
+def bounded(limit: Limit, description: str) -> Any:
+    """A Field with the bounds of `limit`; the loader words a violation as "must be <limit>"."""
+    return Field(
+        ge=limit.low,
+        le=limit.high,
+        description=f"{description} Allowed: {limit.describe()}.",
+        json_schema_extra={"allowed": limit.describe()},
+    )
 
 
 class _Strict(BaseModel):
@@ -51,10 +92,7 @@ class _Strict(BaseModel):
 
 class NetworkConfig(_Strict):
     vpc_cidr: str = Field(description="IPv4 CIDR of the VPC, inside an RFC 1918 private range.")
-    nat_gateways: int = Field(
-        ge=1,
-        description="NAT gateways: 1 in dev, one per availability zone in prod.",
-    )
+    nat_gateways: int = Field(description="NAT gateways: 1 to one per availability zone; one per zone in prod.")
     flow_log_retention_days: int = Field(description="Days VPC flow logs are kept in CloudWatch Logs.")
 
     @field_validator("vpc_cidr")
@@ -63,9 +101,14 @@ class NetworkConfig(_Strict):
         try:
             network = ipaddress.IPv4Network(value, strict=True)
         except ValueError as error:
-            raise ValueError(f"must be an IPv4 network such as 10.20.0.0/16 with no host bits set ({error})") from None
-        if not 16 <= network.prefixlen <= 20:
-            raise ValueError(f"prefix length must be between /16 and /20, got /{network.prefixlen}")
+            raise ValueError(
+                f"must be an IPv4 network such as 10.20.0.0/16 with no host bits set ({visible(str(error))})"
+            ) from None
+        if not MIN_VPC_PREFIX <= network.prefixlen <= MAX_VPC_PREFIX:
+            raise ValueError(
+                f"prefix length must be /{MIN_VPC_PREFIX} to /{MAX_VPC_PREFIX} (anything smaller than "
+                f"/{MAX_VPC_PREFIX} has no room for two zones of subnets), got /{network.prefixlen}"
+            )
         private_blocks = [ipaddress.IPv4Network(b) for b in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
         if not any(network.subnet_of(block) for block in private_blocks):
             raise ValueError("must lie inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
@@ -77,10 +120,6 @@ class NetworkConfig(_Strict):
         return _check_retention(value)
 
 
-_DB_CLASS = re.compile(r"^db\.(?P<family>[a-z0-9]+)\.(?P<size>micro|small|medium|large|\d*xlarge)$")
-_CACHE_NODE = re.compile(r"^cache\.(?P<family>[a-z0-9]+)\.(?P<size>micro|small|medium|large|\d*xlarge)$")
-
-
 def _check_class(value: str, pattern: re.Pattern[str], families: tuple[str, ...], example: str) -> str:
     match = pattern.match(value)
     if not match:
@@ -90,12 +129,22 @@ def _check_class(value: str, pattern: re.Pattern[str], families: tuple[str, ...]
     return value
 
 
+_DB_CLASS = re.compile(r"^db\.(?P<family>[a-z0-9]+)\.(?P<size>micro|small|medium|large|[0-9]*xlarge)$")
+_CACHE_NODE = re.compile(r"^cache\.(?P<family>[a-z0-9]+)\.(?P<size>micro|small|medium|large|[0-9]*xlarge)$")
+
+
 class ProxyConfig(_Strict):
     """RDS Proxy in front of the writer."""
 
-    borrow_timeout_seconds: int = Field(ge=1, le=3600, description="Wait for a pooled connection (seed: 30).")
-    max_connections_percent: int = Field(ge=1, le=100, description="Share of max_connections the proxy may open.")
-    max_idle_connections_percent: int = Field(ge=0, le=100, description="Share kept open while idle.")
+    borrow_timeout_seconds: int = bounded(
+        limits.PROXY_BORROW_TIMEOUT_SECONDS, "Wait for a pooled connection (seed: 30)."
+    )
+    max_connections_percent: int = bounded(
+        limits.PROXY_MAX_CONNECTIONS_PERCENT, "Share of max_connections the proxy may open."
+    )
+    max_idle_connections_percent: int = bounded(
+        limits.PROXY_MAX_IDLE_CONNECTIONS_PERCENT, "Share kept open while idle; at most max_connections_percent."
+    )
 
     @model_validator(mode="after")
     def _idle_within_max(self) -> ProxyConfig:
@@ -103,7 +152,7 @@ class ProxyConfig(_Strict):
             raise ConfigFieldError(
                 "database.proxy.max_idle_connections_percent",
                 self.max_idle_connections_percent,
-                f"must not exceed max_connections_percent ({self.max_connections_percent})",
+                f"must be 0 to max_connections_percent ({self.max_connections_percent})",
             )
         return self
 
@@ -111,12 +160,14 @@ class ProxyConfig(_Strict):
 class PoolConfig(_Strict):
     """Client-side pool settings handed to every service (seed: SQLAlchemy QueuePool)."""
 
-    min_connections: int = Field(ge=1, description="Seed: 10.")
-    max_connections: int = Field(ge=1, description="Seed: 50.")
-    pool_size: int = Field(ge=1, description="Persistent connections per process (seed: 20).")
-    max_overflow: int = Field(ge=0, description="Extra connections under load (seed: 10).")
-    pool_timeout_seconds: int = Field(ge=1, description="Wait for a free connection (seed: 30).")
-    pool_recycle_seconds: int = Field(ge=60, description="Reconnect after this long (seed: 3600).")
+    min_connections: int = bounded(POOL_CONNECTIONS, "Seed: 10.")
+    max_connections: int = bounded(POOL_CONNECTIONS, "Seed: 50.")
+    pool_size: int = bounded(POOL_CONNECTIONS, "Persistent connections per process (seed: 20).")
+    max_overflow: int = bounded(
+        Limit(0, POOL_CONNECTIONS.high, "connections"), "Extra connections under load (seed: 10)."
+    )
+    pool_timeout_seconds: int = bounded(POOL_TIMEOUT_SECONDS, "Wait for a free connection (seed: 30).")
+    pool_recycle_seconds: int = bounded(POOL_RECYCLE_SECONDS, "Reconnect after this long (seed: 3600).")
     pre_ping: bool = Field(description="Check a connection before use (seed: true).")
 
     @model_validator(mode="after")
@@ -125,14 +176,15 @@ class PoolConfig(_Strict):
             raise ConfigFieldError(
                 "database.pool.min_connections",
                 self.min_connections,
-                f"must not exceed max_connections ({self.max_connections})",
+                f"must be 1 to max_connections ({self.max_connections})",
             )
         if self.pool_size + self.max_overflow > self.max_connections:
             raise ConfigFieldError(
                 "database.pool.max_overflow",
                 self.max_overflow,
                 f"pool_size + max_overflow ({self.pool_size} + {self.max_overflow}) must not exceed "
-                f"max_connections ({self.max_connections})",
+                f"max_connections ({self.max_connections}): at most {max(self.max_connections - self.pool_size, 0)} "
+                "here",
             )
         return self
 
@@ -142,16 +194,31 @@ class DatabaseConfig(_Strict):
 
     instance_class: str = Field(description="Primary instance class, e.g. db.r7g.large (Graviton only).")
     replica_instance_class: str = Field(description="Read-replica instance class.")
-    read_replicas: int = Field(ge=0, description=f"Read replicas, 0-{MAX_READ_REPLICAS}; prod needs at least 2.")
+    read_replicas: int = bounded(limits.READ_REPLICAS, "Read replicas; prod needs at least 2.")
     multi_az: bool = Field(description="Standby in a second AZ; required in prod.")
-    allocated_storage_gib: int = Field(ge=20, le=65536, description="Initial gp3 storage.")
-    max_allocated_storage_gib: int = Field(le=65536, description="Storage autoscaling ceiling.")
-    backup_retention_days: int = Field(ge=0, le=35, description="Automated backups; replicas need at least 1.")
+    allocated_storage_gib: int = bounded(limits.ALLOCATED_STORAGE_GIB, "Initial gp3 storage.")
+    max_allocated_storage_gib: int = Field(
+        le=limits.ALLOCATED_STORAGE_GIB.high,
+        description="Storage autoscaling ceiling: at least 10% above allocated_storage_gib, at most 65536.",
+        json_schema_extra={"allowed": "10% above allocated_storage_gib to 65536 GiB"},
+    )
+    backup_retention_days: int = bounded(
+        limits.BACKUP_RETENTION_DAYS, "Automated backups (0, off, would break read replicas and point-in-time restore)."
+    )
     deletion_protection: bool = Field(description="RDS deletion protection; required in prod.")
-    slow_query_threshold_ms: int = Field(ge=0, description="log_min_duration_statement.")
-    idle_in_transaction_timeout_ms: int = Field(ge=1000, description="idle_in_transaction_session_timeout.")
-    credential_rotation_days: int = Field(ge=1, le=365, description="Master secret rotation schedule.")
+    slow_query_threshold_ms: int = bounded(limits.LOG_DURATION_THRESHOLD_MS, "log_min_duration_statement.")
+    idle_in_transaction_timeout_ms: int = bounded(
+        limits.IDLE_IN_TRANSACTION_TIMEOUT_MS, "idle_in_transaction_session_timeout."
+    )
+    credential_rotation_days: int = bounded(limits.CREDENTIAL_ROTATION_DAYS, "Master secret rotation schedule.")
     log_retention_days: int = Field(description="PostgreSQL log export retention.")
+    engine_version: str = Field(
+        default=DEFAULT_POSTGRES_MAJOR,
+        description="PostgreSQL major version ('17': RDS applies minor upgrades) or a pinned minor ('17.9': it does not).",
+    )
+    allow_major_version_upgrade: bool = Field(
+        default=False, description="Set true for the deploy that moves engine_version to a new major version."
+    )
     proxy: ProxyConfig
     pool: PoolConfig
 
@@ -160,36 +227,32 @@ class DatabaseConfig(_Strict):
     def _graviton_class(cls, value: str) -> str:
         return _check_class(value, _DB_CLASS, DB_INSTANCE_FAMILIES, "db.r7g.large")
 
-    @field_validator("read_replicas")
-    @classmethod
-    def _replica_limit(cls, value: int) -> int:
-        if value > MAX_READ_REPLICAS:
-            raise ValueError(
-                f"at most {MAX_READ_REPLICAS} read replicas per primary on this platform "
-                "(RDS for PostgreSQL itself stops at 15); scale the instance class instead"
-            )
-        return value
-
     @field_validator("log_retention_days")
     @classmethod
     def _retention_is_supported(cls, value: int) -> int:
         return _check_retention(value)
 
+    @field_validator("engine_version")
+    @classmethod
+    def _known_version(cls, value: str) -> str:
+        known = postgres_versions()
+        if value not in known:
+            majors = sorted({v for v in known if "." not in v}, key=int)
+            raise ValueError(
+                f"not a PostgreSQL version aws-cdk-lib offers; use a major version ({', '.join(majors)}) or one of its "
+                f"minors, e.g. {majors[-1]}.1"
+            )
+        return value
+
     @model_validator(mode="after")
-    def _storage_and_backups(self) -> DatabaseConfig:
-        ceiling = math.ceil(self.allocated_storage_gib * 1.1)
+    def _storage_ceiling(self) -> DatabaseConfig:
+        ceiling = limits.min_storage_ceiling_gib(self.allocated_storage_gib)
         if self.max_allocated_storage_gib < ceiling:
             raise ConfigFieldError(
                 "database.max_allocated_storage_gib",
                 self.max_allocated_storage_gib,
-                f"storage autoscaling needs a ceiling at least 10% above allocated_storage_gib "
-                f"({self.allocated_storage_gib}): {ceiling} or more",
-            )
-        if self.backup_retention_days == 0:
-            raise ConfigFieldError(
-                "database.backup_retention_days",
-                0,
-                "1-35: automated backups are what point-in-time restore and read replicas depend on",
+                f"must be {ceiling} to {limits.ALLOCATED_STORAGE_GIB.high}: storage autoscaling needs a ceiling at "
+                f"least 10% above allocated_storage_gib ({self.allocated_storage_gib})",
             )
         return self
 
@@ -199,35 +262,40 @@ class CacheConfig(_Strict):
 
     engine: Literal["valkey", "redis"]
     node_type: str = Field(description="e.g. cache.r7g.large (Graviton only).")
-    replicas: int = Field(ge=1, description=f"Replicas of the primary, 1-{MAX_REPLICAS_PER_NODE_GROUP}.")
+    replicas: int = bounded(limits.CACHE_REPLICAS, "Replicas of the primary.")
     multi_az: bool = Field(description="Automatic failover to a replica in another AZ; required in prod.")
     maxmemory_policy: str = Field(description="Eviction policy, e.g. volatile-lru.")
-    snapshot_retention_days: int = Field(ge=1, le=35, description="Daily snapshots kept.")
+    snapshot_retention_days: int = bounded(CACHE_SNAPSHOT_RETENTION_DAYS, "Daily snapshots kept.")
     log_retention_days: int = Field(description="Slow-log and engine-log retention.")
+    engine_version: str | None = Field(
+        default=None, description="Engine version, e.g. '8.0' (default: the construct's for the engine)."
+    )
 
     @field_validator("node_type")
     @classmethod
     def _graviton_node(cls, value: str) -> str:
         return _check_class(value, _CACHE_NODE, CACHE_NODE_FAMILIES, "cache.r7g.large")
 
-    @field_validator("replicas")
-    @classmethod
-    def _replica_limit(cls, value: int) -> int:
-        if value > MAX_REPLICAS_PER_NODE_GROUP:
-            raise ValueError(f"ElastiCache allows at most {MAX_REPLICAS_PER_NODE_GROUP} replicas per shard")
-        return value
-
     @field_validator("maxmemory_policy")
     @classmethod
     def _known_policy(cls, value: str) -> str:
         if value not in EVICTION_POLICIES:
-            raise ValueError(f"unknown eviction policy; allowed: {list(EVICTION_POLICIES)}")
+            raise ValueError(f"unknown eviction policy; allowed: {', '.join(EVICTION_POLICIES)}")
         return value
 
     @field_validator("log_retention_days")
     @classmethod
     def _retention_is_supported(cls, value: int) -> int:
         return _check_retention(value)
+
+    @model_validator(mode="after")
+    def _version_of_engine(self) -> CacheConfig:
+        allowed = CACHE_ENGINE_VERSIONS[self.engine]
+        if self.engine_version is not None and self.engine_version not in allowed:
+            raise ConfigFieldError(
+                "cache.engine_version", self.engine_version, f"{self.engine} versions allowed: {', '.join(allowed)}"
+            )
+        return self
 
 
 class EnvironmentConfig(_Strict):
@@ -241,6 +309,7 @@ class EnvironmentConfig(_Strict):
         max_length=6,
         strict=False,  # TOML arrays arrive as lists
         description="AZ names, given explicitly so synthesis never looks them up.",
+        json_schema_extra={"allowed": "a list of 2 to 6 zone names of the region"},
     )
     network: NetworkConfig
     database: DatabaseConfig
@@ -251,46 +320,86 @@ class EnvironmentConfig(_Strict):
     def is_production(self) -> bool:
         return self.name == "prod"
 
+    @property
+    def is_disposable(self) -> bool:
+        """dev is torn down and deployed again: its log groups go with it, its stacks have no
+        termination protection. Every other environment keeps them."""
+        return self.name == "dev"
+
     @field_validator("region")
     @classmethod
-    def _region_shape(cls, value: str) -> str:
-        if not _REGION.match(value):
-            raise ValueError("must be an AWS region code such as ap-northeast-2 or us-east-1")
+    def _known_region(cls, value: str) -> str:
+        if value not in ZONES_BY_REGION:
+            close = difflib.get_close_matches(value, REGIONS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(
+                f"not an AWS region code in config/aws_regions.py ({REGIONS_SOURCE}); {hint}"
+                "e.g. ap-northeast-2, us-east-1, eu-central-1"
+            )
         return value
 
     @field_validator("tags")
     @classmethod
     def _tags_are_valid(cls, tags: dict[str, str]) -> dict[str, str]:
         for key, value in tags.items():
-            if key in RESERVED_TAG_KEYS:
-                raise ValueError(f"{key!r} is set by the app itself; remove it (reserved: {sorted(RESERVED_TAG_KEYS)})")
-            if key.lower().startswith("aws:"):
-                raise ValueError(f"{key!r}: the aws: prefix is reserved by AWS")
-            if not 1 <= len(key) <= 128 or not _TAG_TEXT.match(key):
-                raise ValueError(f"{key!r}: a tag key is 1-128 letters, digits, spaces or _.:/=+-@")
-            if not 1 <= len(value) <= 256 or not _TAG_TEXT.match(value):
-                raise ValueError(f"{key}={value!r}: a tag value is 1-256 letters, digits, spaces or _.:/=+-@")
+            _check_tag(key, value)
         missing = [key for key in REQUIRED_TAG_KEYS if key not in tags]
         if missing:
             raise ValueError(f"missing required tag(s) {missing}; every environment sets {list(REQUIRED_TAG_KEYS)}")
+        if len(tags) > MAX_CONFIG_TAGS:
+            raise ValueError(
+                f"at most {MAX_CONFIG_TAGS} tags, got {len(tags)}: AWS allows {MAX_TAGS_PER_RESOURCE} per resource and "
+                f"the app adds up to {MAX_TAGS_PER_RESOURCE - MAX_CONFIG_TAGS} of its own "
+                f"({', '.join(sorted(RESERVED_TAG_KEYS))}, and Name plus two aws-cdk: tags on subnets)"
+            )
         return tags
 
     @model_validator(mode="after")
-    def _zones_match_region_and_network(self) -> EnvironmentConfig:
+    def _zones_match_region(self) -> EnvironmentConfig:
         zones = self.availability_zones
+        known = ZONES_BY_REGION[self.region]
         for zone in zones:
-            if not (zone.startswith(self.region) and len(zone) == len(self.region) + 1 and zone[-1].isalpha()):
+            if zone not in known:
                 raise ConfigFieldError(
                     "availability_zones",
                     zone,
-                    f"each zone must be the region {self.region!r} followed by one letter, e.g. {self.region}a",
+                    f"not an availability zone of {self.region}; its zones are {', '.join(known)}",
                 )
         if len(set(zones)) != len(zones):
             raise ConfigFieldError("availability_zones", list(zones), "zones must not repeat")
+        return self
 
+    @model_validator(mode="after")
+    def _instance_classes_are_offered(self) -> EnvironmentConfig:
+        for key, value, offered, kind in (
+            ("database.instance_class", self.database.instance_class, postgres_instance_classes, "RDS for PostgreSQL"),
+            ("database.replica_instance_class", self.database.replica_instance_class, postgres_instance_classes,
+             "RDS for PostgreSQL"),
+            ("cache.node_type", self.cache.node_type, cache_node_types, "ElastiCache"),
+        ):  # fmt: skip
+            available = offered(self.region)
+            if available and value not in available:
+                family = value.rsplit(".", 1)[0] + "."
+                sizes = sorted(c.removeprefix(family) for c in available if c.startswith(family))
+                raise ConfigFieldError(
+                    key,
+                    value,
+                    f"{kind} does not offer this class in {self.region}; "
+                    + (f"sizes of {family[:-1]} there: {', '.join(sizes)}" if sizes else "no size of that family")
+                    + " (list from cfn-lint's AWS data)",
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _network_fits_zones(self) -> EnvironmentConfig:
+        zones = self.availability_zones
         nat = self.network.nat_gateways
-        if nat > len(zones):
-            raise ConfigFieldError("network.nat_gateways", nat, f"at most one per availability zone (1-{len(zones)})")
+        if not 1 <= nat <= len(zones):
+            raise ConfigFieldError(
+                "network.nat_gateways",
+                nat,
+                f"must be 1 to {len(zones)}: at least one, at most one per availability zone",
+            )
         if self.is_production and nat != len(zones):
             raise ConfigFieldError(
                 "network.nat_gateways",
@@ -298,33 +407,44 @@ class EnvironmentConfig(_Strict):
                 f"prod needs one NAT gateway per availability zone ({len(zones)}) so one AZ failing "
                 "does not cut the others off",
             )
-
-        if self.is_production:
-            for key, value in (("database.multi_az", self.database.multi_az), ("cache.multi_az", self.cache.multi_az)):
-                if not value:
-                    raise ConfigFieldError(key, value, "prod must survive the loss of an availability zone: set true")
-            if not self.database.deletion_protection:
-                raise ConfigFieldError(
-                    "database.deletion_protection", False, "prod databases must have deletion protection: set true"
-                )
-            if self.database.read_replicas < 2:
-                raise ConfigFieldError(
-                    "database.read_replicas",
-                    self.database.read_replicas,
-                    "prod needs at least 2 read replicas, in different availability zones",
-                )
-
-        per_zone = sum(2 ** (32 - mask) for mask in (PUBLIC_SUBNET_MASK, PRIVATE_SUBNET_MASK, ISOLATED_SUBNET_MASK))
-        available = ipaddress.IPv4Network(self.network.vpc_cidr).num_addresses
-        if per_zone * len(zones) > available:
+        needed = ADDRESSES_PER_ZONE * len(zones)
+        network = ipaddress.IPv4Network(self.network.vpc_cidr)
+        if needed > network.num_addresses:
+            largest_prefix = max(p for p in range(MIN_VPC_PREFIX, MAX_VPC_PREFIX + 1) if 2 ** (32 - p) >= needed)
             raise ConfigFieldError(
                 "network.vpc_cidr",
                 self.network.vpc_cidr,
                 f"too small for {len(zones)} zones of public /{PUBLIC_SUBNET_MASK}, private /{PRIVATE_SUBNET_MASK} "
-                f"and isolated /{ISOLATED_SUBNET_MASK} subnets ({per_zone * len(zones)} addresses needed, "
-                f"{available} available)",
+                f"and isolated /{ISOLATED_SUBNET_MASK} subnets ({needed} addresses needed, "
+                f"{network.num_addresses} available): use /{MIN_VPC_PREFIX} to /{largest_prefix}",
             )
         return self
+
+    @model_validator(mode="after")
+    def _production_survives_an_az(self) -> EnvironmentConfig:
+        if not self.is_production:
+            return self
+        for key, value in (("database.multi_az", self.database.multi_az), ("cache.multi_az", self.cache.multi_az)):
+            if not value:
+                raise ConfigFieldError(key, value, "prod must survive the loss of an availability zone: set true")
+        if not self.database.deletion_protection:
+            raise ConfigFieldError(
+                "database.deletion_protection", False, "prod databases must have deletion protection: set true"
+            )
+        if self.database.read_replicas < 2:
+            raise ConfigFieldError(
+                "database.read_replicas",
+                self.database.read_replicas,
+                "prod needs at least 2 read replicas, in different availability zones",
+            )
+        return self
+
+
+#: Addresses one zone's three subnets take.
+ADDRESSES_PER_ZONE = sum(2 ** (32 - mask) for mask in (PUBLIC_SUBNET_MASK, PRIVATE_SUBNET_MASK, ISOLATED_SUBNET_MASK))
+#: VPC prefix lengths: /16 is the largest VPC AWS allows; the smallest must hold two zones of subnets.
+MIN_VPC_PREFIX = 16
+MAX_VPC_PREFIX = max(p for p in range(16, 29) if 2 ** (32 - p) >= 2 * ADDRESSES_PER_ZONE)
 
 
 class ConfigFieldError(ValueError):
@@ -339,5 +459,39 @@ class ConfigFieldError(ValueError):
 
 def _check_retention(value: int) -> int:
     if value not in LOG_RETENTION_DAYS:
-        raise ValueError(f"must be one of the retention periods CloudWatch Logs accepts: {list(LOG_RETENTION_DAYS)}")
+        raise ValueError(
+            f"must be one of the retention periods CloudWatch Logs accepts (days): "
+            f"{', '.join(str(d) for d in LOG_RETENTION_DAYS)}"
+        )
     return value
+
+
+def visible(text: str) -> str:
+    """`text` with every non-ASCII or non-printable character escaped (\\u200b), so look-alikes show."""
+    return "".join(c if c.isascii() and c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
+def _tag_character_problem(text: str) -> str | None:
+    for char in text:
+        if char in TAG_PUNCTUATION or unicodedata.category(char)[0] in "LN" or unicodedata.category(char) == "Zs":
+            continue
+        name = unicodedata.name(char, "a control character") if not char.isprintable() else repr(char)
+        return (
+            f"character {ascii(char)[1:-1]} ({name}) is not allowed: tags may hold letters, digits, spaces and "
+            f"{' '.join(TAG_PUNCTUATION)}"
+        )
+    return None
+
+
+def _check_tag(key: str, value: str) -> None:
+    where = f"tag '{visible(key)}'"
+    if key in RESERVED_TAG_KEYS:
+        raise ValueError(f"{where} is set by the app itself; remove it (reserved: {sorted(RESERVED_TAG_KEYS)})")
+    for part, text, length in (("key", key, TAG_KEY_LENGTH), ("value", value, TAG_VALUE_LENGTH)):
+        if text.lower().startswith("aws:"):
+            raise ValueError(f"{where}: the aws: prefix is reserved by AWS in tag {part}s")
+        if len(text) not in length:
+            raise ValueError(f"{where}: a tag {part} is {length.describe()} long, got {len(text)}")
+        problem = _tag_character_problem(text)
+        if problem:
+            raise ValueError(f"{where}: {part} '{visible(text)}': {problem}")

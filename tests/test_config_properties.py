@@ -1,0 +1,225 @@
+"""Property-based tests of config validation: any input ends in a valid config or a readable ConfigError.
+
+Valid configs are mutated at random (types, values, keys, text encodings). Validation must end in
+exactly one of two ways: an `EnvironmentConfig`, or a `ConfigError` whose every line names the file
+and a key path (or the file alone), in printable ASCII. Never a traceback, never another exception.
+Validation is fast, so these run many examples. The slow tier (`test_accepted_configs_synthesise_cleanly`)
+synthesises a few accepted configs and asserts zero open compliance findings.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
+
+from config import CONFIG_DIR, ENVIRONMENT_NAMES, ConfigError, EnvironmentConfig, load_environment
+from config.aws_offerings import cache_node_types, postgres_instance_classes
+from config.aws_regions import ZONES_BY_REGION
+from config.loader import validate_environment
+from config.schema import LOG_RETENTION_DAYS
+from platform_constructs.postgres import GRAVITON_FAMILIES as DB_INSTANCE_FAMILIES
+from platform_constructs.redis import ALLOWED_NODE_FAMILIES as CACHE_NODE_FAMILIES
+
+BASES: dict[str, dict[str, Any]] = {
+    name: tomllib.loads((CONFIG_DIR / f"{name}.toml").read_text(encoding="utf-8")) for name in ENVIRONMENT_NAMES
+}
+#: "<file>: <key.path> = <value>: <message>", "<file>: <key.path>: <message>" or "<file>: <message>".
+PROBLEM = re.compile(r"^(?P<file>[\w./-]+\.toml): (?P<rest>.+)$")
+_KEY = r'(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*")'
+KEY_PATH = re.compile(rf"^{_KEY}(?:\.{_KEY})*( = .+)?: .+$")
+FILE_LEVEL = re.compile(
+    r"^(file not found|is a directory|is not a regular file|not valid TOML|not UTF-8"
+    r"|starts with a byte-order mark|cannot be read)"
+)
+
+toml_scalars = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.integers(min_value=-2, max_value=70_000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.text(max_size=40),
+    st.sampled_from(
+        ["", " ", "ap-northeast-2a", "db.r7g.large", "10.0.0.0/16", "\uff11\uff12\uff13", "a\u200bb", "\x00", "é"]
+    ),
+)
+toml_values = st.recursive(
+    toml_scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def key_paths(node: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for key, value in node.items():
+        paths.append((*prefix, key))
+        if isinstance(value, dict):
+            paths.extend(key_paths(value, (*prefix, key)))
+    return paths
+
+
+@st.composite
+def mutated_configs(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    name = draw(st.sampled_from(ENVIRONMENT_NAMES))
+    data = copy.deepcopy(BASES[name])
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        path = draw(st.sampled_from(key_paths(data)))
+        parent = data
+        for key in path[:-1]:
+            parent = parent[key]
+        action = draw(st.sampled_from(["replace", "delete", "add", "nudge"]))
+        if action == "replace":
+            parent[path[-1]] = draw(toml_values)
+        elif action == "delete":
+            del parent[path[-1]]
+        elif action == "add":
+            parent[draw(st.text(min_size=1, max_size=12))] = draw(toml_values)
+        elif isinstance(parent[path[-1]], int) and not isinstance(parent[path[-1]], bool):
+            parent[path[-1]] += draw(st.sampled_from([-1, 1, -(10**6), 10**6]))
+        if not data:
+            break
+    return name, data
+
+
+def assert_readable(error: ConfigError, source: str) -> None:
+    assert error.problems, "a ConfigError without problems"
+    for problem in error.problems:
+        assert problem.isascii(), f"non-ASCII character in {problem!r}"
+        assert problem.isprintable(), f"invisible character in {problem!r}"
+        match = PROBLEM.match(problem)
+        assert match, problem
+        assert match["file"] == source, problem
+        rest = match["rest"]
+        assert KEY_PATH.match(rest) or FILE_LEVEL.match(rest), f"names neither a key path nor the file: {problem}"
+        assert "pydantic" not in rest, f"library wording: {problem}"
+        assert "Input should" not in rest, f"library wording: {problem}"
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_configs())
+def test_any_mutation_ends_in_a_valid_config_or_a_readable_error(case: tuple[str, dict[str, Any]]) -> None:
+    name, data = case
+    try:
+        config = validate_environment(data, source=f"{name}.toml", expected_name=name)
+    except ConfigError as error:
+        assert_readable(error, f"{name}.toml")
+    else:
+        assert isinstance(config, EnvironmentConfig)
+
+
+@st.composite
+def mutated_files(draw: st.DrawFn) -> tuple[str, bytes]:
+    name = draw(st.sampled_from(ENVIRONMENT_NAMES))
+    text = (CONFIG_DIR / f"{name}.toml").read_text(encoding="utf-8")
+    kind = draw(st.sampled_from(["utf16", "latin1", "bom", "insert", "truncate", "bytes"]))
+    if kind == "utf16":
+        return name, text.encode("utf-16")
+    if kind == "latin1":
+        return name, text.replace("platform-team", "plataforma-é").encode("latin-1")
+    if kind == "bom":
+        return name, "\ufeff".encode() + text.encode()
+    data = text.encode()
+    position = draw(st.integers(min_value=0, max_value=len(data)))
+    if kind == "truncate":
+        return name, data[:position]
+    insert = (
+        draw(st.binary(min_size=1, max_size=8)) if kind == "bytes" else draw(st.text(min_size=1, max_size=8)).encode()
+    )
+    return name, data[:position] + insert + data[position:]
+
+
+@settings(max_examples=300, deadline=None)
+@given(mutated_files())
+def test_any_file_ends_in_a_valid_config_or_a_readable_error(case: tuple[str, bytes]) -> None:
+    name, content = case
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / f"{name}.toml"
+        path.write_bytes(content)
+        try:
+            config = load_environment(name, Path(directory))
+        except ConfigError as error:
+            assert_readable(error, str(path))
+        else:
+            assert isinstance(config, EnvironmentConfig)
+
+
+def test_a_directory_where_the_file_should_be_is_named(tmp_path: Path) -> None:
+    (tmp_path / "dev.toml").mkdir()
+    with pytest.raises(ConfigError, match=r"dev.toml: is a directory; expected a TOML file"):
+        load_environment("dev", tmp_path)
+
+
+def test_a_file_that_is_not_utf8_is_named_with_the_line(tmp_path: Path) -> None:
+    text = (CONFIG_DIR / "dev.toml").read_text(encoding="utf-8").replace("platform-team", "plataforma-é")
+    (tmp_path / "dev.toml").write_bytes(text.encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"dev.toml: not UTF-8 text \(byte 0xe9 at line 51\); save the file as UTF-8"):
+        load_environment("dev", tmp_path)
+
+
+# --- accepted configs synthesise cleanly (slow tier) ---------------------------------------------
+REGIONS_TO_TRY = ("ap-northeast-2", "us-east-1", "eu-west-1", "ap-southeast-1")
+
+
+@st.composite
+def valid_configs(draw: st.DrawFn) -> EnvironmentConfig:
+    """Configs drawn across the schema's allowed values (not only the committed ones)."""
+    name = draw(st.sampled_from(ENVIRONMENT_NAMES))
+    data = copy.deepcopy(BASES[name])
+    prod = name == "prod"
+    region = draw(st.sampled_from(REGIONS_TO_TRY))
+    zones = draw(st.lists(st.sampled_from(ZONES_BY_REGION[region]), min_size=2, max_size=4, unique=True))
+    db_classes = sorted(c for c in postgres_instance_classes(region) if c.split(".")[1] in DB_INSTANCE_FAMILIES)
+    node_types = sorted(c for c in cache_node_types(region) if c.split(".")[1] in CACHE_NODE_FAMILIES)
+    allocated = draw(st.integers(min_value=20, max_value=2000))
+    data.update(region=region, availability_zones=zones)
+    data["network"].update(
+        vpc_cidr=draw(st.sampled_from(["10.40.0.0/16", "172.16.0.0/17", "192.168.0.0/16"])),
+        nat_gateways=len(zones) if prod else draw(st.integers(min_value=1, max_value=len(zones))),
+        flow_log_retention_days=draw(st.sampled_from(LOG_RETENTION_DAYS)),
+    )
+    data["database"].update(
+        instance_class=draw(st.sampled_from(db_classes)),
+        replica_instance_class=draw(st.sampled_from(db_classes)),
+        read_replicas=draw(st.integers(min_value=2 if prod else 0, max_value=5)),
+        multi_az=True if prod else draw(st.booleans()),
+        deletion_protection=True if prod else draw(st.booleans()),
+        allocated_storage_gib=allocated,
+        max_allocated_storage_gib=draw(st.integers(min_value=-(-allocated * 11 // 10), max_value=65536)),
+        backup_retention_days=draw(st.integers(min_value=1, max_value=35)),
+        slow_query_threshold_ms=draw(st.integers(min_value=0, max_value=3_600_000)),
+        credential_rotation_days=draw(st.integers(min_value=1, max_value=365)),
+        log_retention_days=draw(st.sampled_from(LOG_RETENTION_DAYS)),
+    )
+    data["cache"].update(
+        engine=draw(st.sampled_from(["valkey", "redis"])),
+        node_type=draw(st.sampled_from(node_types)),
+        replicas=draw(st.integers(min_value=1, max_value=5)),
+        multi_az=True if prod else draw(st.booleans()),
+        snapshot_retention_days=draw(st.integers(min_value=15, max_value=35)),
+        log_retention_days=draw(st.sampled_from(LOG_RETENTION_DAYS)),
+    )
+    try:
+        return validate_environment(data, source=f"{name}.toml", expected_name=name)
+    except ConfigError:
+        assume(False)
+        raise
+
+
+@pytest.mark.slow
+@settings(max_examples=5, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(valid_configs())
+def test_accepted_configs_synthesise_cleanly(config: EnvironmentConfig) -> None:
+    from stacks.compliance import synthesize
+    from stacks.platform_app import build_app, feature_flags, new_app
+
+    with tempfile.TemporaryDirectory() as outdir:
+        synthesize(build_app([config], new_app(outdir=outdir, context=feature_flags())))
