@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, aws_ec2 as ec2, aws_kms as kms, aws_ssm as ssm
+from aws_cdk import Duration, RemovalPolicy, aws_ec2 as ec2, aws_kms as kms, aws_rds as rds, aws_ssm as ssm
 from constructs import Construct
 
 from config.schema import EnvironmentConfig
@@ -54,6 +54,8 @@ class DataStack(PlatformStack):
             database_name=DATABASE_NAME,
             instance_identifier=f"ticketing-{config.name}-postgres",
             instance_type=instance_type(db.instance_class),
+            engine_version=rds.PostgresEngineVersion.of(db.engine_version, db.engine_version.split(".")[0]),
+            allow_major_version_upgrade=db.allow_major_version_upgrade,
             replica_instance_type=instance_type(db.replica_instance_class),
             read_replicas=db.read_replicas,
             replica_availability_zones=config.availability_zones,
@@ -67,6 +69,8 @@ class DataStack(PlatformStack):
             slow_query_threshold_ms=db.slow_query_threshold_ms,
             idle_in_transaction_timeout_ms=db.idle_in_transaction_timeout_ms,
             log_retention=retention_from_days(db.log_retention_days),
+            # dev is deployed again after a teardown: retained log groups of fixed names would collide.
+            log_removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
             credential_rotation=Duration.days(db.credential_rotation_days),
             proxy_borrow_timeout=Duration.seconds(db.proxy.borrow_timeout_seconds),
             proxy_max_connections_percent=db.proxy.max_connections_percent,
@@ -81,6 +85,7 @@ class DataStack(PlatformStack):
             "Cache",
             vpc=network.vpc,
             engine=cache.engine,
+            engine_version=cache.engine_version,
             node_type=cache.node_type,
             replicas_per_node_group=cache.replicas,
             multi_az=cache.multi_az,
@@ -91,9 +96,12 @@ class DataStack(PlatformStack):
             description=f"ticketing {config.name} cache",
             # dev is torn down with its stack: a final snapshot, then the nodes go. Elsewhere the
             # group outlives its stack.
-            removal_policy=RemovalPolicy.SNAPSHOT if config.name == "dev" else RemovalPolicy.RETAIN,
+            removal_policy=RemovalPolicy.SNAPSHOT if config.is_disposable else RemovalPolicy.RETAIN,
+            log_group_prefix=f"/ticketing/{config.name}/cache",
+            log_removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
         )
         self.cache.connections.allow_default_port_from(services, "Service tasks")
+        self._acknowledge_cache_choices()
 
         self._publish(
             {
@@ -115,9 +123,8 @@ class DataStack(PlatformStack):
     def _acknowledge_dev_trade_offs(self) -> None:
         """Findings that follow from a cost choice config makes for non-prod (the schema forbids it in prod)."""
         db = self.config.database
-        instances = [self.postgres.primary, *self.postgres.replicas]
         if not db.deletion_protection:
-            for instance in instances:
+            for instance in [self.postgres.primary]:
                 acknowledge(
                     instance.node.default_child,  # type: ignore[arg-type]
                     "AwsSolutions-RDS10",
@@ -136,6 +143,32 @@ class DataStack(PlatformStack):
                 reason=(
                     f"{self.config.name} runs its primary in one AZ (database.multi_az = false) to halve the "
                     "instance cost; an AZ outage there is tolerable, and the schema requires Multi-AZ in prod."
+                ),
+            )
+
+    def _acknowledge_cache_choices(self) -> None:
+        """Findings that follow from cache options the schema allows (engine, Multi-AZ outside prod)."""
+        cache = self.config.cache
+        group = self.cache.replication_group
+        if cache.engine == "redis":
+            acknowledge(
+                group,
+                "AwsSolutions-AEC5",
+                reason=(
+                    "Redis OSS keeps its default port 6379 (the rule does not check Valkey, which uses the same "
+                    "port): every Redis client defaults to it, and another port hides nothing from a scanner "
+                    "inside the VPC. The group admits only the services' security group, requires TLS and an AUTH "
+                    "token, and lives in isolated subnets."
+                ),
+            )
+        if not cache.multi_az:
+            acknowledge(
+                group,
+                "AwsSolutions-AEC4",
+                reason=(
+                    f"{self.config.name} places the cache nodes without Multi-AZ (cache.multi_az = false) to save "
+                    "the cross-AZ replica cost; the cache is rebuilt from the database after an AZ outage, and "
+                    "the schema requires Multi-AZ in prod."
                 ),
             )
 

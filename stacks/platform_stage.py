@@ -33,8 +33,8 @@ class PlatformStage(Stage):
             config=config,
             stack_name=f"{PROJECT}-{config.name}-network",
             description=f"Ticketing platform {config.name}: VPC, subnets, NAT, endpoints, flow logs",
-            # Deleting the prod VPC takes every service down with it.
-            termination_protection=config.is_production,
+            # Deleting the VPC takes every service down with it; only dev is torn down on purpose.
+            termination_protection=not config.is_disposable,
         )
         self.data = DataStack(
             self,
@@ -43,7 +43,7 @@ class PlatformStage(Stage):
             network=self.network,
             stack_name=f"{PROJECT}-{config.name}-data",
             description=f"Ticketing platform {config.name}: PostgreSQL, read replicas, RDS Proxy, cache",
-            termination_protection=config.is_production,
+            termination_protection=not config.is_disposable,
         )
 
         tags = {

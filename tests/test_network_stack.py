@@ -183,8 +183,9 @@ def test_stack_targets_the_configured_account_and_region(env: SynthesizedEnviron
     assert stack.stack_name == f"ticketing-{env.config.name}-network"
 
 
-def test_termination_protection_only_in_prod(env: SynthesizedEnvironment) -> None:
-    assert env.stack(NETWORK).termination_protection is (env.config.name == "prod")
+def test_termination_protection_everywhere_but_dev(env: SynthesizedEnvironment) -> None:
+    """Only dev is torn down on purpose; staging's data is worth a second step too."""
+    assert env.stack(NETWORK).termination_protection is (env.config.name != "dev")
 
 
 def test_flow_log_key_admits_the_regional_logs_service_for_this_account_only(env: SynthesizedEnvironment) -> None:

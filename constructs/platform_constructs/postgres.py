@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from typing import TypedDict
@@ -32,8 +33,24 @@ from platform_constructs.zoned_stack import select_subnets
 #: Instance families the construct accepts: AWS Graviton only (better price/performance than x86).
 GRAVITON_FAMILIES: tuple[str, ...] = ("t4g", "m6g", "m7g", "m8g", "r6g", "r7g", "r8g")
 #: Engine version used when none is given: the newest PostgreSQL 17 minor aws-cdk-lib 2.275 lists
-#: that is not deprecated. Minor upgrades after that are applied by RDS (auto minor version upgrade).
-DEFAULT_ENGINE_VERSION: rds.PostgresEngineVersion = rds.PostgresEngineVersion.VER_17_9
+#: Engine version used when none is given: PostgreSQL 17 by its major version only, so RDS applies minor
+#: upgrades (auto minor version upgrade) and the template never drifts from what runs.
+DEFAULT_ENGINE_VERSION: rds.PostgresEngineVersion = rds.PostgresEngineVersion.of("17", "17")
+
+
+def postgres_versions() -> frozenset[str]:
+    """PostgreSQL versions aws-cdk-lib lists (``17``, ``17.9``, ...), majors 16 and later, each usable in
+    ``rds.PostgresEngineVersion.of(version, major)``."""
+    versions: set[str] = set()
+    for attribute in dir(rds.PostgresEngineVersion):
+        match = re.fullmatch(r"VER_(\d+)(?:_(\d+))?", attribute)
+        if match and int(match[1]) >= 16:
+            versions.add(match[1])
+            if match[2] is not None:
+                versions.add(f"{match[1]}.{match[2]}")
+    return frozenset(versions)
+
+
 #: Read replicas the construct allows (RDS for PostgreSQL itself allows 15 per source).
 MAX_READ_REPLICAS = 5
 #: Log types exported to CloudWatch Logs; both are needed by the NIST/PCI logging checks.
@@ -183,7 +200,6 @@ class _InstanceProps(TypedDict):
     storage_type: rds.StorageType
     allocated_storage: int
     max_allocated_storage: int
-    deletion_protection: bool
     copy_tags_to_snapshot: bool
     iam_authentication: bool
     enable_performance_insights: bool
@@ -262,6 +278,8 @@ class PostgresCluster(Construct):
         backup_retention_days: int = 7,
         backup_plan: backup.IBackupPlan | None = None,
         deletion_protection: bool = True,
+        allow_major_version_upgrade: bool = False,
+        log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         removal_policy: RemovalPolicy = RemovalPolicy.SNAPSHOT,
         instance_identifier: str | None = None,
         admin_username: str = "postgres",
@@ -307,7 +325,15 @@ class PostgresCluster(Construct):
             (default: 7). 0 is rejected: read replicas and point-in-time recovery need backups.
         :param backup_plan: AWS Backup plan the primary is added to (default: none; the automated
             RDS backups above are then the only backups).
-        :param deletion_protection: RDS deletion protection on every instance (default: on).
+        :param deletion_protection: RDS deletion protection on the primary (default: on). Read replicas never
+            have it: they hold no data of their own, and removing one (fewer ``read_replicas``) must delete it
+            cleanly instead of leaving a protected instance orphaned and billed when CloudFormation's delete fails.
+        :param allow_major_version_upgrade: let a change of ``engine_version`` to a new major version upgrade
+            the instances in place (default: off, so a major upgrade is always an explicit, reviewed change).
+            The parameter group follows the engine's family, so a major upgrade also replaces it.
+        :param log_removal_policy: RETAIN (default) keeps the exported log groups after the stack is deleted;
+            DESTROY deletes them, for disposable environments that are torn down and deployed again (their
+            names are fixed by RDS, so a retained group would collide with the next deploy).
         :param removal_policy: SNAPSHOT or RETAIN for the instances (default: SNAPSHOT: a final
             snapshot when the stack or an instance is deleted). CloudFormation ignores deletion
             policies on read replicas, which RDS deletes without a final snapshot. The master
@@ -392,6 +418,10 @@ class PostgresCluster(Construct):
         self._fixed_primary_zone = availability_zone is not None
         engine = rds.DatabaseInstanceEngine.postgres(version=engine_version)
         self.port = port
+        self.engine_version = engine_version
+        #: A major-only version ("17") lets RDS apply minor upgrades without drift from the template;
+        #: a pinned minor ("17.9") turns them off, or RDS would upgrade past what the template says.
+        self.auto_minor_version_upgrade = engine_version.postgres_full_version == engine_version.postgres_major_version
 
         # --- Network ------------------------------------------------------------------------------
         # Sets security_group (primary), reader_security_group, proxy_security_group,
@@ -411,7 +441,7 @@ class PostgresCluster(Construct):
 
         # --- Log groups (created before the instances so retention and KMS apply) -----------------
         identifiers = [base_identifier] + [f"{base_identifier}-replica{i}" for i in range(1, read_replicas + 1)]
-        self.log_groups = self._create_log_groups(identifiers, log_retention, encryption_key)
+        self.log_groups = self._create_log_groups(identifiers, log_retention, encryption_key, log_removal_policy)
 
         # --- Instances ----------------------------------------------------------------------------
         instance_props = self._instance_props(
@@ -419,7 +449,6 @@ class PostgresCluster(Construct):
             encryption_key,
             allocated_storage_gib=allocated_storage_gib,
             max_allocated_storage_gib=max_allocated_storage_gib,
-            deletion_protection=deletion_protection,
             performance_insights_retention=performance_insights_retention,
             monitoring_interval=monitoring_interval,
             removal_policy=removal_policy,
@@ -435,6 +464,8 @@ class PostgresCluster(Construct):
             availability_zone=availability_zone,
             encryption_key=encryption_key,
             backup_retention_days=backup_retention_days,
+            deletion_protection=deletion_protection,
+            allow_major_version_upgrade=allow_major_version_upgrade,
         )
         self.secret = self._attached_secret()
         self.replicas = self._create_replicas(instance_props, replica_instance_type, identifiers[1:])
@@ -447,7 +478,7 @@ class PostgresCluster(Construct):
         self.proxy = self._create_proxy(
             vpc,
             subnets,
-            name=f"{base_identifier}-proxy",
+            name=self._proxy_name(base_identifier, vpc, subnets),
             iam_auth=proxy_iam_auth,
             borrow_timeout=proxy_borrow_timeout,
             max_connections_percent=proxy_max_connections_percent,
@@ -633,7 +664,11 @@ class PostgresCluster(Construct):
 
     # --- Log groups -------------------------------------------------------------------------------
     def _create_log_groups(
-        self, identifiers: Sequence[str], log_retention: logs.RetentionDays, encryption_key: kms.IKey
+        self,
+        identifiers: Sequence[str],
+        log_retention: logs.RetentionDays,
+        encryption_key: kms.IKey,
+        removal_policy: RemovalPolicy,
     ) -> dict[str, logs.LogGroup]:
         """The exported log groups of every instance, keyed ``Primary/<type>`` and ``ReplicaN/<type>``.
 
@@ -653,7 +688,7 @@ class PostgresCluster(Construct):
                     log_group_name=name,
                     retention=log_retention,
                     encryption_key=encryption_key,
-                    removal_policy=RemovalPolicy.RETAIN,
+                    removal_policy=removal_policy,
                 )
                 log_group_arns.append(
                     stack.format_arn(
@@ -674,7 +709,6 @@ class PostgresCluster(Construct):
         *,
         allocated_storage_gib: int,
         max_allocated_storage_gib: int,
-        deletion_protection: bool,
         performance_insights_retention: rds.PerformanceInsightRetention,
         monitoring_interval: Duration,
         removal_policy: RemovalPolicy,
@@ -688,7 +722,6 @@ class PostgresCluster(Construct):
             "storage_type": rds.StorageType.GP3,
             "allocated_storage": allocated_storage_gib,
             "max_allocated_storage": max_allocated_storage_gib,
-            "deletion_protection": deletion_protection,
             "copy_tags_to_snapshot": True,
             "iam_authentication": True,
             "enable_performance_insights": True,
@@ -697,7 +730,7 @@ class PostgresCluster(Construct):
             "monitoring_interval": Duration.seconds(int(monitoring_interval.to_seconds())),
             "monitoring_role": self.monitoring_role,
             "cloudwatch_logs_exports": list(LOG_EXPORTS),
-            "auto_minor_version_upgrade": True,
+            "auto_minor_version_upgrade": self.auto_minor_version_upgrade,
             "publicly_accessible": False,
             "removal_policy": removal_policy,
         }
@@ -715,6 +748,8 @@ class PostgresCluster(Construct):
         availability_zone: str | None,
         encryption_key: kms.IKey,
         backup_retention_days: int,
+        deletion_protection: bool,
+        allow_major_version_upgrade: bool,
     ) -> rds.DatabaseInstance:
         """The writer: encrypted storage, automated backups kept after deletion, created after its log groups."""
         primary = rds.DatabaseInstance(
@@ -732,6 +767,8 @@ class PostgresCluster(Construct):
             storage_encryption_key=encryption_key,
             backup_retention=Duration.days(backup_retention_days),
             delete_automated_backups=False,
+            deletion_protection=deletion_protection,
+            allow_major_version_upgrade=allow_major_version_upgrade,
             **instance_props,
         )
         for key in LOG_EXPORTS:
@@ -749,6 +786,8 @@ class PostgresCluster(Construct):
     ) -> list[rds.DatabaseInstanceReadReplica]:
         """One single-AZ read replica per entry of ``replica_availability_zones``, created one after another."""
         replicas: list[rds.DatabaseInstanceReadReplica] = []
+        # A replica is deleted with no snapshot when it is removed: it holds no data of its own.
+        replica_props: _InstanceProps = {**instance_props, "removal_policy": RemovalPolicy.DESTROY}
         placements = zip(self.replica_availability_zones, identifiers, strict=True)
         for index, (zone, identifier) in enumerate(placements, start=1):
             replica = rds.DatabaseInstanceReadReplica(
@@ -760,7 +799,8 @@ class PostgresCluster(Construct):
                 availability_zone=zone,
                 multi_az=False,
                 security_groups=[self.reader_security_group],
-                **instance_props,
+                deletion_protection=False,
+                **replica_props,
             )
             # A same-region replica is always encrypted with its source's key: CloudFormation
             # takes neither StorageEncrypted nor KmsKeyId together with SourceDBInstanceIdentifier.
@@ -844,7 +884,9 @@ class PostgresCluster(Construct):
             db_proxy_name=name,
             vpc=vpc,
             vpc_subnets=subnets,
-            secrets=[self.secret],
+            # The secret without its key: otherwise CDK adds a key-policy statement naming the proxy role,
+            # created in the same deploy (an IAM propagation race). The managed policy grants the decrypt.
+            secrets=[secretsmanager.Secret.from_secret_complete_arn(self, "ProxySecret", self.secret.secret_arn)],
             role=self.proxy_role.without_policy_updates(),
             security_groups=[self.proxy_security_group],
             require_tls=True,
@@ -865,6 +907,23 @@ class PostgresCluster(Construct):
         # Write the port literally, so the rules read as what they are and rule checks can read them.
         self._literal_ports(self.port)
         return proxy
+
+    @staticmethod
+    def _proxy_name(base_identifier: str, vpc: ec2.IVpc, subnets: ec2.SubnetSelection) -> str:
+        """``<identifier>-proxy-<digest of its subnets>``: a new name whenever the subnets change.
+
+        A proxy's subnets are create-only, and its name is required and account-unique, so a fixed name
+        would turn a subnet change into a failed replacement. The digest covers each subnet's zone and
+        CIDR (both create-only on the subnet), which this app knows at synthesis.
+        """
+        selected = select_subnets(vpc, subnets)
+        placement = sorted(
+            f"{subnet.availability_zone}={subnet.ipv4_cidr_block}"
+            for subnet in selected.subnets
+            if not Token.is_unresolved(subnet.ipv4_cidr_block)
+        )
+        digest = hashlib.sha256("|".join(placement).encode()).hexdigest()[:8]
+        return f"{base_identifier[: 60 - len('-proxy-') - 8]}-proxy-{digest}"
 
     def _literal_ports(self, port: int) -> None:
         for child in self.node.find_all():
@@ -925,10 +984,27 @@ class PostgresCluster(Construct):
 
     # --- Accepted compliance findings -------------------------------------------------------------
     def _acknowledge_findings(self, backup_plan: backup.IBackupPlan | None) -> None:
+        self._acknowledge_pinned_minor()
         """Findings this design causes on purpose, each accepted on the one instance it concerns."""
         self._acknowledge_primary_findings(backup_plan)
         for replica in self.replicas:
             self._acknowledge_replica_findings(replica)
+
+    def _acknowledge_pinned_minor(self) -> None:
+        if self.auto_minor_version_upgrade:
+            return
+        for instance in [self.primary, *self.replicas]:
+            acknowledge(
+                instance,
+                "NIST.800.53.R5-RDSAutomaticMinorVersionUpgradeEnabled",
+                "PCI.DSS.321-RDSAutomaticMinorVersionUpgradeEnabled",
+                reason=(
+                    f"The engine version is pinned to the minor version {self.engine_version.postgres_full_version} "
+                    "on purpose, so automatic minor upgrades are off: RDS would otherwise move the instance past "
+                    "the version the template states, and the next deploy would try to go back. Minor upgrades "
+                    "are made by changing engine_version in a reviewed change."
+                ),
+            )
 
     def _acknowledge_primary_findings(self, backup_plan: backup.IBackupPlan | None) -> None:
         if self.port == 5432:
@@ -966,6 +1042,16 @@ class PostgresCluster(Construct):
 
     @staticmethod
     def _acknowledge_replica_findings(replica: rds.DatabaseInstanceReadReplica) -> None:
+        acknowledge(
+            replica,
+            "AwsSolutions-RDS10",
+            "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled",
+            reason=(
+                "A read replica has no deletion protection on purpose: it holds no data of its own (the primary "
+                "is protected and backed up), and lowering read_replicas must delete it cleanly; a protected "
+                "replica would fail CloudFormation's delete and stay orphaned and billed."
+            ),
+        )
         acknowledge(
             replica,
             "CloudFormation-Validate::W3010",

@@ -9,9 +9,12 @@ import re
 from typing import Literal
 
 from aws_cdk import (
+    ArnFormat,
     Duration,
+    Names,
     RemovalPolicy,
     SecretValue,
+    Stack,
     Token,
     aws_cloudwatch as cloudwatch,
     aws_ec2 as ec2,
@@ -204,6 +207,8 @@ class RedisReplicationGroup(Construct):
         port: int = 6379,
         description: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        log_group_prefix: str | None = None,
+        log_removal_policy: RemovalPolicy | None = None,
     ) -> None:
         """
         :param vpc: the VPC the nodes live in.
@@ -238,6 +243,12 @@ class RedisReplicationGroup(Construct):
             the replication group. The secret and log groups get the same policy, except that SNAPSHOT
             retains them. While the group is retained, so are its subnet group, parameter group and
             security group, which CloudFormation could not delete while the group uses them.
+        :param log_group_prefix: the log groups are ``<prefix>/slow-log`` and ``<prefix>/engine-log``
+            (default: ``/aws/elasticache/`` and the construct's unique path). The names are explicit so
+            the key policy can let CloudWatch Logs use ``encryption_key`` for exactly these two groups.
+        :param log_removal_policy: policy of the two log groups (default: as the secret; see
+            ``removal_policy``). DESTROY suits a disposable environment that is deployed again after
+            a teardown, where a retained group of the same name would collide.
         """
         super().__init__(scope, construct_id)
 
@@ -279,7 +290,10 @@ class RedisReplicationGroup(Construct):
         )
 
         # --- Log groups and the replication group that delivers to them ---------------------------
-        self.slow_log_group, self.engine_log_group = self._create_log_groups(log_retention, data_policy)
+        prefix = log_group_prefix or f"/aws/elasticache/{Names.unique_id(self)}"
+        self.slow_log_group, self.engine_log_group = self._create_log_groups(
+            prefix, log_retention, data_policy if log_removal_policy is None else log_removal_policy
+        )
         self.replication_group = self._create_replication_group(
             description=description or f"{label} replication group {self.node.path}",
             node_type=node_type,
@@ -370,14 +384,25 @@ class RedisReplicationGroup(Construct):
 
     # --- Log groups and log delivery --------------------------------------------------------------
     def _create_log_groups(
-        self, log_retention: logs.RetentionDays, removal_policy: RemovalPolicy
+        self, prefix: str, log_retention: logs.RetentionDays, removal_policy: RemovalPolicy
     ) -> tuple[logs.LogGroup, logs.LogGroup]:
-        """The slow-log and the engine-log group, both encrypted with the key."""
-        # The log groups depend on the key, so their ARNs cannot be named in its policy.
-        allow_cloudwatch_logs(self.encryption_key, self)
+        """The slow-log and the engine-log group, both encrypted with the key, which admits exactly these two."""
+        names = {log_type: f"{prefix}/{log_type}" for log_type in ("slow-log", "engine-log")}
+        stack = Stack.of(self)
+        allow_cloudwatch_logs(
+            self.encryption_key,
+            self,
+            log_group_arns=[
+                stack.format_arn(
+                    service="logs", resource="log-group", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+                )
+                for name in names.values()
+            ],
+        )
         slow_log_group = logs.LogGroup(
             self,
             "SlowLogGroup",
+            log_group_name=names["slow-log"],
             retention=log_retention,
             encryption_key=self.encryption_key,
             removal_policy=removal_policy,
@@ -385,6 +410,7 @@ class RedisReplicationGroup(Construct):
         engine_log_group = logs.LogGroup(
             self,
             "EngineLogGroup",
+            log_group_name=names["engine-log"],
             retention=log_retention,
             encryption_key=self.encryption_key,
             removal_policy=removal_policy,
@@ -427,8 +453,10 @@ class RedisReplicationGroup(Construct):
             engine=self.engine,
             engine_version=self.engine_version,
             cache_node_type=node_type,
-            num_node_groups=1,
-            replicas_per_node_group=self.replicas_per_node_group,
+            # NumCacheClusters, not NumNodeGroups/ReplicasPerNodeGroup: for a group with one shard
+            # (cluster mode disabled) CloudFormation changes it in place, adding or removing replicas;
+            # ReplicasPerNodeGroup is a replacement.
+            num_cache_clusters=self.replicas_per_node_group + 1,
             automatic_failover_enabled=True,
             multi_az_enabled=multi_az,
             cache_subnet_group_name=self.subnet_group.ref,

@@ -213,15 +213,15 @@ def test_cluster_mode_disabled_with_failover_and_multi_az(built: Built) -> None:
             "Engine": "valkey",
             "EngineVersion": "8.0",
             "CacheNodeType": "cache.r7g.large",
-            "NumNodeGroups": 1,
-            "ReplicasPerNodeGroup": 2,
+            "NumCacheClusters": 3,  # a primary and 2 replicas; changed in place, unlike ReplicasPerNodeGroup
             "AutomaticFailoverEnabled": True,
             "MultiAZEnabled": True,
             "AutoMinorVersionUpgrade": True,
             "Port": 6379,
             "CacheSubnetGroupName": {"Ref": built.stack.get_logical_id(built.valkey.subnet_group)},
             "SecurityGroupIds": [{"Fn::GetAtt": [built.id_of(built.valkey.security_group), "GroupId"]}],
-            "NumCacheClusters": Match.absent(),
+            "ReplicasPerNodeGroup": Match.absent(),
+            "NumNodeGroups": Match.absent(),
         },
     )
 
@@ -322,18 +322,26 @@ def test_log_groups_encrypted_with_the_key_and_retained_for_the_given_time(built
     for group, days in ((built.valkey, 30), (built.redis, 7)):
         for log_group in (group.slow_log_group, group.engine_log_group):
             props = log_groups[built.id_of(log_group)]["Properties"]
-            assert props == {"KmsKeyId": {"Fn::GetAtt": [built.id_of(built.key), "Arn"]}, "RetentionInDays": days}
+            assert props["KmsKeyId"] == {"Fn::GetAtt": [built.id_of(built.key), "Arn"]}
+            assert props["RetentionInDays"] == days
+            assert props["LogGroupName"].startswith("/aws/elasticache/")
 
 
-def test_key_policy_lets_regional_cloudwatch_logs_use_the_key_once(built: Built) -> None:
+def test_key_policy_lets_regional_cloudwatch_logs_use_the_key_for_exactly_the_named_groups(built: Built) -> None:
     statements = built.template.find_resources("AWS::KMS::Key")[built.id_of(built.key)]["Properties"]["KeyPolicy"][
         "Statement"
     ]
     logs_statements = [s for s in statements if s.get("Principal") == {"Service": "logs.ap-northeast-2.amazonaws.com"}]
-    # Two groups share the key; the identical statement appears once.
-    assert len(logs_statements) == 1
-    condition = logs_statements[0]["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
-    assert condition == "arn:aws:logs:ap-northeast-2:111111111111:log-group:*"
+    # One statement per replication group, naming its two log groups; never every log group of the account.
+    assert len(logs_statements) == 2
+    log_groups = built.template.find_resources("AWS::Logs::LogGroup")
+    for group, statement in zip((built.valkey, built.redis), logs_statements, strict=True):
+        names = [
+            log_groups[built.id_of(g)]["Properties"]["LogGroupName"]
+            for g in (group.slow_log_group, group.engine_log_group)
+        ]
+        arns = statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+        assert arns == [f"arn:aws:logs:ap-northeast-2:111111111111:log-group:{name}" for name in names]
 
 
 def test_snapshots_and_maintenance_windows(built: Built) -> None:
