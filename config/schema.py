@@ -214,7 +214,7 @@ class DatabaseConfig(_Strict):
     log_retention_days: int = Field(description="PostgreSQL log export retention.")
     engine_version: str = Field(
         default=DEFAULT_POSTGRES_MAJOR,
-        description="PostgreSQL major version ('17': RDS applies minor upgrades) or a pinned minor ('17.9': it does not).",
+        description="PostgreSQL major version ('17': RDS applies minor upgrades) or a pinned minor ('17.9').",
     )
     allow_major_version_upgrade: bool = Field(
         default=False, description="Set true for the deploy that moves engine_version to a new major version."

@@ -53,3 +53,16 @@ def test_every_taggable_resource_has_the_required_tags(env: SynthesizedEnvironme
                 untagged.append(f"{stack.node.id}/{logical_id} ({resource['Type']}): {wrong}")
     assert checked > 20  # the walk is not vacuous
     assert untagged == []
+
+
+def test_no_resource_can_exceed_awss_50_tags(env: SynthesizedEnvironment) -> None:
+    """The schema leaves room for every tag the app and aws-cdk-lib add (MAX_CONFIG_TAGS)."""
+    from config.schema import MAX_CONFIG_TAGS, MAX_TAGS_PER_RESOURCE
+
+    for stack in env.stacks:
+        for logical_id, resource in env.template_json(stack.node.id)["Resources"].items():
+            tags = resource.get("Properties", {}).get("Tags")
+            if not isinstance(tags, list):
+                continue
+            added = [t["Key"] for t in tags if isinstance(t, dict) and t.get("Key") not in env.config.tags]
+            assert len(added) <= MAX_TAGS_PER_RESOURCE - MAX_CONFIG_TAGS, (logical_id, added)

@@ -1,0 +1,113 @@
+"""Day-2 changes to the data tier, judged by the CDK CLI's own offline diff.
+
+Each test synthesises the data tier before and after a config change a platform engineer would make
+after the first deploy, and runs `cdk diff --template <before> --fail-on destructive` on the after
+assembly (tools/diff_stacks.py), asserting what CloudFormation would do: update in place, or remove
+exactly what the change means to remove. Slow tier: a synth and a CLI run per change.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config import CONFIG_DIR
+from config.loader import validate_environment
+from stacks.compliance import synthesize
+from stacks.platform_app import build_app, feature_flags, new_app
+from tests.conftest import SynthesizedEnvironment
+from tools.compliance_report import stack_artifacts
+from tools.diff_stacks import diff_stack
+
+pytestmark = pytest.mark.slow
+
+
+def synth_changed(name: str, outdir: Path, **changes: Any) -> Path:
+    """Synthesise config/<name>.toml with dotted-key `changes` (a__b means a.b) into `outdir`."""
+    data = tomllib.loads((CONFIG_DIR / f"{name}.toml").read_text(encoding="utf-8"))
+    data = copy.deepcopy(data)
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split("__")
+        node = data
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    config = validate_environment(data, source=f"{name}.toml", expected_name=name)
+    synthesize(build_app([config], new_app(outdir=str(outdir), context=feature_flags())))
+    return outdir
+
+
+def template_of(assembly: Path, stack: str) -> Path:
+    return next(
+        d / a["properties"]["templateFile"] for _, d, a in stack_artifacts(assembly) if a["displayName"] == stack
+    )
+
+
+def changed_lines(output: str) -> list[str]:
+    """The resource lines of a CLI diff: `[~] AWS::Type Id ...`, `[-] ...`, `[+] ...`."""
+    return [line.strip() for line in output.splitlines() if re.match(r"^\s*\[[-+~]\] AWS::", line)]
+
+
+def test_more_cache_replicas_update_the_group_in_place(
+    platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
+) -> None:
+    before = platform("staging")
+    after = synth_changed("staging", tmp_path, cache__replicas=before.config.cache.replicas + 1)
+    result = diff_stack(after, template_of(before.outdir, "Staging/Data"), "Staging/Data")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    lines = changed_lines(output)
+    assert any(line.startswith("[~] AWS::ElastiCache::ReplicationGroup") for line in lines), output
+    assert "NumCacheClusters" in output
+    assert "replace" not in output.lower(), output
+
+
+def test_fewer_read_replicas_remove_exactly_the_last_replica(
+    platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
+) -> None:
+    after = platform("dev")  # read_replicas = 1
+    before = synth_changed("dev", tmp_path / "before", database__read_replicas=after.config.database.read_replicas + 1)
+    result = diff_stack(after.outdir, template_of(before, "Dev/Data"), "Dev/Data")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output  # a destroy: make diff stops for a review, as it should
+    removed = [line for line in changed_lines(output) if line.startswith("[-]")]
+    assert removed, output
+    assert all("Replica2" in line for line in removed), removed
+    assert not [line for line in changed_lines(output) if "replace" in line.lower()], output
+    # ...and CloudFormation can carry the removal out: the removed replica was never deletion-protected.
+    import json
+
+    template = json.loads(template_of(before, "Dev/Data").read_text(encoding="utf-8"))
+    replica2 = next(r for k, r in template["Resources"].items() if k.startswith("PostgresReplica2") and
+                    r["Type"] == "AWS::RDS::DBInstance")  # fmt: skip
+    assert replica2["Properties"]["DeletionProtection"] is False
+    assert replica2["DeletionPolicy"] == "Delete"
+
+
+def test_a_major_upgrade_updates_the_database_in_place(
+    platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
+) -> None:
+    before = platform("staging")
+    after = synth_changed(
+        "staging", tmp_path, database__engine_version="18", database__allow_major_version_upgrade=True
+    )
+    result = diff_stack(after, template_of(before.outdir, "Staging/Data"), "Staging/Data")
+    output = result.stdout + result.stderr
+    lines = changed_lines(output)
+    # Modified, never removed and re-added.
+    instances = [line for line in lines if "AWS::RDS::DBInstance" in line]
+    assert instances, output
+    assert all(line.startswith("[~]") for line in instances), instances
+    # The version itself changes in place; the CLI's only "may cause replacement" is the parameter group
+    # reference (family postgres18 replaces the group), which RDS applies to the instance with a reboot.
+    assert re.search(r"\[~\] EngineVersion\n\s+.*\[-\] 17\n\s+.*\[\+\] 18", output), output
+    conditional = re.findall(r"\[~\] (\w+) \((?:may cause|requires) replacement\)", output)
+    assert set(conditional) == {"DBParameterGroupName", "Family"}, conditional
+    replaced = [line for line in lines if line.endswith(" replace")]
+    assert all("AWS::RDS::DBParameterGroup" in line for line in replaced), replaced
