@@ -44,9 +44,10 @@ def synth_changed(name: str, outdir: Path, **changes: Any) -> Path:
 
 
 def template_of(assembly: Path, stack: str) -> Path:
-    return next(
-        d / a["properties"]["templateFile"] for _, d, a in stack_artifacts(assembly) if a["displayName"] == stack
-    )
+    for _, directory, artifact in stack_artifacts(assembly):
+        if artifact["displayName"] == stack:
+            return directory / str(artifact["properties"]["templateFile"])
+    raise KeyError(f"{stack} is not in {assembly}")
 
 
 def changed_lines(output: str) -> list[str]:
