@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Names, Stack, aws_iam as iam, aws_kms as kms
+from aws_cdk import ArnFormat, Names, Stack, aws_iam as iam, aws_kms as kms
 from constructs import IConstruct
 
 
@@ -37,4 +37,11 @@ def allow_cloudwatch_logs(key: kms.IKey, scope: IConstruct, *, log_group_arns: S
             resources=["*"],
             conditions=condition,
         )
+    )
+
+
+def log_group_arn(scope: IConstruct, name: str) -> str:
+    """ARN of the log group `name` in `scope`'s account and region, known before the group exists."""
+    return Stack.of(scope).format_arn(
+        service="logs", resource="log-group", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
     )

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import TypedDict
 
 from aws_cdk import (
-    ArnFormat,
     Duration,
     Names,
     RemovalPolicy,
@@ -27,7 +26,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
-from platform_constructs.log_encryption import allow_cloudwatch_logs
+from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 from platform_constructs.zoned_stack import select_subnets
 
 #: Instance families the construct accepts: AWS Graviton only (better price/performance than x86).
@@ -675,7 +674,6 @@ class PostgresCluster(Construct):
         `identifiers` holds the primary's DB identifier first, then each replica's. The key policy of
         `encryption_key` is extended for exactly these log groups.
         """
-        stack = Stack.of(self)
         log_groups: dict[str, logs.LogGroup] = {}
         log_group_arns: list[str] = []
         for index, identifier in enumerate(identifiers):
@@ -690,14 +688,7 @@ class PostgresCluster(Construct):
                     encryption_key=encryption_key,
                     removal_policy=removal_policy,
                 )
-                log_group_arns.append(
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name=name,
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                )
+                log_group_arns.append(log_group_arn(self, name))
         allow_cloudwatch_logs(encryption_key, self, log_group_arns=log_group_arns)
         return log_groups
 

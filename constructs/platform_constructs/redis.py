@@ -9,12 +9,10 @@ import re
 from typing import Literal
 
 from aws_cdk import (
-    ArnFormat,
     Duration,
     Names,
     RemovalPolicy,
     SecretValue,
-    Stack,
     Token,
     aws_cloudwatch as cloudwatch,
     aws_ec2 as ec2,
@@ -27,7 +25,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
-from platform_constructs.log_encryption import allow_cloudwatch_logs
+from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 from platform_constructs.maintenance_windows import validate_windows
 from platform_constructs.zoned_stack import select_subnets
 
@@ -388,16 +386,10 @@ class RedisReplicationGroup(Construct):
     ) -> tuple[logs.LogGroup, logs.LogGroup]:
         """The slow-log and the engine-log group, both encrypted with the key, which admits exactly these two."""
         names = {log_type: f"{prefix}/{log_type}" for log_type in ("slow-log", "engine-log")}
-        stack = Stack.of(self)
         allow_cloudwatch_logs(
             self.encryption_key,
             self,
-            log_group_arns=[
-                stack.format_arn(
-                    service="logs", resource="log-group", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
-                )
-                for name in names.values()
-            ],
+            log_group_arns=[log_group_arn(self, name) for name in names.values()],
         )
         slow_log_group = logs.LogGroup(
             self,
