@@ -64,7 +64,9 @@ POOL_OVERFLOW = Limit(0, POOL_CONNECTIONS.high, "connections")
 POOL_TIMEOUT_SECONDS = Limit(1, 3600, "seconds")
 POOL_RECYCLE_SECONDS = Limit(60, 86_400, "seconds")
 #: ElastiCache keeps snapshots 1 to 35 days; NIST 800-53 R5 (ElastiCacheRedisClusterAutomaticBackup) asks for 15.
-CACHE_SNAPSHOT_RETENTION_DAYS = Limit(15, limits.CACHE_SNAPSHOT_RETENTION_DAYS.high, "days")
+CACHE_SNAPSHOT_RETENTION_DAYS = Limit(
+    limits.NIST_MIN_CACHE_SNAPSHOT_RETENTION_DAYS, limits.CACHE_SNAPSHOT_RETENTION_DAYS.high, "days"
+)
 
 #: Subnet sizes per tier. Private subnets are large because every Fargate task takes an IP.
 PUBLIC_SUBNET_MASK = 24

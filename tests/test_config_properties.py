@@ -23,7 +23,7 @@ from config import CONFIG_DIR, ENVIRONMENT_NAMES, ConfigError, EnvironmentConfig
 from config.aws_offerings import cache_node_types, postgres_instance_classes
 from config.aws_regions import ZONES_BY_REGION
 from config.loader import validate_environment
-from config.schema import LOG_RETENTION_DAYS
+from config.schema import CACHE_ENGINE_VERSIONS, LOG_RETENTION_DAYS
 from platform_constructs.postgres import GRAVITON_FAMILIES as DB_INSTANCE_FAMILIES
 from platform_constructs.redis import ALLOWED_NODE_FAMILIES as CACHE_NODE_FAMILIES
 
@@ -198,6 +198,7 @@ def valid_configs(draw: st.DrawFn) -> EnvironmentConfig:
         slow_query_threshold_ms=draw(st.integers(min_value=0, max_value=3_600_000)),
         credential_rotation_days=draw(st.integers(min_value=1, max_value=365)),
         log_retention_days=draw(st.sampled_from(LOG_RETENTION_DAYS)),
+        engine_version=draw(st.sampled_from(["16", "17", "18", "16.13", "17.9", "18.3"])),
     )
     data["cache"].update(
         engine=draw(st.sampled_from(["valkey", "redis"])),
@@ -207,6 +208,10 @@ def valid_configs(draw: st.DrawFn) -> EnvironmentConfig:
         snapshot_retention_days=draw(st.integers(min_value=15, max_value=35)),
         log_retention_days=draw(st.sampled_from(LOG_RETENTION_DAYS)),
     )
+    engine = data["cache"]["engine"]
+    data["cache"]["engine_version"] = draw(st.sampled_from([None, *CACHE_ENGINE_VERSIONS[engine]]))
+    if data["cache"]["engine_version"] is None:
+        del data["cache"]["engine_version"]
     try:
         return validate_environment(data, source=f"{name}.toml", expected_name=name)
     except ConfigError:

@@ -112,3 +112,30 @@ def test_a_major_upgrade_updates_the_database_in_place(
     assert set(conditional) == {"DBParameterGroupName", "Family"}, conditional
     replaced = [line for line in lines if line.endswith(" replace")]
     assert all("AWS::RDS::DBParameterGroup" in line for line in replaced), replaced
+
+
+def test_a_zone_change_is_refused_by_make_diff_and_never_collides_on_the_proxy_name(
+    platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
+) -> None:
+    """Zones are a migration: the subnets and with them the database would be replaced, so the diff fails.
+
+    The proxy, whose subnets are create-only, is replaced under a new name (a digest of its subnets),
+    so CloudFormation can create the new one before deleting the old instead of failing on the name.
+    """
+    before = platform("dev")
+    zones = list(before.config.availability_zones)
+    other = next(z for z in ("ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c") if z not in zones)
+    after = synth_changed("dev", tmp_path, availability_zones=[zones[0], other])
+    result = diff_stack(after, template_of(before.outdir, "Dev/Network"), "Dev/Network")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "AWS::EC2::Subnet" in result.stdout + result.stderr
+    result = diff_stack(after, template_of(before.outdir, "Dev/Data"), "Dev/Data")
+    output = result.stdout + result.stderr
+    proxy_lines = [line for line in changed_lines(output) if "AWS::RDS::DBProxy " in line]
+    assert proxy_lines, output
+    assert re.search(r"\[~\] DBProxyName \(requires replacement\)", output), output
+    old = re.search(r"\[-\] (ticketing-dev-postgres-proxy-[0-9a-f]{8})", output)
+    new = re.search(r"\[\+\] (ticketing-dev-postgres-proxy-[0-9a-f]{8})", output)
+    assert old, output
+    assert new, output
+    assert old[1] != new[1]

@@ -29,7 +29,8 @@ class Limit:
     def check(self, name: str, value: int) -> int:
         """`value`, or ValueError naming `name`, the allowed range and the value."""
         if value not in self:
-            raise ValueError(f"{name}: must be {self.describe()}, got {value}")
+            unit = f" {self.unit}" if self.unit else ""
+            raise ValueError(f"{name}: must be between {self.low} and {self.high}{unit}, got {value}")
         return value
 
 
@@ -57,14 +58,16 @@ def min_storage_ceiling_gib(allocated_storage_gib: int) -> int:
 
 # --- RDS Proxy ----------------------------------------------------------------------------------
 PROXY_BORROW_TIMEOUT_SECONDS = Limit(1, 3600, "seconds")
-PROXY_MAX_CONNECTIONS_PERCENT = Limit(1, 100, "percent")
+#: Shares of the instance's max_connections, in percent.
+PROXY_MAX_CONNECTIONS_PERCENT = Limit(1, 100)
 #: The upper bound is really the proxy's max_connections_percent.
-PROXY_MAX_IDLE_CONNECTIONS_PERCENT = Limit(0, 100, "percent")
+PROXY_MAX_IDLE_CONNECTIONS_PERCENT = Limit(0, 100)
 
 # --- ElastiCache (Valkey / Redis OSS, cluster mode disabled) ------------------------------------
 #: Replicas per node group: ElastiCache allows 5; automatic failover needs at least 1.
 CACHE_REPLICAS = Limit(1, 5)
-#: Daily snapshots kept: ElastiCache allows 1 to 35; NIST 800-53 R5 (ElastiCacheRedisClusterAutomaticBackup)
-#: asks for at least 15, so this library refuses less.
-CACHE_SNAPSHOT_RETENTION_DAYS = Limit(15, 35, "days")
+#: Daily snapshots kept: ElastiCache allows 1 to 35.
+CACHE_SNAPSHOT_RETENTION_DAYS = Limit(1, 35, "days")
+#: NIST 800-53 R5 (ElastiCacheRedisClusterAutomaticBackup) asks for at least 15 days of snapshots.
+NIST_MIN_CACHE_SNAPSHOT_RETENTION_DAYS = 15
 CACHE_PORT = Limit(1024, 65535)

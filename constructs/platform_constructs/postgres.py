@@ -25,6 +25,7 @@ from aws_cdk import (
 )
 from constructs import Construct
 
+from platform_constructs import limits
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 from platform_constructs.zoned_stack import select_subnets
@@ -51,7 +52,7 @@ def postgres_versions() -> frozenset[str]:
 
 
 #: Read replicas the construct allows (RDS for PostgreSQL itself allows 15 per source).
-MAX_READ_REPLICAS = 5
+MAX_READ_REPLICAS = limits.READ_REPLICAS.high
 #: Log types exported to CloudWatch Logs; both are needed by the NIST/PCI logging checks.
 LOG_EXPORTS: tuple[str, ...] = ("postgresql", "upgrade")
 #: Enhanced Monitoring granularities RDS accepts, in seconds (0, "off", is not offered).
@@ -75,6 +76,7 @@ _MAX_IDENTIFIER_LENGTH = 63 - len("-replica5")
 
 
 def _check_range(name: str, value: int, low: int, high: int, unit: str = "") -> None:
+    """For bounds that depend on another parameter; fixed bounds live in `limits`."""
     if not low <= value <= high:
         raise ValueError(f"{name}: must be between {low} and {high}{unit}, got {value}")
 
@@ -110,13 +112,14 @@ def _validate_sizes(
     """Instance classes (Graviton only), number of replicas and storage with its autoscaling ceiling."""
     _check_instance_type("instance_type", instance_type)
     _check_instance_type("replica_instance_type", replica_instance_type)
-    _check_range("read_replicas", read_replicas, 0, MAX_READ_REPLICAS)
-    _check_range("allocated_storage_gib", allocated_storage_gib, 20, 65536, " GiB")
-    min_ceiling = -(-allocated_storage_gib * 11 // 10)  # ceil(110%) in integers: no float rounding
-    if not min_ceiling <= max_allocated_storage_gib <= 65536:
+    limits.READ_REPLICAS.check("read_replicas", read_replicas)
+    limits.ALLOCATED_STORAGE_GIB.check("allocated_storage_gib", allocated_storage_gib)
+    min_ceiling = limits.min_storage_ceiling_gib(allocated_storage_gib)
+    highest = limits.ALLOCATED_STORAGE_GIB.high
+    if not min_ceiling <= max_allocated_storage_gib <= highest:
         raise ValueError(
             f"max_allocated_storage_gib: must be at least 10% above allocated_storage_gib "
-            f"({min_ceiling} for {allocated_storage_gib}) and at most 65536 GiB, got {max_allocated_storage_gib}"
+            f"({min_ceiling} for {allocated_storage_gib}) and at most {highest} GiB, got {max_allocated_storage_gib}"
         )
 
 
@@ -129,7 +132,7 @@ def _validate_durability(
             "backup_retention_days: 0 turns off automated backups, which point-in-time recovery and "
             "read replicas require; allowed: 1 to 35 days, got 0"
         )
-    _check_range("backup_retention_days", backup_retention_days, 1, 35, " days")
+    limits.BACKUP_RETENTION_DAYS.check("backup_retention_days", backup_retention_days)
     if removal_policy not in (RemovalPolicy.SNAPSHOT, RemovalPolicy.RETAIN):
         raise ValueError(f"removal_policy: must be SNAPSHOT or RETAIN for a database, got {removal_policy}")
     if availability_zone is not None and multi_az:
@@ -143,10 +146,10 @@ def _validate_database_settings(
     *, port: int, slow_query_threshold_ms: int, autovacuum_log_threshold_ms: int, idle_in_transaction_timeout_ms: int
 ) -> None:
     """The instances' port and the logging and timeout values of the parameter group."""
-    _check_range("port", port, 1150, 65535)
-    _check_range("slow_query_threshold_ms", slow_query_threshold_ms, 0, 3_600_000, " ms")
-    _check_range("autovacuum_log_threshold_ms", autovacuum_log_threshold_ms, 0, 3_600_000, " ms")
-    _check_range("idle_in_transaction_timeout_ms", idle_in_transaction_timeout_ms, 1000, 3_600_000, " ms")
+    limits.DATABASE_PORT.check("port", port)
+    limits.LOG_DURATION_THRESHOLD_MS.check("slow_query_threshold_ms", slow_query_threshold_ms)
+    limits.LOG_DURATION_THRESHOLD_MS.check("autovacuum_log_threshold_ms", autovacuum_log_threshold_ms)
+    limits.IDLE_IN_TRANSACTION_TIMEOUT_MS.check("idle_in_transaction_timeout_ms", idle_in_transaction_timeout_ms)
 
 
 def _validate_operations(
@@ -158,12 +161,14 @@ def _validate_operations(
     monitoring_interval: Duration,
 ) -> None:
     """Credential rotation interval, the proxy's connection pool and the Enhanced Monitoring interval."""
-    rotation_s = credential_rotation.to_seconds()
-    if not 86_400 <= rotation_s <= 365 * 86_400:
-        raise ValueError(f"credential_rotation: must be between 1 and 365 days, got {rotation_s / 86_400:g} days")
-    borrow_s = proxy_borrow_timeout.to_seconds()
-    _check_range("proxy_borrow_timeout", int(borrow_s), 1, 3600, " seconds")
-    _check_range("proxy_max_connections_percent", proxy_max_connections_percent, 1, 100)
+    rotation_days = credential_rotation.to_seconds() / 86_400
+    rotation = limits.CREDENTIAL_ROTATION_DAYS
+    if not rotation.low <= rotation_days <= rotation.high:
+        raise ValueError(
+            f"credential_rotation: must be between {rotation.low} and {rotation.high} days, got {rotation_days:g} days"
+        )
+    limits.PROXY_BORROW_TIMEOUT_SECONDS.check("proxy_borrow_timeout", int(proxy_borrow_timeout.to_seconds()))
+    limits.PROXY_MAX_CONNECTIONS_PERCENT.check("proxy_max_connections_percent", proxy_max_connections_percent)
     _check_range(
         "proxy_max_idle_connections_percent",
         proxy_max_idle_connections_percent,

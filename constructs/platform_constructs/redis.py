@@ -24,6 +24,7 @@ from aws_cdk import (
 )
 from constructs import Construct
 
+from platform_constructs import limits
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 from platform_constructs.maintenance_windows import validate_windows
@@ -59,7 +60,7 @@ EVICTION_POLICIES: tuple[str, ...] = (
 )
 
 #: ElastiCache allows at most five read replicas per node group (shard).
-MAX_REPLICAS_PER_NODE_GROUP = 5
+MAX_REPLICAS_PER_NODE_GROUP = limits.CACHE_REPLICAS.high
 
 #: Length of the generated AUTH token (ElastiCache accepts 16 to 128 characters). AUTH tokens may hold
 #: only letters, digits and ``! & # $ ^ < > -``; everything else (notably ``@``, ``"``, ``/`` and space)
@@ -109,7 +110,7 @@ def _validate_parameters(
 ) -> None:
     """Node type, replicas, eviction policy, snapshots, port, log retention, AUTH field and the two windows."""
     _validate_node_type(node_type)
-    if replicas_per_node_group < 1:
+    if replicas_per_node_group < limits.CACHE_REPLICAS.low:
         raise ValueError(
             f"replicas_per_node_group: must be at least 1 (automatic failover promotes a replica), "
             f"got {replicas_per_node_group}"
@@ -121,10 +122,8 @@ def _validate_parameters(
         )
     if maxmemory_policy not in EVICTION_POLICIES:
         raise ValueError(f"maxmemory_policy: {maxmemory_policy!r} is not one of {list(EVICTION_POLICIES)}")
-    if not 1 <= snapshot_retention_days <= 35:
-        raise ValueError(f"snapshot_retention_days: must be between 1 and 35, got {snapshot_retention_days}")
-    if not 1024 <= port <= 65535:
-        raise ValueError(f"port: must be between 1024 and 65535, got {port}")
+    limits.CACHE_SNAPSHOT_RETENTION_DAYS.check("snapshot_retention_days", snapshot_retention_days)
+    limits.CACHE_PORT.check("port", port)
     if log_retention == logs.RetentionDays.INFINITE:
         raise ValueError("log_retention: must be a finite retention, got INFINITE")
     if auth_secret is None and auth_secret_json_field is not None:

@@ -547,11 +547,13 @@ def _construct(**overrides: Any) -> RedisReplicationGroup:
             {"maxmemory_policy": "allkeys-lrm"}, "maxmemory_policy: 'allkeys-lrm' is not one of", id="unknown-eviction"
         ),
         pytest.param(
-            {"snapshot_retention_days": 0}, "snapshot_retention_days: must be between 1 and 35, got 0", id="retention-0"
+            {"snapshot_retention_days": 0},
+            "snapshot_retention_days: must be between 1 and 35 days, got 0",
+            id="retention-0",
         ),
         pytest.param(
             {"snapshot_retention_days": 36},
-            "snapshot_retention_days: must be between 1 and 35, got 36",
+            "snapshot_retention_days: must be between 1 and 35 days, got 36",
             id="retention-36",
         ),
         pytest.param(

@@ -1,0 +1,77 @@
+"""Physical names and policies that decide whether a teardown, a redeploy or a shared account works.
+
+- dev is torn down and deployed again: nothing it leaves behind may carry a fixed name its next
+  deploy creates again (that is what made the retained RDS log groups collide).
+- Environments may share one account: every fixed name carries the environment's name.
+- The data key admits CloudWatch Logs for the stack's named log groups only, and no key-policy
+  statement names a role created in the same deploy (IAM propagation would race the key's creation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from tests.conftest import SynthesizedEnvironment
+
+#: Properties that fix a resource's physical name, per type (what CloudFormation would create again).
+NAME_PROPERTIES = {
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::RDS::DBInstance": "DBInstanceIdentifier",
+    "AWS::RDS::DBProxy": "DBProxyName",
+    "AWS::SSM::Parameter": "Name",
+    "AWS::SecretsManager::Secret": "Name",
+    "AWS::ElastiCache::ReplicationGroup": "ReplicationGroupId",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::KMS::Alias": "AliasName",
+}
+# Not listed: the private hosted zone (db.internal) and its records, whose names are unique per VPC.
+
+
+def named_resources(env: SynthesizedEnvironment) -> Iterator[tuple[str, dict[str, Any], str]]:
+    for stack in env.stacks:
+        for logical_id, resource in env.template_json(stack.node.id)["Resources"].items():
+            prop = NAME_PROPERTIES.get(resource["Type"])
+            name = resource.get("Properties", {}).get(prop) if prop else None
+            if isinstance(name, str):
+                yield logical_id, resource, name
+
+
+def test_dev_leaves_nothing_with_a_fixed_name_behind(platform: Any) -> None:
+    dev: SynthesizedEnvironment = platform("dev")
+    assert dev.config.is_disposable
+    left_behind = [
+        (logical_id, name)
+        for logical_id, resource, name in named_resources(dev)
+        if resource.get("DeletionPolicy") == "Retain"
+    ]
+    assert left_behind == [], "a redeploy of dev would collide with these retained names"
+
+
+def test_every_fixed_name_carries_the_environment(env: SynthesizedEnvironment) -> None:
+    found = list(named_resources(env))
+    assert found, "expected named log groups, instances and parameters"
+    for logical_id, _, name in found:
+        assert f"-{env.config.name}-" in name or f"/{env.config.name}/" in name, (logical_id, name)
+
+
+def test_data_key_admits_logs_only_for_named_groups_and_names_no_new_role(env: SynthesizedEnvironment) -> None:
+    template = env.template_json("Data")
+    key = next(r for r in template["Resources"].values() if r["Type"] == "AWS::KMS::Key")
+    for statement in key["Properties"]["KeyPolicy"]["Statement"]:
+        principal = statement.get("Principal", {})
+        if principal.get("Service", "").startswith("logs."):
+            arns = statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+            assert all(isinstance(a, str) and not a.endswith("*") for a in arns), arns
+            assert "ArnLike" not in statement["Condition"], statement
+        aws = principal.get("AWS")
+        assert not (isinstance(aws, dict) and "Fn::GetAtt" in aws), f"key policy names a role of this deploy: {aws}"
+    named_groups = {name for _, resource, name in named_resources(env) if resource["Type"] == "AWS::Logs::LogGroup"}
+    admitted = {
+        arn.rsplit(":log-group:", 1)[1]
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]
+        if statement.get("Principal", {}).get("Service", "").startswith("logs.")
+        for arn in statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+    }
+    assert admitted == {name for name in named_groups if name.startswith(("/aws/rds/", "/ticketing/"))}
