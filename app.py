@@ -22,7 +22,8 @@ from stacks.platform_app import build_app, new_app
 def main() -> int:
     app = new_app()
     selected = app.node.try_get_context("env")
-    names = ENVIRONMENT_NAMES if selected in (None, "", "all") else str(selected).split(",")
+    requested = ENVIRONMENT_NAMES if selected in (None, "", "all") else str(selected).split(",")
+    names = list(dict.fromkeys(name.strip() for name in requested))  # "dev,dev" builds dev once
     try:
         configs = load_environments(names, Path(app.node.try_get_context("config_dir") or CONFIG_DIR))
     except ConfigError as error:

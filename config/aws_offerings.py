@@ -16,6 +16,7 @@ from typing import Any
 _EXTENSIONS = Path("data") / "schemas" / "extensions"
 _RDS_CLASSES = _EXTENSIONS / "aws_rds_dbinstance" / "dbinstanceclass_enum.json"
 _CACHE_NODE_TYPES = _EXTENSIONS / "aws_elasticache_cachecluster" / "cachenodetype_enum.json"
+_DEPRECATED_VERSIONS = _EXTENSIONS / "aws_rds_dbinstance" / "engine_version_deprecated.json"
 
 
 def _cfn_lint_file(relative: Path) -> Any:
@@ -39,3 +40,18 @@ def postgres_instance_classes(region: str) -> frozenset[str]:
 def cache_node_types(region: str) -> frozenset[str]:
     """ElastiCache node types offered in `region` (empty when cfn-lint has no data for it)."""
     return frozenset(_cfn_lint_file(_CACHE_NODE_TYPES).get(region, {}).get("enum", []))
+
+
+@functools.cache
+def deprecated_postgres_versions() -> frozenset[str]:
+    """RDS for PostgreSQL versions RDS no longer creates instances with (minors such as 17.2).
+
+    cfn-lint's list also holds bare majors ("16", "17"); those are not returned here: a major-only
+    version resolves to that major's current default minor when the instance is created.
+    """
+    versions: set[str] = set()
+    for rule in _cfn_lint_file(_DEPRECATED_VERSIONS).get("allOf", []):
+        properties = rule.get("if", {}).get("properties", {})
+        if properties.get("Engine", {}).get("const") == "postgres":
+            versions.update(v for v in properties.get("EngineVersion", {}).get("enum", []) if "." in str(v))
+    return frozenset(str(v) for v in versions)

@@ -6,7 +6,6 @@ value and what is allowed. Nothing is built until every requested file is valid.
 
 from __future__ import annotations
 
-import re
 import tomllib
 import typing
 from collections.abc import Iterable, Sequence
@@ -15,7 +14,14 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from config.schema import ConfigFieldError, EnvironmentConfig, EnvironmentName, visible as _visible
+from config.schema import (
+    ConfigFieldError,
+    ConfigFieldsError,
+    EnvironmentConfig,
+    EnvironmentName,
+    key_path,
+    visible as _visible,
+)
 
 CONFIG_DIR = Path(__file__).resolve().parent
 ENVIRONMENT_NAMES: tuple[str, ...] = get_args(EnvironmentName)
@@ -45,6 +51,8 @@ def _parse(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([f"{_show(path)}: not valid TOML: {_visible(str(error))}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{_show(path)}: not valid TOML: arrays or tables nested too deeply"]) from None
 
 
 def _read_text(path: Path) -> str:
@@ -87,27 +95,33 @@ def load_environments(names: Iterable[str], config_dir: Path = CONFIG_DIR) -> li
 
 def validate_environment(raw: dict[str, Any], *, source: str, expected_name: str | None = None) -> EnvironmentConfig:
     """Validate already-parsed data. `source` prefixes every message (usually the file name)."""
+    problems: list[str] = []
+    name = raw.get("name")
+    if expected_name is not None and isinstance(name, str) and name != expected_name:
+        problems.append(f"{source}: name = {_show_value(name)}: must match the file name ({expected_name!r})")
     try:
         config = EnvironmentConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError([f"{source}: {_describe(e, raw)}" for e in error.errors()]) from None
-    if expected_name is not None and config.name != expected_name:
-        raise ConfigError([f"{source}: name = {config.name!r}: must match the file name ({expected_name!r})"])
+        problems.extend(f"{source}: {line}" for e in error.errors() for line in _describe(e, raw))
+    if problems:
+        raise ConfigError(problems)
     return config
 
 
-def _describe(error: Any, raw: dict[str, Any]) -> str:
+def _describe(error: Any, raw: dict[str, Any]) -> list[str]:
+    """The lines for one pydantic error (a cross-key rule may report several problems at once)."""
     cause = error.get("ctx", {}).get("error")
-    if isinstance(cause, ConfigFieldError):
-        return f"{cause.location} = {_show_value(cause.value)}: {_visible(cause.allowed)}"
+    causes = cause.errors if isinstance(cause, ConfigFieldsError) else [cause]
+    if all(isinstance(c, ConfigFieldError) for c in causes):
+        return [f"{c.location} = {_show_value(c.value)}: {_visible(c.allowed)}" for c in causes]
     location = key_path(error["loc"])
     kind = error["type"]
     if kind == "missing":
-        return f"{location}: required key is missing"
+        return [f"{location}: required key is missing"]
     if kind == "extra_forbidden":
         allowed = _allowed_keys(error["loc"][:-1])
-        return f"{location}: unknown key; allowed here: {', '.join(allowed)}"
-    return f"{location} = {_show_value(error['input'])}: {_message(error)}"
+        return [f"{location}: unknown key; allowed here: {', '.join(allowed)}"]
+    return [f"{location} = {_show_value(error['input'])}: {_message(error)}"]
 
 
 #: pydantic error types -> what the value must be, in the words of the TOML file.
@@ -123,21 +137,6 @@ _EXPECTED = {
     "tuple_type": 'must be a list, e.g. ["a", "b"]',
     "list_type": 'must be a list, e.g. ["a", "b"]',
 }
-
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def key_path(parts: Sequence[Any]) -> str:
-    """A location as TOML writes it: `database.pool.pool_size`; odd keys quoted (`tags."a b"`), escaped."""
-    if not parts:
-        return "(top level)"
-    return ".".join(
-        str(part)
-        if _BARE_KEY.match(str(part))
-        else '"' + _visible(str(part).replace("\\", "\\\\").replace('"', '\\"')) + '"'
-        for part in parts
-    )
 
 
 def _message(error: Any) -> str:
@@ -220,6 +219,6 @@ def _allowed_keys(parent: tuple[Any, ...]) -> list[str]:
 
 def _show(path: Path) -> str:
     try:
-        return str(path.relative_to(Path.cwd()))
+        return _visible(str(path.relative_to(Path.cwd())))
     except ValueError:
-        return str(path)
+        return _visible(str(path))

@@ -11,11 +11,12 @@ import difflib
 import ipaddress
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from config.aws_offerings import cache_node_types, postgres_instance_classes
+from config.aws_offerings import cache_node_types, deprecated_postgres_versions, postgres_instance_classes
 from config.aws_regions import REGIONS, SOURCE as REGIONS_SOURCE, ZONES_BY_REGION
 from platform_constructs import limits
 from platform_constructs.limits import Limit
@@ -94,7 +95,11 @@ class _Strict(BaseModel):
 
 class NetworkConfig(_Strict):
     vpc_cidr: str = Field(description="IPv4 CIDR of the VPC, inside an RFC 1918 private range.")
-    nat_gateways: int = Field(description="NAT gateways: 1 to one per availability zone; one per zone in prod.")
+    nat_gateways: int = Field(
+        ge=1,
+        description="NAT gateways: 1 to one per availability zone; one per zone in prod.",
+        json_schema_extra={"allowed": "1 to one per availability zone"},
+    )
     flow_log_retention_days: int = Field(description="Days VPC flow logs are kept in CloudWatch Logs.")
 
     @field_validator("vpc_cidr")
@@ -165,29 +170,39 @@ class PoolConfig(_Strict):
     min_connections: int = bounded(POOL_CONNECTIONS, "Seed: 10.")
     max_connections: int = bounded(POOL_CONNECTIONS, "Seed: 50.")
     pool_size: int = bounded(POOL_CONNECTIONS, "Persistent connections per process (seed: 20).")
-    max_overflow: int = bounded(
-        Limit(0, POOL_CONNECTIONS.high, "connections"), "Extra connections under load (seed: 10)."
-    )
+    max_overflow: int = bounded(POOL_OVERFLOW, "Extra connections under load (seed: 10).")
     pool_timeout_seconds: int = bounded(POOL_TIMEOUT_SECONDS, "Wait for a free connection (seed: 30).")
     pool_recycle_seconds: int = bounded(POOL_RECYCLE_SECONDS, "Reconnect after this long (seed: 3600).")
     pre_ping: bool = Field(description="Check a connection before use (seed: true).")
 
     @model_validator(mode="after")
     def _sizes_are_consistent(self) -> PoolConfig:
+        problems = []
         if self.min_connections > self.max_connections:
-            raise ConfigFieldError(
-                "database.pool.min_connections",
-                self.min_connections,
-                f"must be 1 to max_connections ({self.max_connections})",
+            problems.append(
+                ConfigFieldError(
+                    "database.pool.min_connections",
+                    self.min_connections,
+                    f"must be 1 to max_connections ({self.max_connections})",
+                )
             )
-        if self.pool_size + self.max_overflow > self.max_connections:
-            raise ConfigFieldError(
-                "database.pool.max_overflow",
-                self.max_overflow,
-                f"pool_size + max_overflow ({self.pool_size} + {self.max_overflow}) must not exceed "
-                f"max_connections ({self.max_connections}): at most {max(self.max_connections - self.pool_size, 0)} "
-                "here",
+        if self.pool_size > self.max_connections:
+            problems.append(
+                ConfigFieldError(
+                    "database.pool.pool_size", self.pool_size, f"must be 1 to max_connections ({self.max_connections})"
+                )
             )
+        elif self.pool_size + self.max_overflow > self.max_connections:
+            problems.append(
+                ConfigFieldError(
+                    "database.pool.max_overflow",
+                    self.max_overflow,
+                    f"must be 0 to {self.max_connections - self.pool_size}: pool_size + max_overflow "
+                    f"({self.pool_size} + {self.max_overflow}) must not exceed max_connections "
+                    f"({self.max_connections})",
+                )
+            )
+        raise_all(problems)
         return self
 
 
@@ -238,17 +253,33 @@ class DatabaseConfig(_Strict):
     @classmethod
     def _known_version(cls, value: str) -> str:
         known = postgres_versions()
+        majors = sorted({v for v in known if "." not in v}, key=int)
         if value not in known:
-            majors = sorted({v for v in known if "." not in v}, key=int)
             raise ValueError(
                 f"not a PostgreSQL version aws-cdk-lib offers; use a major version ({', '.join(majors)}) or one of its "
                 f"minors, e.g. {majors[-1]}.1"
+            )
+        if value in deprecated_postgres_versions():
+            raise ValueError(
+                f"deprecated: RDS no longer creates instances on {value} (cfn-lint's AWS data); use the major version "
+                f"only ({value.split('.')[0]}) or a newer minor"
             )
         return value
 
     @model_validator(mode="after")
     def _storage_ceiling(self) -> DatabaseConfig:
         ceiling = limits.min_storage_ceiling_gib(self.allocated_storage_gib)
+        highest = limits.ALLOCATED_STORAGE_GIB.high
+        if ceiling > highest:
+            largest = max(
+                g for g in range(highest * 10 // 11 - 2, highest + 1) if limits.min_storage_ceiling_gib(g) <= highest
+            )
+            raise ConfigFieldError(
+                "database.allocated_storage_gib",
+                self.allocated_storage_gib,
+                f"must be {limits.ALLOCATED_STORAGE_GIB.low} to {largest}: storage autoscaling needs a ceiling "
+                f"10% above it, and the ceiling can be at most {highest} GiB",
+            )
         if self.max_allocated_storage_gib < ceiling:
             raise ConfigFieldError(
                 "database.max_allocated_storage_gib",
@@ -343,8 +374,25 @@ class EnvironmentConfig(_Strict):
     @field_validator("tags")
     @classmethod
     def _tags_are_valid(cls, tags: dict[str, str]) -> dict[str, str]:
+        problems: list[ConfigFieldError] = []
+        seen: dict[str, str] = {}
         for key, value in tags.items():
-            _check_tag(key, value)
+            try:
+                _check_tag(key, value)
+            except ValueError as error:
+                problems.append(ConfigFieldError(key_path(("tags", key)), value, str(error)))
+                continue
+            earlier = seen.setdefault(key.lower(), key)
+            if earlier != key:
+                problems.append(
+                    ConfigFieldError(
+                        key_path(("tags", key)),
+                        value,
+                        f"same key as {visible(earlier)!s} except for case; IAM treats tag keys case-insensitively "
+                        "and refuses both on one role: keep one",
+                    )
+                )
+        raise_all(problems)
         missing = [key for key in REQUIRED_TAG_KEYS if key not in tags]
         if missing:
             raise ValueError(f"missing required tag(s) {missing}; every environment sets {list(REQUIRED_TAG_KEYS)}")
@@ -357,22 +405,36 @@ class EnvironmentConfig(_Strict):
         return tags
 
     @model_validator(mode="after")
-    def _zones_match_region(self) -> EnvironmentConfig:
-        zones = self.availability_zones
-        known = ZONES_BY_REGION[self.region]
-        for zone in zones:
-            if zone not in known:
-                raise ConfigFieldError(
-                    "availability_zones",
-                    zone,
-                    f"not an availability zone of {self.region}; its zones are {', '.join(known)}",
-                )
-        if len(set(zones)) != len(zones):
-            raise ConfigFieldError("availability_zones", list(zones), "zones must not repeat")
+    def _cross_key_rules(self) -> EnvironmentConfig:
+        """Rules that combine keys; every one that fails is reported."""
+        raise_all(
+            [
+                *self._zone_problems(),
+                *self._instance_class_problems(),
+                *self._network_problems(),
+                *self._production_problems(),
+            ]
+        )
         return self
 
-    @model_validator(mode="after")
-    def _instance_classes_are_offered(self) -> EnvironmentConfig:
+    def _zone_problems(self) -> list[ConfigFieldError]:
+        zones = self.availability_zones
+        known = ZONES_BY_REGION[self.region]
+        problems = [
+            ConfigFieldError(
+                key_path(("availability_zones", index)),
+                zone,
+                f"not an availability zone of {self.region}; its zones are {', '.join(known)}",
+            )
+            for index, zone in enumerate(zones)
+            if zone not in known
+        ]
+        if len(set(zones)) != len(zones):
+            problems.append(ConfigFieldError("availability_zones", list(zones), "zones must not repeat"))
+        return problems
+
+    def _instance_class_problems(self) -> list[ConfigFieldError]:
+        problems = []
         for key, value, offered, kind in (
             ("database.instance_class", self.database.instance_class, postgres_instance_classes, "RDS for PostgreSQL"),
             ("database.replica_instance_class", self.database.replica_instance_class, postgres_instance_classes,
@@ -383,70 +445,95 @@ class EnvironmentConfig(_Strict):
             if available and value not in available:
                 family = value.rsplit(".", 1)[0] + "."
                 sizes = sorted(c.removeprefix(family) for c in available if c.startswith(family))
-                raise ConfigFieldError(
-                    key,
-                    value,
-                    f"{kind} does not offer this class in {self.region}; "
-                    + (f"sizes of {family[:-1]} there: {', '.join(sizes)}" if sizes else "no size of that family")
-                    + " (list from cfn-lint's AWS data)",
+                problems.append(
+                    ConfigFieldError(
+                        key,
+                        value,
+                        f"{kind} does not offer this class in {self.region}; "
+                        + (f"sizes of {family[:-1]} there: {', '.join(sizes)}" if sizes else "no size of that family")
+                        + " (list from cfn-lint's AWS data)",
+                    )
                 )
-        return self
+        return problems
 
-    @model_validator(mode="after")
-    def _network_fits_zones(self) -> EnvironmentConfig:
+    def _network_problems(self) -> list[ConfigFieldError]:
+        problems = []
         zones = self.availability_zones
         nat = self.network.nat_gateways
-        if not 1 <= nat <= len(zones):
-            raise ConfigFieldError(
-                "network.nat_gateways",
-                nat,
-                f"must be 1 to {len(zones)}: at least one, at most one per availability zone",
+        if nat > len(zones):
+            problems.append(
+                ConfigFieldError(
+                    "network.nat_gateways",
+                    nat,
+                    f"must be 1 to {len(zones)}: at least one, at most one per availability zone",
+                )
             )
-        if self.is_production and nat != len(zones):
-            raise ConfigFieldError(
-                "network.nat_gateways",
-                nat,
-                f"prod needs one NAT gateway per availability zone ({len(zones)}) so one AZ failing "
-                "does not cut the others off",
+        elif self.is_production and nat != len(zones):
+            problems.append(
+                ConfigFieldError(
+                    "network.nat_gateways",
+                    nat,
+                    f"prod needs one NAT gateway per availability zone ({len(zones)}) so one AZ failing "
+                    "does not cut the others off",
+                )
             )
-        needed = ADDRESSES_PER_ZONE * len(zones)
         network = ipaddress.IPv4Network(self.network.vpc_cidr)
+        needed = subnet_space_needed(len(zones))
         if needed > network.num_addresses:
-            largest_prefix = max(p for p in range(MIN_VPC_PREFIX, MAX_VPC_PREFIX + 1) if 2 ** (32 - p) >= needed)
-            raise ConfigFieldError(
-                "network.vpc_cidr",
-                self.network.vpc_cidr,
-                f"too small for {len(zones)} zones of public /{PUBLIC_SUBNET_MASK}, private /{PRIVATE_SUBNET_MASK} "
-                f"and isolated /{ISOLATED_SUBNET_MASK} subnets ({needed} addresses needed, "
-                f"{network.num_addresses} available): use /{MIN_VPC_PREFIX} to /{largest_prefix}",
+            largest_prefix = max(p for p in range(MIN_VPC_PREFIX, 33) if 2 ** (32 - p) >= needed)
+            problems.append(
+                ConfigFieldError(
+                    "network.vpc_cidr",
+                    self.network.vpc_cidr,
+                    f"too small for {len(zones)} zones of public /{PUBLIC_SUBNET_MASK}, private /{PRIVATE_SUBNET_MASK} "
+                    f"and isolated /{ISOLATED_SUBNET_MASK} subnets as they are laid out ({needed} addresses needed, "
+                    f"{network.num_addresses} available): use /{MIN_VPC_PREFIX} to /{largest_prefix}",
+                )
             )
-        return self
+        return problems
 
-    @model_validator(mode="after")
-    def _production_survives_an_az(self) -> EnvironmentConfig:
+    def _production_problems(self) -> list[ConfigFieldError]:
         if not self.is_production:
-            return self
-        for key, value in (("database.multi_az", self.database.multi_az), ("cache.multi_az", self.cache.multi_az)):
-            if not value:
-                raise ConfigFieldError(key, value, "prod must survive the loss of an availability zone: set true")
+            return []
+        problems = [
+            ConfigFieldError(key, value, "prod must survive the loss of an availability zone: set true")
+            for key, value in (("database.multi_az", self.database.multi_az), ("cache.multi_az", self.cache.multi_az))
+            if not value
+        ]
         if not self.database.deletion_protection:
-            raise ConfigFieldError(
-                "database.deletion_protection", False, "prod databases must have deletion protection: set true"
+            problems.append(
+                ConfigFieldError(
+                    "database.deletion_protection", False, "prod databases must have deletion protection: set true"
+                )
             )
         if self.database.read_replicas < 2:
-            raise ConfigFieldError(
-                "database.read_replicas",
-                self.database.read_replicas,
-                "prod needs at least 2 read replicas, in different availability zones",
+            problems.append(
+                ConfigFieldError(
+                    "database.read_replicas",
+                    self.database.read_replicas,
+                    "prod needs at least 2 read replicas, in different availability zones",
+                )
             )
-        return self
+        return problems
 
 
-#: Addresses one zone's three subnets take.
-ADDRESSES_PER_ZONE = sum(2 ** (32 - mask) for mask in (PUBLIC_SUBNET_MASK, PRIVATE_SUBNET_MASK, ISOLATED_SUBNET_MASK))
+def subnet_space_needed(zones: int) -> int:
+    """Addresses from the VPC's start to the end of its last subnet, as aws-cdk-lib lays the tiers out.
+
+    Each tier (public, private, isolated) takes one subnet per zone, in that order, and every subnet
+    starts at a multiple of its own size: the /20 private tier is aligned to 4096 after the /24s.
+    """
+    end = 0
+    for mask in (PUBLIC_SUBNET_MASK, PRIVATE_SUBNET_MASK, ISOLATED_SUBNET_MASK):
+        size = 2 ** (32 - mask)
+        for _ in range(zones):
+            end = -(-end // size) * size + size  # align up to the subnet's size, then take it
+    return end
+
+
 #: VPC prefix lengths: /16 is the largest VPC AWS allows; the smallest must hold two zones of subnets.
 MIN_VPC_PREFIX = 16
-MAX_VPC_PREFIX = max(p for p in range(16, 29) if 2 ** (32 - p) >= 2 * ADDRESSES_PER_ZONE)
+MAX_VPC_PREFIX = max(p for p in range(16, 29) if 2 ** (32 - p) >= subnet_space_needed(2))
 
 
 class ConfigFieldError(ValueError):
@@ -457,6 +544,40 @@ class ConfigFieldError(ValueError):
         self.location = location
         self.value = value
         self.allowed = allowed
+
+
+class ConfigFieldsError(ValueError):
+    """Several cross-field rules failed at once; the loader reports each."""
+
+    def __init__(self, errors: list[ConfigFieldError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors
+
+
+def raise_all(problems: list[ConfigFieldError]) -> None:
+    """Raise nothing, the one problem, or all of them together."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ConfigFieldsError(problems)
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def key_path(parts: Sequence[Any]) -> str:
+    """A location as TOML writes it: `database.pool.pool_size`, `availability_zones[1]`, `tags."a b"`."""
+    if not parts:
+        return "(top level)"
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            key = str(part)
+            quoted = key if _BARE_KEY.match(key) else '"' + visible(key.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+            text += ("." if text else "") + quoted
+    return text
 
 
 def _check_retention(value: int) -> int:
@@ -486,14 +607,17 @@ def _tag_character_problem(text: str) -> str | None:
 
 
 def _check_tag(key: str, value: str) -> None:
-    where = f"tag '{visible(key)}'"
-    if key in RESERVED_TAG_KEYS:
-        raise ValueError(f"{where} is set by the app itself; remove it (reserved: {sorted(RESERVED_TAG_KEYS)})")
+    reserved = {k.lower(): k for k in RESERVED_TAG_KEYS}
+    if key.lower() in reserved:
+        raise ValueError(
+            f"the key is set by the app itself ({reserved[key.lower()]}; IAM compares tag keys without case): "
+            f"remove it (reserved: {', '.join(sorted(RESERVED_TAG_KEYS))})"
+        )
     for part, text, length in (("key", key, TAG_KEY_LENGTH), ("value", value, TAG_VALUE_LENGTH)):
         if text.lower().startswith("aws:"):
-            raise ValueError(f"{where}: the aws: prefix is reserved by AWS in tag {part}s")
+            raise ValueError(f"the aws: prefix is reserved by AWS in tag {part}s")
         if len(text) not in length:
-            raise ValueError(f"{where}: a tag {part} is {length.describe()} long, got {len(text)}")
+            raise ValueError(f"a tag {part} is {length.describe()} long, got {len(text)}")
         problem = _tag_character_problem(text)
         if problem:
-            raise ValueError(f"{where}: {part} '{visible(text)}': {problem}")
+            raise ValueError(f"{part} '{visible(text)}': {problem}")

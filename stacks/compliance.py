@@ -36,12 +36,22 @@ def register_compliance_packs(app: App) -> None:
     Validations.of(app).add_plugins(*(pack(app, verbose=True) for pack in COMPLIANCE_PACKS))
 
 
+#: What a refused assembly's manifests are renamed to: no CLI command can deploy or diff it then.
+REFUSED_MANIFEST = "manifest.json.refused"
+
+
 def synthesize(app: App) -> cx_api.CloudAssembly:
-    """`app.synth()`, then refuse the assembly if the validation report lists any finding."""
+    """`app.synth()`, then refuse the assembly if the validation report lists any finding.
+
+    A refused assembly stays on disk for reading (templates, `validation-report.json`), but its
+    manifests are renamed, so `cdk deploy --app cdk.out` or `make diff` cannot pick it up later.
+    """
     assembly = app.synth()
     outdir = Path(assembly.directory)
     findings = read_findings(outdir)
     if findings:
+        for manifest in sorted(outdir.rglob("manifest.json")):
+            manifest.replace(manifest.with_name(REFUSED_MANIFEST))
         raise ComplianceError(findings, outdir)
     return assembly
 

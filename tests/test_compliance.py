@@ -5,13 +5,20 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aws_cdk import Stack, aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks
 
-from stacks.compliance import COMPLIANCE_PACKS, FAIL_SYNTH_ON_VALIDATION_ERRORS, register_compliance_packs, synthesize
-from stacks.platform_app import new_app
+from stacks.compliance import (
+    COMPLIANCE_PACKS,
+    FAIL_SYNTH_ON_VALIDATION_ERRORS,
+    REFUSED_MANIFEST,
+    register_compliance_packs,
+    synthesize,
+)
+from stacks.platform_app import feature_flags, new_app
 from stacks.validation_report import ComplianceError, read_findings
 from tests.conftest import SynthesizedEnvironment
 from tools.compliance_report import PACK_PREFIXES, collect_acknowledgments, main as report_main, render
@@ -45,6 +52,9 @@ def test_an_unacknowledged_finding_fails_synthesis_even_with_the_clis_context(tm
     assert ("AwsSolutions", "AwsSolutions-SQS4", "Probe/PlainQueue/Resource") in rules
     assert ("Serverless", "Serverless-SQSRedrivePolicy", "Probe/PlainQueue/Resource") in rules
     assert "AwsSolutions-SQS4 (error) at Probe/PlainQueue/Resource: The SQS queue does not require" in str(raised.value)
+    # Nothing can deploy or diff the refused assembly afterwards.
+    assert not list(tmp_path.rglob("manifest.json"))
+    assert (tmp_path / REFUSED_MANIFEST).exists()
 
 
 def test_every_acknowledgment_names_a_registered_pack_rule(env: SynthesizedEnvironment) -> None:
@@ -103,3 +113,19 @@ def test_the_report_tool_fails_on_an_open_finding(
     err = capsys.readouterr().err
     assert "[AwsSolutions] AwsSolutions-KMS5 (error) at Dev/Data/DataKey/Resource" in err
     assert "Open findings: 1." in (broken / "compliance-report.md").read_text(encoding="utf-8")
+
+
+def test_app_py_refuses_an_open_finding(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """app.py's own entry point goes through the gate (not only the fixture app the CLI test runs)."""
+    import app as entry_point
+    from stacks.platform_app import build_app as real_build_app
+
+    def build_with_a_finding(configs: Any, app: Any) -> Any:
+        built = real_build_app(configs, app)
+        sqs.Queue(Stack(built, "Probe"), "PlainQueue")
+        return built
+
+    monkeypatch.setattr(entry_point, "build_app", build_with_a_finding)
+    monkeypatch.setattr(entry_point, "new_app", lambda: new_app(context={**feature_flags(), "env": "dev"}, outdir=None))
+    assert entry_point.main() == 1
+    assert "[AwsSolutions] AwsSolutions-SQS4 (error) at Probe/PlainQueue/Resource" in capsys.readouterr().err

@@ -49,23 +49,23 @@ INVALID = [
     ("unknown-environment-name", "dev", "name", "qa", "name = 'qa': must be one of 'dev', 'staging', 'prod'"),
     ("region-not-a-code", "dev", "region", "Seoul", "region = 'Seoul': not an AWS region code in config/aws_regions.py"),
     ("single-zone", "dev", "availability_zones", ["ap-northeast-2a"], "availability_zones = ['ap-northeast-2a']: must be a list of 2 to 6 zone names of the region"),
-    ("zone-of-other-region", "dev", "availability_zones", ["ap-northeast-2a", "us-east-1b"], "availability_zones = 'us-east-1b': not an availability zone of ap-northeast-2; its zones are ap-northeast-2a, ap-northeast-2b, ap-northeast-2c, ap-northeast-2d"),
+    ("zone-of-other-region", "dev", "availability_zones", ["ap-northeast-2a", "us-east-1b"], "availability_zones[1] = 'us-east-1b': not an availability zone of ap-northeast-2; its zones are ap-northeast-2a, ap-northeast-2b, ap-northeast-2c, ap-northeast-2d"),
     ("repeated-zone", "dev", "availability_zones", ["ap-northeast-2a", "ap-northeast-2a"], "availability_zones = ['ap-northeast-2a', 'ap-northeast-2a']: zones must not repeat"),
     ("cidr-not-a-network", "dev", "network.vpc_cidr", "10.10.0.0/33", "network.vpc_cidr = '10.10.0.0/33': must be an IPv4 network"),
     ("cidr-host-bits", "dev", "network.vpc_cidr", "10.10.1.0/16", "network.vpc_cidr = '10.10.1.0/16': must be an IPv4 network"),
     ("cidr-public-range", "dev", "network.vpc_cidr", "8.8.0.0/16", "network.vpc_cidr = '8.8.0.0/16': must lie inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16"),
     ("cidr-prefix-too-long", "dev", "network.vpc_cidr", "10.10.0.0/24", "network.vpc_cidr = '10.10.0.0/24': prefix length must be /16 to /18 (anything smaller than /18 has no room for two zones of subnets), got /24"),
     ("cidr-prefix-19", "staging", "network.vpc_cidr", "10.20.0.0/19", "network.vpc_cidr = '10.20.0.0/19': prefix length must be /16 to /18"),
-    ("no-nat", "dev", "network.nat_gateways", 0, "network.nat_gateways = 0: must be 1 to 2: at least one, at most one per availability zone"),
+    ("no-nat", "dev", "network.nat_gateways", 0, "network.nat_gateways = 0: must be 1 to one per availability zone"),
     ("nat-as-string", "dev", "network.nat_gateways", "1", "network.nat_gateways = '1': must be a whole number, e.g. 3 (no quotes), got text"),
     ("nat-as-bool", "dev", "network.nat_gateways", True, "network.nat_gateways = true: must be a whole number, e.g. 3 (no quotes), got true/false"),
     ("more-nat-than-zones", "dev", "network.nat_gateways", 3, "network.nat_gateways = 3: must be 1 to 2: at least one, at most one per availability zone"),
     ("prod-single-nat", "prod", "network.nat_gateways", 1, "network.nat_gateways = 1: prod needs one NAT gateway per availability zone (3)"),
     ("unsupported-retention", "dev", "network.flow_log_retention_days", 45, "network.flow_log_retention_days = 45: must be one of the retention periods CloudWatch Logs accepts (days): 1, 3, 5, 7"),
     ("missing-owner-tag", "dev", "tags", {"CostCenter": "x"}, "tags = {table}: missing required tag(s) ['Owner']"),
-    ("reserved-tag", "dev", "tags", {"CostCenter": "x", "Owner": "y", "Project": "z"}, "tag 'Project' is set by the app itself; remove it"),
-    ("aws-prefixed-tag", "dev", "tags", {"CostCenter": "x", "Owner": "y", "aws:foo": "z"}, "tag 'aws:foo': the aws: prefix is reserved by AWS in tag keys"),
-    ("empty-tag-value", "dev", "tags", {"CostCenter": "", "Owner": "y"}, "tag 'CostCenter': a tag value is 1 to 256 characters long, got 0"),
+    ("reserved-tag", "dev", "tags", {"CostCenter": "x", "Owner": "y", "Project": "z"}, "tags.Project = 'z': the key is set by the app itself (Project; IAM compares tag keys without case): remove it"),
+    ("aws-prefixed-tag", "dev", "tags", {"CostCenter": "x", "Owner": "y", "aws:foo": "z"}, 'tags."aws:foo" = \'z\': the aws: prefix is reserved by AWS in tag keys'),
+    ("empty-tag-value", "dev", "tags", {"CostCenter": "", "Owner": "y"}, "tags.CostCenter = '': a tag value is 1 to 256 characters long, got 0"),
     ("tags-not-a-table", "dev", "tags", "CostCenter=x", "tags = 'CostCenter=x': must be a table ([section] or { key = value }), got text"),
     # data tier: settings that would lose or endanger data
     ("no-backups", "dev", "database.backup_retention_days", 0, "database.backup_retention_days = 0: must be 1 to 35 days"),
@@ -79,7 +79,7 @@ INVALID = [
     ("db-class-without-prefix", "dev", "database.replica_instance_class", "r7g.large", "database.replica_instance_class = 'r7g.large': must look like db.r7g.large"),
     ("storage-ceiling-too-low", "dev", "database.max_allocated_storage_gib", 21, "database.max_allocated_storage_gib = 21: must be 22 to 65536: storage autoscaling needs a ceiling at least 10% above allocated_storage_gib (20)"),
     ("storage-below-minimum", "dev", "database.allocated_storage_gib", 10, "database.allocated_storage_gib = 10: must be 20 to 65536 GiB"),
-    ("pool-overflow-beyond-max", "dev", "database.pool.max_overflow", 40, "database.pool.max_overflow = 40: pool_size + max_overflow (20 + 40) must not exceed max_connections (50)"),
+    ("pool-overflow-beyond-max", "dev", "database.pool.max_overflow", 40, "database.pool.max_overflow = 40: must be 0 to 30: pool_size + max_overflow (20 + 40) must not exceed max_connections (50)"),
     ("pool-min-above-max", "dev", "database.pool.min_connections", 60, "database.pool.min_connections = 60: must be 1 to max_connections (50)"),
     ("pool-key-typo", "dev", "database.pool.pool_timeout", 30, "database.pool.pool_timeout: unknown key; allowed here: max_connections, max_overflow, min_connections, pool_recycle_seconds, pool_size, pool_timeout_seconds, pre_ping"),
     ("proxy-idle-above-max", "dev", "database.proxy.max_idle_connections_percent", 95, "database.proxy.max_idle_connections_percent = 95: must be 0 to max_connections_percent (90)"),
@@ -93,8 +93,8 @@ INVALID = [
     # names that exist only in shape, look-alike characters, AWS's tag rules
     ("account-fullwidth-digits", "dev", "account", "\uff11" * 12, "account = '\\uff11\\uff11"),
     ("region-typo", "dev", "region", "eu-centrall-1", "region = 'eu-centrall-1': not an AWS region code in config/aws_regions.py (https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html); did you mean 'eu-central-1'?"),
-    ("zone-letter-that-does-not-exist", "dev", "availability_zones", ["ap-northeast-2a", "ap-northeast-2e"], "availability_zones = 'ap-northeast-2e': not an availability zone of ap-northeast-2"),
-    ("zone-with-cyrillic-a", "dev", "availability_zones", ["ap-northeast-2a", "ap-northeast-2\u0430"], "availability_zones = 'ap-northeast-2\\u0430': not an availability zone"),
+    ("zone-letter-that-does-not-exist", "dev", "availability_zones", ["ap-northeast-2a", "ap-northeast-2e"], "availability_zones[1] = 'ap-northeast-2e': not an availability zone of ap-northeast-2"),
+    ("zone-with-cyrillic-a", "dev", "availability_zones", ["ap-northeast-2a", "ap-northeast-2\u0430"], "availability_zones[1] = 'ap-northeast-2\\u0430': not an availability zone"),
     ("zones-not-a-list", "dev", "availability_zones", "ap-northeast-2a", "availability_zones = 'ap-northeast-2a': must be a list"),
     ("db-size-not-offered", "dev", "database.instance_class", "db.r7g.3xlarge", "database.instance_class = 'db.r7g.3xlarge': RDS for PostgreSQL does not offer this class in ap-northeast-2; sizes of db.r7g there: 12xlarge, 16xlarge, 2xlarge, 4xlarge, 8xlarge, large, xlarge"),
     ("cache-size-not-offered", "dev", "cache.node_type", "cache.t4g.large", "cache.node_type = 'cache.t4g.large': ElastiCache does not offer this class in ap-northeast-2; sizes of cache.t4g there: medium, micro, small"),
@@ -104,9 +104,9 @@ INVALID = [
     ("pool-beyond-any-instance", "dev", "database.pool.max_connections", 6000, "database.pool.max_connections = 6000: must be 1 to 5000 connections"),
     ("decimal-for-whole-number", "dev", "database.read_replicas", 1.5, "database.read_replicas = 1.5: must be a whole number, e.g. 3 (no quotes), got a decimal number"),
     ("section-given-a-value", "dev", "database", 3, "database = 3: must be a table ([section] or { key = value }), got a whole number"),
-    ("tag-zero-width-space", "dev", "tags", {"CostCenter": "x", "Own\u200ber": "y"}, "tag 'Own\\u200ber': key 'Own\\u200ber': character \\u200b (ZERO WIDTH SPACE) is not allowed: tags may hold letters, digits, spaces and _ . : / = + - @"),
-    ("tag-control-character", "dev", "tags", {"CostCenter": "a\tb", "Owner": "y"}, "tag 'CostCenter': value 'a\\tb': character \\t"),
-    ("tag-value-aws-prefix", "dev", "tags", {"CostCenter": "AWS:billing", "Owner": "y"}, "tag 'CostCenter': the aws: prefix is reserved by AWS in tag values"),
+    ("tag-zero-width-space", "dev", "tags", {"CostCenter": "x", "Own\u200ber": "y"}, 'tags."Own\\u200ber" = \'y\': key \'Own\\u200ber\': character \\u200b (ZERO WIDTH SPACE) is not allowed: tags may hold letters, digits, spaces and _ . : / = + - @'),
+    ("tag-control-character", "dev", "tags", {"CostCenter": "a\tb", "Owner": "y"}, "tags.CostCenter = 'a\\tb': value 'a\\tb': character \\t"),
+    ("tag-value-aws-prefix", "dev", "tags", {"CostCenter": "AWS:billing", "Owner": "y"}, "tags.CostCenter = 'AWS:billing': the aws: prefix is reserved by AWS in tag values"),
     ("tag-key-too-long", "dev", "tags", {"CostCenter": "x", "Owner": "y", "k" * 129: "z"}, "a tag key is 1 to 128 characters long, got 129"),
     ("too-many-tags", "dev", "tags", {"CostCenter": "x", "Owner": "y", **{f"Extra{i}": "v" for i in range(43)}}, "tags = {table}: at most 44 tags, got 45: AWS allows 50 per resource and the app adds up to 6 of its own"),
     ("tag-value-not-text", "dev", "tags", {"CostCenter": "x", "Owner": 7}, "tags.Owner = 7: must be text in quotes, got a whole number"),
@@ -194,3 +194,66 @@ def test_app_refuses_an_unknown_environment(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "environment 'qa' is unknown; choose one of ['dev', 'staging', 'prod']" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_keys_that_differ_only_in_case_are_refused() -> None:
+    """IAM compares tag keys without case: Owner and owner on one role fail the deploy."""
+    data = with_change("dev", "tags", {"CostCenter": "x", "Owner": "y", "owner": "z"})
+    with pytest.raises(ConfigError, match=r"tags.owner = 'z': same key as Owner except for case"):
+        validate_environment(data, source="dev.toml")
+
+
+def test_every_cross_key_problem_is_reported_at_once() -> None:
+    data = with_change("prod", "database.multi_az", False)
+    data["cache"]["multi_az"] = False
+    data["network"]["nat_gateways"] = 1
+    data["availability_zones"] = ["ap-northeast-2a", "ap-northeast-2e", "ap-northeast-2c"]
+    with pytest.raises(ConfigError) as caught:
+        validate_environment(data, source="prod.toml")
+    assert [p.split(" = ")[0] for p in caught.value.problems] == [
+        "prod.toml: availability_zones[1]",
+        "prod.toml: network.nat_gateways",
+        "prod.toml: database.multi_az",
+        "prod.toml: cache.multi_az",
+    ]
+
+
+def test_a_name_mismatch_is_reported_with_the_other_problems() -> None:
+    data = with_change("dev", "name", "prod")
+    with pytest.raises(ConfigError) as caught:
+        validate_environment(data, source="dev.toml", expected_name="dev")
+    assert caught.value.problems[0] == "dev.toml: name = 'prod': must match the file name ('dev')"
+
+
+def test_a_storage_size_without_room_for_a_ceiling_names_the_real_bound() -> None:
+    data = with_change("dev", "database.allocated_storage_gib", 65000)
+    with pytest.raises(ConfigError, match=r"database.allocated_storage_gib = 65000: must be 20 to 59578"):
+        validate_environment(data, source="dev.toml")
+
+
+def test_a_pool_larger_than_its_maximum_blames_pool_size() -> None:
+    data = with_change("dev", "database.pool.pool_size", 60)
+    with pytest.raises(ConfigError, match=r"database.pool.pool_size = 60: must be 1 to max_connections \(50\)"):
+        validate_environment(data, source="dev.toml")
+
+
+@pytest.mark.parametrize(("zones", "prefix", "fits"), [(2, 18, True), (3, 18, False), (3, 17, True), (6, 17, True)])
+def test_vpc_size_follows_how_subnets_are_laid_out(zones: int, prefix: int, fits: bool) -> None:
+    """aws-cdk-lib aligns the /20 private tier after the /24s: 3 zones do not fit a /18."""
+    data = with_change("staging", "network.vpc_cidr", f"10.20.0.0/{prefix}")
+    data["availability_zones"] = (
+        [f"ap-northeast-2{z}" for z in "abcd"[:zones]] if zones <= 4 else data["availability_zones"]
+    )
+    if zones == 6:
+        data.update(region="us-east-1", availability_zones=[f"us-east-1{z}" for z in "abcdef"])
+    if fits:
+        validate_environment(data, source="staging.toml")
+    else:
+        with pytest.raises(ConfigError, match=rf"network.vpc_cidr = '10.20.0.0/{prefix}': too small for {zones} zones"):
+            validate_environment(data, source="staging.toml")
+
+
+def test_deprecated_minor_versions_are_refused() -> None:
+    data = with_change("dev", "database.engine_version", "16.1")
+    with pytest.raises(ConfigError, match=r"database.engine_version = '16.1': deprecated: RDS no longer creates"):
+        validate_environment(data, source="dev.toml")

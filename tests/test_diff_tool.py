@@ -49,3 +49,15 @@ def test_a_replacing_change_fails_and_names_the_resource(
 def test_a_missing_assembly_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert diff_main(["--baseline", str(tmp_path), "--current", str(tmp_path)]) == 2
     assert "is not a cloud assembly" in capsys.readouterr().err
+
+
+def test_an_assembly_with_open_findings_is_not_diffed(
+    dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A refused synth cannot be reviewed as if it were deployable."""
+    current = baseline_copy(dev, tmp_path)
+    violation = {"ruleName": "AwsSolutions-KMS5", "description": "no rotation", "violatingConstructs": [{}]}
+    report = {"pluginReports": [{"pluginName": "AwsSolutions", "violations": [violation]}]}
+    (current / "validation-report.json").write_text(json.dumps(report))
+    assert diff_main(["--baseline", str(dev.outdir), "--current", str(current)]) == 2
+    assert "1 open compliance finding(s)" in capsys.readouterr().err

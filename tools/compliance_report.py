@@ -107,13 +107,18 @@ def render(outdir: Path) -> str:
 
 def main(argv: list[str]) -> int:
     outdir = Path(argv[1] if len(argv) > 1 else "cdk.out")
+    findings = read_findings(outdir)
+    if findings and not (outdir / "manifest.json").exists():
+        print(f"compliance report: synthesis was refused with {len(findings)} open finding(s):", file=sys.stderr)
+        for finding in findings:
+            print(f"  - {finding}", file=sys.stderr)
+        return 1
     if not (outdir / "manifest.json").exists():
         print(f"compliance report: no cloud assembly in {outdir}; run `make synth` first", file=sys.stderr)
         return 1
     target = outdir / "compliance-report.md"
     target.write_text(render(outdir), encoding="utf-8")
     print(f"compliance report: {target} ({len(collect_acknowledgments(outdir))} acknowledgments)")
-    findings = read_findings(outdir)
     if findings:
         print(f"compliance report: {len(findings)} open finding(s):", file=sys.stderr)
         for finding in findings:

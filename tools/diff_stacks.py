@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from stacks.validation_report import read_findings
 from tools.compliance_report import stack_artifacts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
         if not (directory / "manifest.json").exists():
             print(f"diff: {directory} is not a cloud assembly; synthesise it first", file=sys.stderr)
             return 2
+    findings = read_findings(args.current)
+    if findings:
+        print(f"diff: {args.current} has {len(findings)} open compliance finding(s); fix them first:", file=sys.stderr)
+        for finding in findings:
+            print(f"  - {finding}", file=sys.stderr)
+        return 2
 
     baseline = {artifact["displayName"]: directory / artifact["properties"]["templateFile"]
                 for _, directory, artifact in stack_artifacts(args.baseline)}  # fmt: skip

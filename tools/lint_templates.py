@@ -5,8 +5,8 @@
 Runs cfn-lint (informational checks included, e.g. I3011: stateful resource without deletion
 policies) over every `*.template.json` under the given cloud-assembly directory. Findings listed
 in `cfn-lint-accepted.toml` (rule + resource logical id, which may be a glob such as
-`NetworkVpc*Subnet*`, + reason) are reported as accepted; any other finding makes the exit
-status 1.
+`NetworkVpc*Subnet*`, optionally a glob the message must match, + reason) are reported as
+accepted; any other finding makes the exit status 1.
 """
 
 from __future__ import annotations
@@ -31,19 +31,25 @@ class Finding:
     message: str
 
 
-def load_accepted(path: Path = ACCEPTED_FILE) -> dict[tuple[str, str], str]:
+def load_accepted(path: Path = ACCEPTED_FILE) -> dict[tuple[str, str, str], str]:
+    """(rule, resource glob, message glob) -> reason; an entry without `message` matches any message."""
     entries = tomllib.loads(path.read_text(encoding="utf-8")).get("accepted", [])
-    accepted: dict[tuple[str, str], str] = {}
+    accepted: dict[tuple[str, str, str], str] = {}
     for entry in entries:
         missing = {"rule", "resource", "reason"} - entry.keys()
         if missing or not str(entry.get("reason", "")).strip():
             raise SystemExit(f"{path.name}: entry {entry} needs rule, resource and a non-empty reason")
-        accepted[(entry["rule"], entry["resource"])] = entry["reason"]
+        accepted[(entry["rule"], entry["resource"], entry.get("message", "*"))] = entry["reason"]
     return accepted
 
 
-def is_accepted(finding: Finding, accepted: dict[tuple[str, str], str]) -> bool:
-    return any(rule == finding.rule and fnmatch.fnmatchcase(finding.resource, resource) for rule, resource in accepted)
+def is_accepted(finding: Finding, accepted: dict[tuple[str, str, str], str]) -> bool:
+    return any(
+        rule == finding.rule
+        and fnmatch.fnmatchcase(finding.resource, resource)
+        and fnmatch.fnmatchcase(finding.message, message)
+        for rule, resource, message in accepted
+    )
 
 
 def run_cfn_lint(templates: list[Path]) -> list[Finding]:

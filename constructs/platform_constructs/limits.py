@@ -47,7 +47,7 @@ DATABASE_PORT = Limit(1150, 65535)
 LOG_DURATION_THRESHOLD_MS = Limit(0, 3_600_000, "ms")
 #: `idle_in_transaction_session_timeout`, in ms: at least a second, at most an hour (this library's choice).
 IDLE_IN_TRANSACTION_TIMEOUT_MS = Limit(1000, 3_600_000, "ms")
-#: Secrets Manager rotation schedule.
+#: Rotation schedule of the master secret: this library's choice (Secrets Manager itself allows up to 1000 days).
 CREDENTIAL_ROTATION_DAYS = Limit(1, 365, "days")
 
 

@@ -32,7 +32,6 @@ from platform_constructs.zoned_stack import select_subnets
 
 #: Instance families the construct accepts: AWS Graviton only (better price/performance than x86).
 GRAVITON_FAMILIES: tuple[str, ...] = ("t4g", "m6g", "m7g", "m8g", "r6g", "r7g", "r8g")
-#: Engine version used when none is given: the newest PostgreSQL 17 minor aws-cdk-lib 2.275 lists
 #: Engine version used when none is given: PostgreSQL 17 by its major version only, so RDS applies minor
 #: upgrades (auto minor version upgrade) and the template never drifts from what runs.
 DEFAULT_ENGINE_VERSION: rds.PostgresEngineVersion = rds.PostgresEngineVersion.of("17", "17")
@@ -312,7 +311,9 @@ class PostgresCluster(Construct):
             key-policy statement letting CloudWatch Logs use it for exactly these log groups; an
             imported key must already allow that.
         :param subnets: subnets for instances, proxy and rotation function (default: PRIVATE_ISOLATED).
-        :param engine_version: PostgreSQL version (default: ``DEFAULT_ENGINE_VERSION``, 17.9).
+        :param engine_version: PostgreSQL version (default: ``DEFAULT_ENGINE_VERSION``, ``17``: the major
+            only, so RDS applies minor upgrades). A pinned minor such as 17.9 turns automatic minor upgrades
+            off, so RDS never moves the instance past what the template says (acknowledged with that reason).
         :param replica_instance_type: replica class (default: same as ``instance_type``).
         :param read_replicas: 0 to 5 (default: no replicas; the reader name then points at the proxy).
         :param replica_availability_zones: AZs to place replicas in, round-robin (default: the AZs
