@@ -33,7 +33,17 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed  ## create .venv and node_modules from the pinned files
+# The database functions' third-party packages, as wheels for their platform (CPython 3.14, ARM64),
+# installed here once so that synthesis only copies them (stacks/lambda_code.py).
+LAMBDA_DEPS := .lambda-deps/arm64-py314
+$(LAMBDA_DEPS)/.installed: lambda/requirements.txt $(VENV)/.installed
+	rm -rf $(LAMBDA_DEPS)
+	$(BIN)/python -m pip install --quiet --no-compile --no-deps --target $(LAMBDA_DEPS) \
+	  --platform manylinux2014_aarch64 --implementation cp --python-version 3.14 --only-binary=:all: \
+	  -r lambda/requirements.txt
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed $(LAMBDA_DEPS)/.installed  ## create .venv, node_modules and .lambda-deps from the pinned files
 
 synth: setup  ## synthesise ENV (dev|staging|prod|all, default all) into OUT with every compliance pack, then lint
 	rm -rf $(OUT)
@@ -48,8 +58,10 @@ lint: setup  ## ruff lint + format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: setup  ## mypy (strict) over app, config, stacks, constructs, tools and tests
+typecheck: setup  ## mypy (strict) over app, config, stacks, constructs, tools, tests and the functions in lambda/
 	$(BIN)/mypy
+	MYPYPATH=lambda $(BIN)/mypy --strict --explicit-package-bases \
+	  lambda/pg_common lambda/database_bootstrap lambda/database_maintenance lambda/secret_rotation
 
 unit: setup  ## the whole pytest suite, slow tier included (CLI runs, before/after diffs, sample configs)
 	$(BIN)/pytest

@@ -6,6 +6,7 @@ value and what is allowed. Nothing is built until every requested file is valid.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 import typing
 from collections.abc import Iterable, Sequence
@@ -19,6 +20,8 @@ from config.schema import (
     ConfigFieldsError,
     EnvironmentConfig,
     EnvironmentName,
+    ServiceConfig,
+    ServicesConfig,
     key_path,
     visible as _visible,
 )
@@ -41,7 +44,28 @@ def load_environment(name: str, config_dir: Path = CONFIG_DIR) -> EnvironmentCon
         raise ConfigError([f"environment '{_visible(name)}' is unknown; choose one of {list(ENVIRONMENT_NAMES)}"])
     path = config_dir / f"{name}.toml"
     raw = _parse(path)
-    return validate_environment(raw, source=_show(path), expected_name=name)
+    return validate_environment(raw, source=_show(path), expected_name=name, services=load_services(config_dir))
+
+
+SERVICES_FILE = "services.toml"
+
+
+def load_services(config_dir: Path = CONFIG_DIR) -> dict[str, ServiceConfig]:
+    """`<config_dir>/services.toml`, the services every environment shares (the committed one when
+    `config_dir` has none, so a directory of trial environment files needs no copy of it)."""
+    if not (config_dir / SERVICES_FILE).exists():
+        config_dir = CONFIG_DIR
+    return _load_services(config_dir.resolve())
+
+
+@functools.cache
+def _load_services(config_dir: Path) -> dict[str, ServiceConfig]:
+    path = config_dir / SERVICES_FILE
+    raw = _parse(path)
+    try:
+        return ServicesConfig.model_validate(raw).services
+    except ValidationError as error:
+        raise ConfigError([f"{_show(path)}: {line}" for e in error.errors() for line in _describe(e, raw)]) from None
 
 
 def _parse(path: Path) -> dict[str, Any]:
@@ -93,8 +117,20 @@ def load_environments(names: Iterable[str], config_dir: Path = CONFIG_DIR) -> li
     return configs
 
 
-def validate_environment(raw: dict[str, Any], *, source: str, expected_name: str | None = None) -> EnvironmentConfig:
-    """Validate already-parsed data. `source` prefixes every message (usually the file name)."""
+def validate_environment(
+    raw: dict[str, Any],
+    *,
+    source: str,
+    expected_name: str | None = None,
+    services: dict[str, ServiceConfig] | None = None,
+) -> EnvironmentConfig:
+    """Validate already-parsed data. `source` prefixes every message (usually the file name).
+
+    `services` are attached to the result (default: the committed config/services.toml); an
+    environment file may not set them itself.
+    """
+    if "services" in raw:
+        raise ConfigError([f"{source}: services: unknown key; services are shared, in {SERVICES_FILE}"])
     problems: list[str] = []
     name = raw.get("name")
     if expected_name is not None and isinstance(name, str) and name != expected_name:
@@ -105,7 +141,7 @@ def validate_environment(raw: dict[str, Any], *, source: str, expected_name: str
         problems.extend(f"{source}: {line}" for e in error.errors() for line in _describe(e, raw))
     if problems:
         raise ConfigError(problems)
-    return config
+    return config.model_copy(update={"services": load_services() if services is None else services})
 
 
 def _describe(error: Any, raw: dict[str, Any]) -> list[str]:
@@ -214,7 +250,8 @@ def _allowed_keys(parent: tuple[Any, ...]) -> list[str]:
         if nested is None:
             return []
         model = nested
-    return sorted(model.model_fields)
+    # services come from services.toml, never from an environment file
+    return sorted(name for name in model.model_fields if not (model is EnvironmentConfig and name == "services"))
 
 
 def _show(path: Path) -> str:

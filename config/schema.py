@@ -8,9 +8,11 @@ contradictions between keys are all rejected here, so a bad file never half-buil
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import re
 import unicodedata
+import zoneinfo
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -77,9 +79,10 @@ ISOLATED_SUBNET_MASK = 24
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 
 
-def bounded(limit: Limit, description: str) -> Any:
+def bounded(limit: Limit, description: str, *, default: int | None = None) -> Any:
     """A Field with the bounds of `limit`; the loader words a violation as "must be <limit>"."""
     return Field(
+        *(() if default is None else (default,)),
         ge=limit.low,
         le=limit.high,
         description=f"{description} Allowed: {limit.describe()}.",
@@ -128,7 +131,7 @@ class NetworkConfig(_Strict):
 
 
 def _check_class(value: str, pattern: re.Pattern[str], families: tuple[str, ...], example: str) -> str:
-    match = pattern.match(value)
+    match = pattern.fullmatch(value)
     if not match:
         raise ValueError(f"must look like {example}")
     if match["family"] not in families:
@@ -209,6 +212,13 @@ class PoolConfig(_Strict):
 class DatabaseConfig(_Strict):
     """PostgreSQL primary, read replicas and RDS Proxy."""
 
+    extensions: tuple[str, ...] = Field(
+        default=("pg_stat_statements", "pg_trgm", "pg_bigm"),
+        strict=False,
+        max_length=30,
+        description="Extensions the bootstrap creates in every service database (missing ones are reported).",
+    )
+
     instance_class: str = Field(description="Primary instance class, e.g. db.r7g.large (Graviton only).")
     replica_instance_class: str = Field(description="Read-replica instance class.")
     read_replicas: int = bounded(limits.READ_REPLICAS, "Read replicas; prod needs at least 2.")
@@ -248,6 +258,14 @@ class DatabaseConfig(_Strict):
     @classmethod
     def _retention_is_supported(cls, value: int) -> int:
         return _check_retention(value)
+
+    @field_validator("extensions")
+    @classmethod
+    def _extension_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,62}", name):
+                raise ValueError(f"extension '{visible(name)}': lower-case letters, digits, _ and -, a letter first")
+        return value
 
     @field_validator("engine_version")
     @classmethod
@@ -331,6 +349,155 @@ class CacheConfig(_Strict):
         return self
 
 
+_SERVICE_NAME = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,19}(?<!-)$")
+_PG_IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
+_RESERVED_DATABASES = frozenset({"postgres", "template0", "template1", "rdsadmin"})
+#: What a cache key prefix may hold: printable ASCII without spaces or glob characters (the app adds `*`).
+_KEY_PREFIX = re.compile(r"^[!-~]{1,100}$")
+#: Tables of the maintenance jobs: `table` or `schema.table`, unquoted PostgreSQL identifiers.
+TableName = Annotated[str, StringConstraints(pattern=r"^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$")]
+ColumnName = Annotated[str, StringConstraints(pattern=_PG_IDENTIFIER)]
+#: Months of partitions the job keeps ahead.
+PARTITION_MONTHS_AHEAD = Limit(1, 24, "months")
+#: One maintenance statement may run at most as long as a Lambda function may (15 minutes).
+MAINTENANCE_STATEMENT_TIMEOUT_SECONDS = Limit(10, 900, "seconds")
+#: Partitions are named `<table>_yYYYYmMM` and PostgreSQL names hold 63 bytes.
+MAX_PARTITIONED_TABLE_NAME = 63 - len("_yYYYYmMM")
+
+
+class PartitionedTableConfig(_Strict):
+    """A table partitioned by month on a date or timestamp column (created by the service's migrations)."""
+
+    table: TableName
+    column: ColumnName
+    months_ahead: int = bounded(PARTITION_MONTHS_AHEAD, "Monthly partitions created ahead of today.", default=3)
+
+    @field_validator("table")
+    @classmethod
+    def _partition_names_fit(cls, value: str) -> str:
+        name = value.rpartition(".")[2]
+        if len(name) > MAX_PARTITIONED_TABLE_NAME:
+            raise ValueError(
+                f"at most {MAX_PARTITIONED_TABLE_NAME} characters: partitions are named <table>_yYYYYmMM and "
+                "PostgreSQL names hold 63"
+            )
+        return value
+
+
+class ServiceConfig(_Strict):
+    """What one service owns in the data tier."""
+
+    database: str | None = Field(default=None, description="Logical database the service owns; none by default.")
+    cache_key_prefixes: tuple[str, ...] = Field(
+        default=(), strict=False, max_length=20, description="Key prefixes its cache user may use."
+    )
+    vacuum_tables: tuple[TableName, ...] = Field(default=(), strict=False, max_length=50)
+    partitioned_tables: tuple[PartitionedTableConfig, ...] = Field(default=(), strict=False, max_length=20)
+
+    @field_validator("database")
+    @classmethod
+    def _database_name(cls, value: str | None) -> str | None:
+        if value is not None and (not re.fullmatch(_PG_IDENTIFIER, value) or value in _RESERVED_DATABASES):
+            raise ValueError(
+                "must be a PostgreSQL name of lower-case letters, digits and _ (a letter or _ first, at most 63), "
+                f"not one of {', '.join(sorted(_RESERVED_DATABASES))}"
+            )
+        return value
+
+    @field_validator("cache_key_prefixes")
+    @classmethod
+    def _prefixes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for prefix in value:
+            if not _KEY_PREFIX.fullmatch(prefix) or any(c in prefix for c in "*?[]\\"):
+                raise ValueError(
+                    f"prefix '{visible(prefix)}': 1 to 100 printable ASCII characters without spaces or * ? [ ] \\ "
+                    "(the cache user may use every key that starts with it)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _jobs_need_a_database(self) -> ServiceConfig:
+        if self.database is None and (self.vacuum_tables or self.partitioned_tables):
+            raise ValueError("vacuum_tables and partitioned_tables need the service's own database: set database")
+        return self
+
+
+class ServicesConfig(_Strict):
+    """config/services.toml: the platform's services, shared by every environment."""
+
+    services: dict[str, ServiceConfig] = Field(min_length=1, max_length=20)
+
+    @field_validator("services")
+    @classmethod
+    def _names_and_databases(cls, services: dict[str, ServiceConfig]) -> dict[str, ServiceConfig]:
+        problems = []
+        owners: dict[str, str] = {}
+        for name, service in services.items():
+            if not _SERVICE_NAME.fullmatch(name):
+                problems.append(
+                    ConfigFieldError(
+                        key_path(("services", name)),
+                        "{table}",
+                        "a service name is 1 to 20 lower-case letters, digits and single hyphens, a letter first "
+                        "(it becomes part of role, user and resource names)",
+                    )
+                )
+            if service.database is not None:
+                earlier = owners.setdefault(service.database, name)
+                if earlier != name:
+                    problems.append(
+                        ConfigFieldError(
+                            key_path(("services", name, "database")),
+                            service.database,
+                            f"already owned by {earlier}: each database belongs to one service",
+                        )
+                    )
+        raise_all(problems)
+        return services
+
+
+def cache_user(environment: str, service: str) -> str:
+    """The ElastiCache user (id and name) of a service: `ticketing-<env>-<service>`."""
+    return f"ticketing-{environment}-{service}"
+
+
+def database_role(service: str) -> str:
+    """The PostgreSQL login role of a service: `svc_` and its name with `_` for `-`."""
+    return "svc_" + service.replace("-", "_")
+
+
+class MaintenanceConfig(_Strict):
+    """When the database maintenance jobs run (the guide: 03:00 every day)."""
+
+    time_zone: str = Field(default="Asia/Seoul", description="IANA time zone of the schedules.")
+    daily_at: str = Field(default="03:00", description="HH:MM the daily VACUUM (ANALYZE) and partition jobs start.")
+    statement_timeout_seconds: int = bounded(
+        MAINTENANCE_STATEMENT_TIMEOUT_SECONDS, "Longest single maintenance statement.", default=600
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in _time_zones():
+            close = difflib.get_close_matches(value, sorted(_time_zones()), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"not an IANA time zone such as Asia/Seoul or UTC{hint}")
+        return value
+
+    @field_validator("daily_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        match = re.fullmatch(r"([01][0-9]|2[0-3]):([0-5][0-9])", value)
+        if not match:
+            raise ValueError("must be a 24-hour time HH:MM, e.g. 03:00")
+        return value
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 class EnvironmentConfig(_Strict):
     """Everything that differs between dev, staging and prod."""
 
@@ -348,6 +515,9 @@ class EnvironmentConfig(_Strict):
     database: DatabaseConfig
     cache: CacheConfig
     tags: dict[str, str] = Field(description="Cost-allocation tags; CostCenter and Owner are required.")
+    maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
+    #: From config/services.toml, attached by the loader (shared by every environment).
+    services: dict[str, ServiceConfig] = Field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
@@ -575,8 +745,9 @@ def key_path(parts: Sequence[Any]) -> str:
             text += f"[{part}]"
         else:
             key = str(part)
-            quoted = key if _BARE_KEY.match(key) else '"' + visible(key.replace("\\", "\\\\").replace('"', '\\"')) + '"'
-            text += ("." if text else "") + quoted
+            if not _BARE_KEY.fullmatch(key):
+                key = '"' + visible(key.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+            text += ("." if text else "") + key
     return text
 
 

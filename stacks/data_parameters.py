@@ -20,14 +20,22 @@ class DataParameter(StrEnum):
     DATABASE_PRIMARY_HOST = "database/primary-host"  # the instance itself: migrations, admin only
     DATABASE_PORT = "database/port"  # the writer's port: RDS Proxy's
     DATABASE_READER_PORT = "database/reader-port"
+    DATABASE_REPLICA_HOSTS = "database/replica-hosts"  # every replica's endpoint, comma-separated: IAM tokens per host
     DATABASE_NAME = "database/name"
-    DATABASE_SECRET_ARN = "database/secret-arn"  # JSON: username, password, host, port, dbname
     CACHE_PRIMARY_HOST = "cache/primary-host"
     CACHE_READER_HOST = "cache/reader-host"
     CACHE_PORT = "cache/port"
-    CACHE_AUTH_SECRET_ARN = "cache/auth-secret-arn"  # plain-text AUTH token
-    ENCRYPTION_KEY_ARN = "encryption-key-arn"  # KMS key of both secrets: readers need kms:Decrypt on it
+    CACHE_REPLICATION_GROUP_ID = "cache/replication-group-id"  # what an ElastiCache IAM token is signed for
 
 
 def parameter_name(environment: str, parameter: DataParameter) -> str:
     return f"/ticketing/{environment}/data/{parameter.value}"
+
+
+#: Per service: the ARN of the managed policy its task role attaches (IAM login to its role and cache user).
+SERVICE_ACCESS_POLICY = "data-access-policy-arn"
+
+
+def service_parameter_name(environment: str, service: str, name: str) -> str:
+    """A per-service value: `/ticketing/<env>/data/services/<service>/<name>`."""
+    return f"/ticketing/{environment}/data/services/{service}/{name}"

@@ -9,15 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, aws_ec2 as ec2, aws_kms as kms, aws_rds as rds, aws_ssm as ssm
+from aws_cdk import (
+    Duration,
+    Fn,
+    RemovalPolicy,
+    aws_ec2 as ec2,
+    aws_iam as iam,
+    aws_kms as kms,
+    aws_rds as rds,
+    aws_ssm as ssm,
+)
 from constructs import Construct
 
-from config.schema import EnvironmentConfig
+from config.schema import EnvironmentConfig, cache_user, database_role
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.postgres import PROXY_PORT, PostgresCluster
 from platform_constructs.redis import RedisReplicationGroup
-from stacks.data_parameters import DataParameter, parameter_name
+from stacks.data_parameters import SERVICE_ACCESS_POLICY, DataParameter, parameter_name, service_parameter_name
+from stacks.database_access import DatabaseAccess
+from stacks.lambda_code import CA_FILE, function_code
 from stacks.network_stack import NetworkStack
 from stacks.platform_stack import PlatformStack
 
@@ -75,8 +86,14 @@ class DataStack(PlatformStack):
             proxy_borrow_timeout=Duration.seconds(db.proxy.borrow_timeout_seconds),
             proxy_max_connections_percent=db.proxy.max_connections_percent,
             proxy_max_idle_connections_percent=db.proxy.max_idle_connections_percent,
+            # Services log in with IAM through the proxy, as their own roles; nothing of theirs can go stale.
+            proxy_iam_users=[database_role(name) for name, service in config.services.items() if service.database],
+            rotation_code=function_code("secret_rotation"),
+            rotation_environment={"CA_FILE": CA_FILE},
         )
         self.postgres.allow_from(services, "Service tasks")
+        self.access = DatabaseAccess(self, "DatabaseAccess", config=config, postgres=self.postgres, vpc=network.vpc,
+                                     encryption_key=self.key)  # fmt: skip
         self._acknowledge_dev_trade_offs()
 
         cache = config.cache
@@ -98,10 +115,17 @@ class DataStack(PlatformStack):
             # group outlives its stack.
             removal_policy=RemovalPolicy.SNAPSHOT if config.is_disposable else RemovalPolicy.RETAIN,
             log_group_prefix=f"/ticketing/{config.name}/cache",
+            # One IAM user per service, limited to its key prefixes; no shared AUTH token.
+            iam_users={
+                cache_user(config.name, name): s.cache_key_prefixes
+                for name, s in config.services.items()
+                if s.cache_key_prefixes
+            },
             log_removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
         )
         self.cache.connections.allow_default_port_from(services, "Service tasks")
         self._acknowledge_cache_choices()
+        self.service_access = self._create_service_access()
 
         self._publish(
             {
@@ -110,13 +134,16 @@ class DataStack(PlatformStack):
                 DataParameter.DATABASE_PRIMARY_HOST: self.postgres.writer_endpoint_address,
                 DataParameter.DATABASE_PORT: str(PROXY_PORT),
                 DataParameter.DATABASE_READER_PORT: str(self.postgres.reader_port),
+                DataParameter.DATABASE_REPLICA_HOSTS: Fn.join(
+                    ",", [replica.db_instance_endpoint_address for replica in self.postgres.replicas]
+                )
+                if self.postgres.replicas
+                else "none",
                 DataParameter.DATABASE_NAME: DATABASE_NAME,
-                DataParameter.DATABASE_SECRET_ARN: self.postgres.secret.secret_arn,
                 DataParameter.CACHE_PRIMARY_HOST: self.cache.primary_endpoint_address,
                 DataParameter.CACHE_READER_HOST: self.cache.reader_endpoint_address,
                 DataParameter.CACHE_PORT: self.cache.primary_endpoint_port,
-                DataParameter.CACHE_AUTH_SECRET_ARN: self.cache.auth_secret.secret_arn,
-                DataParameter.ENCRYPTION_KEY_ARN: self.key.key_arn,
+                DataParameter.CACHE_REPLICATION_GROUP_ID: self.cache.replication_group_id,
             }
         )
 
@@ -145,6 +172,45 @@ class DataStack(PlatformStack):
                     "instance cost; an AZ outage there is tolerable, and the schema requires Multi-AZ in prod."
                 ),
             )
+
+    def _create_service_access(self) -> dict[str, iam.ManagedPolicy]:
+        """One policy per service: IAM login as its own database role (proxy and replicas) and as its own
+        cache user. The services stack attaches it to the task role (ARN published in SSM)."""
+        policies = {}
+        for service, settings in self.config.services.items():
+            statements = []
+            if settings.database:
+                statements.append(
+                    iam.PolicyStatement(
+                        actions=["rds-db:connect"], resources=self.postgres.connect_resources(database_role(service))
+                    )
+                )
+            if settings.cache_key_prefixes:
+                statements.append(
+                    iam.PolicyStatement(
+                        actions=["elasticache:Connect"],
+                        resources=self.cache.connect_resources(cache_user(self.config.name, service)),
+                    )
+                )
+            if not statements:
+                continue
+            construct_id = "".join(part.capitalize() for part in service.split("-")) + "DataAccess"
+            policy = iam.ManagedPolicy(
+                self,
+                construct_id,
+                description=f"ticketing {self.config.name}: {service} logs in to PostgreSQL and the cache with IAM "
+                "as itself",
+                statements=statements,
+            )
+            ssm.StringParameter(
+                self,
+                f"{construct_id}Parameter",
+                parameter_name=service_parameter_name(self.config.name, service, SERVICE_ACCESS_POLICY),
+                string_value=policy.managed_policy_arn,
+                description=f"ticketing {self.config.name}: the policy {service}'s task role attaches",
+            )
+            policies[service] = policy
+        return policies
 
     def _acknowledge_cache_choices(self) -> None:
         """Findings that follow from cache options the schema allows (engine, Multi-AZ outside prod)."""

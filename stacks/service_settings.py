@@ -1,63 +1,62 @@
-"""What every service container is given to reach the data tier.
+"""What a service container is given to reach the data tier: endpoints, its own identities, pool numbers.
+
+No password, secret or shared token: a service logs in to PostgreSQL as its own role and to the cache
+as its own user, both with IAM tokens its task role signs (15 minutes each), so nothing it holds goes
+stale when credentials rotate. `attach_data_access(task_role)` gives the task role exactly that (the
+data stack's per-service policy, found through SSM).
 
 Endpoints are read from the SSM parameters the data stack publishes (see data_parameters.py),
-resolved by CloudFormation when the consuming stack deploys; pool settings come from config;
-credentials are ECS secrets (fetched by the ECS agent at task start), never plain variables.
-The variable names follow the seed's split: writes go to DATABASE_WRITER_HOST (MASTER_URL),
-reads to DATABASE_READER_HOST (REPLICA_URL).
+resolved by CloudFormation when the consuming stack deploys; pool settings come from config. The
+variable names follow the seed's split: writes go to DATABASE_WRITER_HOST (MASTER_URL), reads to one
+of DATABASE_REPLICA_HOSTS (REPLICA_URL), picked per new connection: an IAM token is signed for one
+host name, so the weighted reader name cannot be used with IAM.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import aws_ecs as ecs, aws_iam as iam, aws_secretsmanager as secretsmanager, aws_ssm as ssm
+from aws_cdk import aws_iam as iam, aws_ssm as ssm
 from constructs import Construct
 
-from config.schema import EnvironmentConfig
-from stacks.data_parameters import DataParameter, parameter_name
+from config.schema import EnvironmentConfig, cache_user, database_role
+from stacks.data_parameters import SERVICE_ACCESS_POLICY, DataParameter, parameter_name, service_parameter_name
 
-#: Environment variable -> the SSM parameter holding its value.
+#: Environment variable -> the SSM parameter holding its value (the same for every service).
 ENDPOINT_VARIABLES: dict[str, DataParameter] = {
     "DATABASE_WRITER_HOST": DataParameter.DATABASE_WRITER_HOST,
-    "DATABASE_READER_HOST": DataParameter.DATABASE_READER_HOST,
     "DATABASE_PORT": DataParameter.DATABASE_PORT,
-    "DATABASE_READER_PORT": DataParameter.DATABASE_READER_PORT,
-    "DATABASE_NAME": DataParameter.DATABASE_NAME,
+    "DATABASE_REPLICA_HOSTS": DataParameter.DATABASE_REPLICA_HOSTS,
+    "DATABASE_REPLICA_PORT": DataParameter.DATABASE_READER_PORT,
     "REDIS_HOST": DataParameter.CACHE_PRIMARY_HOST,
     "REDIS_READER_HOST": DataParameter.CACHE_READER_HOST,
     "REDIS_PORT": DataParameter.CACHE_PORT,
+    "REDIS_REPLICATION_GROUP_ID": DataParameter.CACHE_REPLICATION_GROUP_ID,
 }
 
 
 @dataclass(frozen=True)
 class ContainerSettings:
-    """Pass `environment` and `secrets` to `TaskDefinition.add_container` (ECS then grants the
-    execution role read access to the secrets), and call `grant_decrypt(task_definition)`."""
+    """Pass `environment` to `TaskDefinition.add_container`, and call `attach_data_access(task_role)`."""
 
+    service: str
     environment: dict[str, str]
-    secrets: dict[str, ecs.Secret]
-    encryption_key_arn: str
-    region: str
+    access_policy_arn: str | None
 
-    def grant_decrypt(self, task_definition: ecs.TaskDefinition) -> None:
-        """Let the execution role decrypt the secrets' KMS key, through Secrets Manager only.
-
-        Without it the ECS agent cannot fetch the secrets and tasks fail to start. (An imported
-        key's own grant methods add nothing here: its account is unknown at synth time.)
-        """
-        task_definition.add_to_execution_role_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt"],
-                resources=[self.encryption_key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{self.region}.amazonaws.com"}},
-            )
-        )
+    def attach_data_access(self, scope: Construct, task_role: iam.IRole) -> None:
+        """Attach the data stack's policy for this service: IAM login as its role and its cache user only."""
+        if self.access_policy_arn is None:
+            return
+        policy = iam.ManagedPolicy.from_managed_policy_arn(scope, f"{self.service}DataAccess", self.access_policy_arn)
+        task_role.add_managed_policy(policy)
 
 
-def data_tier_settings(scope: Construct, config: EnvironmentConfig) -> ContainerSettings:
-    """Container environment and secrets for one service; call once per consuming stack."""
+def data_tier_settings(scope: Construct, config: EnvironmentConfig, service: str) -> ContainerSettings:
+    """Container environment of `service` (a key of config/services.toml); call once per service."""
+    if service not in config.services:
+        raise ValueError(f"data_tier_settings: {service!r} is not in config/services.toml ({sorted(config.services)})")
     env = config.name
+    settings = config.services[service]
 
     def endpoint(parameter: DataParameter) -> str:
         return ssm.StringParameter.value_for_string_parameter(scope, parameter_name(env, parameter))
@@ -66,7 +65,9 @@ def data_tier_settings(scope: Construct, config: EnvironmentConfig) -> Container
     environment = {name: endpoint(parameter) for name, parameter in ENDPOINT_VARIABLES.items()}
     environment.update(
         {
-            "DATABASE_SSLMODE": "require",  # the proxy and rds.force_ssl refuse plain connections
+            # Verify the server: the proxy and every replica present RDS certificates for their own names.
+            "DATABASE_SSLMODE": "verify-full",
+            "DATABASE_AUTH": "iam",
             "DB_POOL_MIN": str(pool.min_connections),
             "DB_POOL_MAX": str(pool.max_connections),
             "DB_POOL_SIZE": str(pool.pool_size),
@@ -75,18 +76,25 @@ def data_tier_settings(scope: Construct, config: EnvironmentConfig) -> Container
             "DB_POOL_RECYCLE": str(pool.pool_recycle_seconds),
             "DB_POOL_PRE_PING": "true" if pool.pre_ping else "false",
             "REDIS_TLS": "true",  # in-transit encryption is required by the replication group
+            "AWS_REGION": config.region,  # what IAM tokens are signed for
         }
     )
-
-    database_secret = secretsmanager.Secret.from_secret_complete_arn(
-        scope, "DatabaseSecret", endpoint(DataParameter.DATABASE_SECRET_ARN)
+    if settings.database:
+        environment.update({"DATABASE_NAME": settings.database, "DATABASE_USER": database_role(service)})
+    if settings.cache_key_prefixes:
+        environment.update(
+            {
+                "REDIS_USER": cache_user(env, service),
+                "REDIS_AUTH": "iam",
+                "REDIS_KEY_PREFIXES": ",".join(settings.cache_key_prefixes),
+            }
+        )
+    has_access = bool(settings.database or settings.cache_key_prefixes)
+    policy_arn = (
+        ssm.StringParameter.value_for_string_parameter(
+            scope, service_parameter_name(env, service, SERVICE_ACCESS_POLICY)
+        )
+        if has_access
+        else None
     )
-    cache_auth_secret = secretsmanager.Secret.from_secret_complete_arn(
-        scope, "CacheAuthSecret", endpoint(DataParameter.CACHE_AUTH_SECRET_ARN)
-    )
-    secrets = {
-        "DATABASE_USERNAME": ecs.Secret.from_secrets_manager(database_secret, "username"),
-        "DATABASE_PASSWORD": ecs.Secret.from_secrets_manager(database_secret, "password"),
-        "REDIS_AUTH_TOKEN": ecs.Secret.from_secrets_manager(cache_auth_secret),
-    }
-    return ContainerSettings(environment, secrets, endpoint(DataParameter.ENCRYPTION_KEY_ARN), config.region)
+    return ContainerSettings(service, environment, policy_arn)

@@ -8,14 +8,19 @@ constructs or from the template wherever possible; the pinned ones are pinned on
 
 from __future__ import annotations
 
+import importlib.util
+import json
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnElement, Stack
 from aws_cdk.assertions import Match
 from constructs import IConstruct
 
+from config.schema import cache_user, database_role
 from platform_constructs.postgres import LOG_EXPORTS, PROXY_PORT
-from stacks.data_parameters import DataParameter, parameter_name
+from stacks.data_parameters import SERVICE_ACCESS_POLICY, DataParameter, parameter_name, service_parameter_name
 from stacks.data_stack import DATABASE_NAME, DataStack
 from stacks.network_stack import NetworkStack
 from tests.conftest import SynthesizedEnvironment
@@ -131,6 +136,22 @@ def ingress_rules(env: SynthesizedEnvironment) -> list[dict[str, Any]]:
         rules += [
             {**rule, "GroupId": group_id(logical_id)} for rule in group["Properties"].get("SecurityGroupIngress", [])
         ]
+    return rules
+
+
+def replica_hosts(replica_ids: list[str]) -> Any:
+    """What the replica-hosts parameter holds: every replica's address, comma-separated."""
+    addresses = [{"Fn::GetAtt": [r, "Endpoint.Address"]} for r in replica_ids]
+    if not addresses:
+        return "none"
+    return addresses[0] if len(addresses) == 1 else {"Fn::Join": [",", addresses]}
+
+
+def egress_rules(env: SynthesizedEnvironment) -> list[dict[str, Any]]:
+    """Standalone SecurityGroupEgress resources plus inline rules."""
+    rules = [r["Properties"] for r in resources(env, "AWS::EC2::SecurityGroupEgress").values()]
+    for group in resources(env, "AWS::EC2::SecurityGroup").values():
+        rules += group["Properties"].get("SecurityGroupEgress", [])
     return rules
 
 
@@ -263,19 +284,28 @@ def test_cache_delivers_slow_and_engine_logs_to_encrypted_groups(env: Synthesize
 
 
 # --- RDS Proxy -------------------------------------------------------------------------------------
-def test_proxy_requires_tls_and_authenticates_with_the_master_secret(env: SynthesizedEnvironment) -> None:
-    attachment_id, attachment = the_one(env, "AWS::SecretsManager::SecretTargetAttachment")
+def test_proxy_requires_tls_and_uses_iam_end_to_end(env: SynthesizedEnvironment) -> None:
+    """No service holds a password: clients and the proxy itself log in with IAM."""
+    _, attachment = the_one(env, "AWS::SecretsManager::SecretTargetAttachment")
     assert attachment["SecretId"] == {"Ref": master_secret_id(env)}
     assert attachment["TargetId"] == {"Ref": primary(env)[0]}  # the secret carries the primary's host and port
-    secret_ref = {"Ref": attachment_id}  # Ref of an attachment is the secret's ARN
-    env.template(DATA).has_resource_properties(
-        "AWS::RDS::DBProxy",
-        {
-            "RequireTLS": True,
-            "EngineFamily": "POSTGRESQL",
-            "Auth": [Match.object_like({"AuthScheme": "SECRETS", "SecretArn": secret_ref})],
-        },
-    )
+    _, proxy = the_one(env, "AWS::RDS::DBProxy")
+    assert proxy["RequireTLS"] is True
+    assert proxy["EngineFamily"] == "POSTGRESQL"
+    assert proxy["DefaultAuthScheme"] == "IAM_AUTH"
+    assert "Auth" not in proxy, "the proxy must hold no secret"
+    # Its role may log in as exactly the service roles, on the primary.
+    roles = sorted(database_role(n) for n, s in env.config.services.items() if s.database)
+    role_ref = {"Ref": proxy["RoleArn"]["Fn::GetAtt"][0]}
+    (policy,) = [
+        p["Properties"]
+        for p in resources(env, "AWS::IAM::ManagedPolicy").values()
+        if p["Properties"].get("Roles") == [role_ref]
+    ]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "rds-db:connect"
+    users = sorted(json.dumps(arn).rsplit("/", 1)[1].rstrip('"]}') for arn in statement["Resource"])
+    assert users == roles
 
 
 def test_proxy_pool_follows_config(env: SynthesizedEnvironment) -> None:
@@ -297,20 +327,23 @@ def test_proxy_pool_follows_config(env: SynthesizedEnvironment) -> None:
 
 
 # --- Secret rotation -------------------------------------------------------------------------------
-def test_master_secret_rotates_on_the_configured_schedule(env: SynthesizedEnvironment) -> None:
+def test_master_secret_rotates_with_our_function_on_the_configured_schedule(env: SynthesizedEnvironment) -> None:
     attachment_id, _ = the_one(env, "AWS::SecretsManager::SecretTargetAttachment")
+    stack = data_stack(env)
+    function = stack.postgres.rotation_function
+    assert function is not None
     env.template(DATA).has_resource_properties(
         "AWS::SecretsManager::RotationSchedule",
         {
             "SecretId": {"Ref": attachment_id},
             "RotationRules": {"ScheduleExpression": f"rate({env.config.database.credential_rotation_days} days)"},
-            "HostedRotationLambda": Match.object_like(
-                {"RotationType": "PostgreSQLSingleUser", "KmsKeyArn": key_arn(env)}
-            ),
+            "RotationLambdaARN": {"Fn::GetAtt": [logical_id_of(stack, function.function), "Arn"]},
+            "RotateImmediatelyOnUpdate": False,  # a schedule change never rotates during a deploy
         },
     )
-    transform = env.template_json(DATA)["Transform"]
-    assert HOSTED_ROTATION_TRANSFORM in ([transform] if isinstance(transform, str) else transform)
+    # No transform: the function is ours, in the template, and every compliance pack reviews it.
+    assert "Transform" not in env.template_json(DATA)
+    assert HOSTED_ROTATION_TRANSFORM not in json.dumps(env.template_json(DATA))
 
 
 # --- Reader endpoint -------------------------------------------------------------------------------
@@ -355,12 +388,32 @@ def test_cache_replication_group_follows_config(env: SynthesizedEnvironment) -> 
     )
 
 
-def test_cache_auth_token_and_parameters(env: SynthesizedEnvironment) -> None:
+def test_cache_users_per_service_with_iam_and_no_auth_token(env: SynthesizedEnvironment) -> None:
+    """Each service its own IAM user limited to its key prefixes; the built-in default user is disabled."""
     stack = data_stack(env)
     _, group = the_one(env, "AWS::ElastiCache::ReplicationGroup")
-    secret_id = logical_id_of(stack, stack.cache.auth_secret)
-    assert dynamic_reference(group["AuthToken"]) == f"{{{{resolve:secretsmanager:<Ref:{secret_id}>:SecretString:::}}}}"
-    assert resources(env, "AWS::SecretsManager::Secret")[secret_id]["Properties"]["KmsKeyId"] == key_arn(env)
+    assert "AuthToken" not in group
+    user_group_id, user_group = the_one(env, "AWS::ElastiCache::UserGroup")
+    assert group["UserGroupIds"] == [{"Ref": user_group_id}]
+    users = {u["Properties"]["UserId"]: u["Properties"] for u in resources(env, "AWS::ElastiCache::User").values()}
+    expected = {
+        cache_user(env.config.name, name): s.cache_key_prefixes
+        for name, s in env.config.services.items()
+        if s.cache_key_prefixes
+    }
+    service_users = {uid: props for uid, props in users.items() if props["UserName"] != "default"}
+    assert sorted(service_users) == sorted(expected)
+    for user_id, prefixes in expected.items():
+        props = service_users[user_id]
+        assert props["UserName"] == user_id  # IAM users: name and id identical
+        assert props["AuthenticationMode"] == {"Type": "iam"}
+        keys = [part[1:-1] for part in props["AccessString"].split() if part.startswith("~")]
+        assert keys == list(prefixes), user_id
+        assert props["AccessString"].startswith("on ")
+    (default,) = [props for props in users.values() if props["UserName"] == "default"]
+    assert default["AccessString"].startswith("off")
+    assert len(user_group["UserIds"]) == len(users)
+    assert stack.cache.auth_secret is None
     parameter_group_id, parameter_group = the_one(env, "AWS::ElastiCache::ParameterGroup")
     assert group["CacheParameterGroupName"] == {"Ref": parameter_group_id}
     assert parameter_group["Properties"]["maxmemory-policy"] == env.config.cache.maxmemory_policy
@@ -374,19 +427,30 @@ def test_every_ingress_rule_names_a_source_security_group(env: SynthesizedEnviro
         assert "SourceSecurityGroupId" in rule, rule
         for key in ("CidrIp", "CidrIpv6", "SourcePrefixListId"):
             assert key not in rule, rule
-    assert "0.0.0.0/0" not in str(env.template_json(DATA))
+    # The only open address: the bootstrap's HTTPS egress to S3 (the custom-resource response) through
+    # the gateway endpoint, from isolated subnets that have no other route out.
+    open_rules = [r for r in egress_rules(env) if r.get("CidrIp") == "0.0.0.0/0"]
+    assert [(r["FromPort"], r["ToPort"]) for r in open_rules] == [(443, 443)]
+    assert str(env.template_json(DATA)).count("0.0.0.0/0") == 1
 
 
 def test_services_reach_proxy_replicas_and_cache_but_not_the_primary(env: SynthesizedEnvironment) -> None:
     services = service_group_id(env)
     _, proxy = the_one(env, "AWS::RDS::DBProxy")
     _, cache = the_one(env, "AWS::ElastiCache::ReplicationGroup")
-    _, rotation = the_one(env, "AWS::SecretsManager::RotationSchedule")
     primary_id, primary_props = primary(env)
     [proxy_sg] = proxy["VpcSecurityGroupIds"]
     [cache_sg] = cache["SecurityGroupIds"]
     [primary_sg] = primary_props["VPCSecurityGroups"]
-    rotation_sg = rotation["HostedRotationLambda"]["VpcSecurityGroupIds"]
+    stack = data_stack(env)
+    rotation_function = stack.postgres.rotation_function
+    assert rotation_function is not None
+    function_props = resources(env, "AWS::Lambda::Function")[logical_id_of(stack, rotation_function.function)]
+    [rotation_sg] = function_props["Properties"]["VpcConfig"]["SecurityGroupIds"]
+    jobs = [
+        {"Fn::GetAtt": [logical_id_of(stack, group), "GroupId"]}
+        for group in (stack.access.bootstrap_security_group, stack.access.maintenance_security_group)
+    ]
     reader_sgs = {sg["Fn::GetAtt"][0] for r in replicas(env).values() for sg in r["VPCSecurityGroups"]}
     assert len(reader_sgs) == 1
     reader_sg = group_id(reader_sgs.pop())
@@ -404,7 +468,8 @@ def test_services_reach_proxy_replicas_and_cache_but_not_the_primary(env: Synthe
     assert services in sources(proxy_sg, PROXY_PORT)
     assert services in sources(reader_sg, db_port)
     assert services in sources(cache_sg, cache["Port"])
-    assert sorted(map(str, sources(primary_sg, db_port))) == sorted(map(str, [proxy_sg, rotation_sg]))
+    # The primary: the proxy, and the functions that administer it with the master secret.
+    assert sorted(map(str, sources(primary_sg, db_port))) == sorted(map(str, [proxy_sg, rotation_sg, *jobs]))
     assert services not in sources(primary_sg, db_port), primary_id
 
 
@@ -438,7 +503,7 @@ PINNED_LOGICAL_IDS = {
     "PostgresPrimaryE59F2C4B": "AWS::RDS::DBInstance",
     "PostgresMasterSecretAC59FC1A": "AWS::SecretsManager::Secret",
     "Cache18F6EE16": "AWS::ElastiCache::ReplicationGroup",
-    "CacheAuthSecretB5146BA1": "AWS::SecretsManager::Secret",
+    # The shared AUTH token (CacheAuthSecretB5146BA1) was replaced by IAM users: see the README's migration notes.
     "DataKey17AFBB84": "AWS::KMS::Key",
 }
 #: Replica N is PINNED_REPLICA_IDS[N - 1]; an environment with read_replicas = n has the first n.
@@ -477,11 +542,12 @@ def test_stack_name_protection_and_dependency(env: SynthesizedEnvironment) -> No
 
 # --- SSM handoff -----------------------------------------------------------------------------------
 def test_every_data_parameter_is_published_to_ssm(env: SynthesizedEnvironment) -> None:
-    stack = data_stack(env)
     name = env.config.name
     parameters = {p["Properties"]["Name"]: p["Properties"] for p in resources(env, "AWS::SSM::Parameter").values()}
-    assert sorted(parameters) == sorted(parameter_name(name, member) for member in DataParameter)
-    env.template(DATA).resource_count_is("AWS::SSM::Parameter", len(DataParameter))
+    per_service = {n for n in parameters if "/services/" in n}
+    assert sorted(set(parameters) - per_service) == sorted(parameter_name(name, member) for member in DataParameter)
+    with_access = [s for s, settings in env.config.services.items() if settings.database or settings.cache_key_prefixes]
+    assert sorted(per_service) == sorted(service_parameter_name(name, s, SERVICE_ACCESS_POLICY) for s in with_access)
 
     proxy_id, _ = the_one(env, "AWS::RDS::DBProxy")
     primary_id, primary_props = primary(env)
@@ -492,13 +558,12 @@ def test_every_data_parameter_is_published_to_ssm(env: SynthesizedEnvironment) -
         DataParameter.DATABASE_PRIMARY_HOST: {"Fn::GetAtt": [primary_id, "Endpoint.Address"]},
         DataParameter.DATABASE_PORT: "5432",  # the proxy's port: writers connect through it
         DataParameter.DATABASE_READER_PORT: primary_props["Port"],  # replicas listen where the primary does
+        DataParameter.DATABASE_REPLICA_HOSTS: replica_hosts(sorted(replicas(env))),
         DataParameter.DATABASE_NAME: DATABASE_NAME,
-        DataParameter.DATABASE_SECRET_ARN: stack.resolve(stack.postgres.secret.secret_arn),
         DataParameter.CACHE_PRIMARY_HOST: {"Fn::GetAtt": [cache_id, "PrimaryEndPoint.Address"]},
         DataParameter.CACHE_READER_HOST: {"Fn::GetAtt": [cache_id, "ReaderEndPoint.Address"]},
         DataParameter.CACHE_PORT: {"Fn::GetAtt": [cache_id, "PrimaryEndPoint.Port"]},
-        DataParameter.CACHE_AUTH_SECRET_ARN: stack.resolve(stack.cache.auth_secret.secret_arn),
-        DataParameter.ENCRYPTION_KEY_ARN: key_arn(env),
+        DataParameter.CACHE_REPLICATION_GROUP_ID: {"Ref": cache_id},
     }
     assert sorted(expected) == sorted(DataParameter)
     for member, value in expected.items():
@@ -524,3 +589,82 @@ def test_seeded_values_per_environment(platform: Any) -> None:
             "AWS::RDS::DBProxyTargetGroup",
             {"ConnectionPoolConfigurationInfo": Match.object_like({"ConnectionBorrowTimeout": 30})},
         )
+
+
+# --- Service access --------------------------------------------------------------------------------
+def test_each_service_may_log_in_only_as_itself(env: SynthesizedEnvironment) -> None:
+    """rds-db:connect for its own role (proxy and replicas), elasticache:Connect for its own user."""
+    stack = data_stack(env)
+    assert sorted(stack.service_access) == sorted(
+        n for n, s in env.config.services.items() if s.database or s.cache_key_prefixes
+    )
+    for service, policy in stack.service_access.items():
+        settings = env.config.services[service]
+        statements = resources(env, "AWS::IAM::ManagedPolicy")[logical_id_of(stack, policy)]["Properties"][
+            "PolicyDocument"
+        ]["Statement"]
+        by_action = {s["Action"]: json.dumps(s["Resource"]) for s in statements}
+        if settings.database:
+            role = database_role(service)
+            users = {part.split('"')[0] for part in by_action["rds-db:connect"].split("/")[1:]}
+            assert users == {role}, (service, users)
+            expected = 1 + env.config.database.read_replicas  # the proxy and every replica, never the primary
+            assert by_action["rds-db:connect"].count("dbuser:") == expected
+            assert primary(env)[0] not in by_action["rds-db:connect"]
+        else:
+            assert "rds-db:connect" not in by_action
+        if settings.cache_key_prefixes:
+            assert by_action["elasticache:Connect"].count(f"user/{cache_user(env.config.name, service)}") == 0
+            assert f":user:{cache_user(env.config.name, service)}" in by_action["elasticache:Connect"]
+            others = [cache_user(env.config.name, o) for o in env.config.services if o != service]
+            assert not any(f':user:{o}"' in by_action["elasticache:Connect"] for o in others)
+
+
+def test_bootstrap_creates_every_service_database_with_its_role(env: SynthesizedEnvironment) -> None:
+    (bootstrap,) = [r["Properties"] for r in resources(env, "Custom::DatabaseBootstrap").values()]
+    spec = json.loads(bootstrap["Spec"])
+    assert spec["iam_role"] == "rds_iam"
+    assert {(d["name"], d["owner_role"]) for d in spec["databases"]} == {
+        (s.database, database_role(n)) for n, s in env.config.services.items() if s.database
+    }
+    assert all(d["extensions"] == list(env.config.database.extensions) for d in spec["databases"])
+    assert bootstrap["CaFile"] == "/var/task/pg_common/rds-ca-bundle.pem"
+
+
+def test_maintenance_runs_in_the_configured_time_zone(env: SynthesizedEnvironment) -> None:
+    schedules = {s["Properties"]["Description"].rsplit(", ", 1)[1]: s["Properties"]
+                 for s in resources(env, "AWS::Scheduler::Schedule").values()}  # fmt: skip
+    assert sorted(schedules) == ["partitions", "report", "vacuum"]
+    hour, minute = (int(p) for p in env.config.maintenance.daily_at.split(":"))
+    for task, schedule in schedules.items():
+        assert schedule["ScheduleExpressionTimezone"] == env.config.maintenance.time_zone == "Asia/Seoul"
+        assert schedule["ScheduleExpression"].startswith(f"cron({minute} {hour} ")
+        payload = json.loads(schedule["Target"]["Input"])
+        assert payload["task"] == task
+    vacuum = json.loads(schedules["vacuum"]["Target"]["Input"])["databases"]
+    assert vacuum == {"ticketing_events": ["events"], "ticketing_auth": ["users"]}  # the guide's cron lines
+    partitions = json.loads(schedules["partitions"]["Target"]["Input"])["tables"]
+    assert partitions == [{"column": "created_at", "database": "ticketing_bookings", "months_ahead": 3,
+                           "table": "bookings"}]  # fmt: skip
+
+
+def test_every_function_runs_a_supported_runtime_on_arm64_in_the_isolated_subnets(env: SynthesizedEnvironment) -> None:
+    spec = importlib.util.find_spec("cfnlint")  # its runtime lifecycle data, without importing cfn-lint
+    assert spec is not None
+    assert spec.submodule_search_locations
+    lifecycle = json.loads(
+        (
+            Path(next(iter(spec.submodule_search_locations))) / "data" / "AdditionalSpecs" / "LmbdRuntimeLifecycle.json"
+        ).read_text(encoding="utf-8")
+    )
+    functions = resources(env, "AWS::Lambda::Function")
+    assert len(functions) == 3
+    for logical_id, function in functions.items():
+        props = function["Properties"]
+        runtime = props["Runtime"]
+        deprecated = lifecycle[runtime]["deprecated"]
+        assert date.fromisoformat(deprecated) > date(2027, 12, 31), (logical_id, runtime, deprecated)
+        assert props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert "VpcConfig" in props
+    assert "AWS::SecretsManager-2024-09-16" not in json.dumps(env.template_json(DATA))

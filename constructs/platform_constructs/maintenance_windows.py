@@ -33,7 +33,7 @@ def validate_windows(snapshot_window: str, maintenance_window: str) -> None:
 
 def parse_snapshot_window(window: str) -> tuple[int, int]:
     """Start and end of a daily window as minutes after midnight UTC; at least 60 minutes long."""
-    match = _DAILY_WINDOW_PATTERN.match(window)
+    match = _DAILY_WINDOW_PATTERN.fullmatch(window)
     if match is None:
         raise ValueError(f"snapshot_window: expected 'hh24:mi-hh24:mi' in UTC, e.g. '17:00-18:00', got {window!r}")
     start = _clock_minutes("snapshot_window", window, match[1], match[2])
@@ -45,7 +45,7 @@ def parse_snapshot_window(window: str) -> tuple[int, int]:
 
 def parse_maintenance_window(window: str) -> tuple[int, int]:
     """Start and end of a weekly window as minutes after Sunday 00:00 UTC; 60 minutes to 24 hours long."""
-    match = _WEEKLY_WINDOW_PATTERN.match(window.lower())
+    match = _WEEKLY_WINDOW_PATTERN.fullmatch(window.lower())
     if match is None:
         raise ValueError(
             "preferred_maintenance_window: expected 'ddd:hh24:mi-ddd:hh24:mi' in UTC, "

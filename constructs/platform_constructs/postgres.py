@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
 from aws_cdk import (
+    ArnFormat,
     Duration,
+    Fn,
     Names,
     RemovalPolicy,
     Stack,
@@ -18,6 +20,7 @@ from aws_cdk import (
     aws_ec2 as ec2,
     aws_iam as iam,
     aws_kms as kms,
+    aws_lambda as lambda_,
     aws_logs as logs,
     aws_rds as rds,
     aws_route53 as route53,
@@ -27,6 +30,7 @@ from constructs import Construct
 
 from platform_constructs import limits
 from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.database_function import DatabaseFunction
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 from platform_constructs.zoned_stack import select_subnets
 
@@ -50,6 +54,9 @@ def postgres_versions() -> frozenset[str]:
     return frozenset(versions)
 
 
+#: Runtime and architecture of the functions this construct runs (rotation).
+FUNCTION_RUNTIME = lambda_.Runtime.PYTHON_3_14
+FUNCTION_ARCHITECTURE = lambda_.Architecture.ARM_64
 #: Read replicas the construct allows (RDS for PostgreSQL itself allows 15 per source).
 MAX_READ_REPLICAS = limits.READ_REPLICAS.high
 #: Log types exported to CloudWatch Logs; both are needed by the NIST/PCI logging checks.
@@ -90,7 +97,7 @@ def _check_instance_type(name: str, instance_type: ec2.InstanceType) -> None:
 
 
 def _check_pg_name(name: str, value: str, reserved: frozenset[str]) -> None:
-    if not _PG_NAME.match(value) or value.lower() in reserved:
+    if not _PG_NAME.fullmatch(value) or value.lower() in reserved:
         raise ValueError(
             f"{name}: must be a letter then up to 62 letters, digits or underscores and not one of "
             f"{sorted(reserved)}, got {value!r}"
@@ -186,7 +193,7 @@ def _validate_names(*, database_name: str, admin_username: str, read_endpoint_na
     """Database and master user (PostgreSQL identifiers, none reserved by RDS) and the reader's DNS label."""
     _check_pg_name("database_name", database_name, _RESERVED_DATABASE_NAMES)
     _check_pg_name("admin_username", admin_username, _RESERVED_USERNAMES)
-    if not _DNS_LABEL.match(read_endpoint_name):
+    if not _DNS_LABEL.fullmatch(read_endpoint_name):
         raise ValueError(
             f"read_endpoint_name: must be one DNS label (lower-case letters, digits, hyphens), "
             f"got {read_endpoint_name!r}"
@@ -295,7 +302,9 @@ class PostgresCluster(Construct):
         proxy_borrow_timeout: Duration = DEFAULT_PROXY_BORROW_TIMEOUT,
         proxy_max_connections_percent: int = 90,
         proxy_max_idle_connections_percent: int = 50,
-        proxy_iam_auth: bool = False,
+        proxy_iam_users: Sequence[str] | None = None,
+        rotation_code: lambda_.Code | None = None,
+        rotation_environment: Mapping[str, str] | None = None,
         monitoring_interval: Duration = DEFAULT_MONITORING_INTERVAL,
         performance_insights_retention: rds.PerformanceInsightRetention = rds.PerformanceInsightRetention.DEFAULT,
         read_endpoint_zone: route53.IPrivateHostedZone | None = None,
@@ -363,8 +372,19 @@ class PostgresCluster(Construct):
             1 to 100 (default: 90; the rest is for rotation, administrators and monitoring).
         :param proxy_max_idle_connections_percent: share of ``max_connections`` the proxy keeps idle,
             0 to ``proxy_max_connections_percent`` (default: 50).
-        :param proxy_iam_auth: require IAM authentication at the proxy (default: off; clients log
-            in with database credentials and the proxy enforces TLS).
+        :param rotation_code: code of a single-user rotation function of the caller's (handler
+            ``index.handler``, Python 3.14 on ARM64), run in ``subnets`` with ``rotation_security_group``,
+            with ``rotation_environment``, permission to read, stage and write the master secret and to
+            generate a password (default: None, Secrets Manager's hosted rotation function, which the
+            ``AWS::SecretsManager-2024-09-16`` transform creates at deploy time). A schedule change never
+            rotates at deploy time.
+        :param rotation_environment: environment variables of that function (default: none).
+        :param proxy_iam_users: database users that log in through the proxy with IAM, end to end
+            (default: None, the proxy logs in with the master secret and clients with passwords). With a
+            list, the proxy holds no secret: clients present IAM tokens (``iam_auth`` required) and the
+            proxy itself connects to the primary with IAM as the same user, which its role may do for
+            exactly these users (``rds-db:connect`` on the primary's ``dbuser`` ARNs). Each user must
+            exist in the database and be granted ``rds_iam``.
         :param monitoring_interval: Enhanced Monitoring interval, one of 1, 5, 10, 15, 30, 60 s
             (default: 60 s).
         :param performance_insights_retention: Performance Insights retention (default: 7 days,
@@ -410,6 +430,7 @@ class PostgresCluster(Construct):
             database_name=database_name, admin_username=admin_username, read_endpoint_name=read_endpoint_name
         )
         base_identifier = self._base_identifier(instance_identifier)
+        self.primary_identifier: str = base_identifier
         self.replica_availability_zones = self._replica_zones(
             vpc,
             subnets,
@@ -419,7 +440,9 @@ class PostgresCluster(Construct):
             multi_az=multi_az,
         )
 
-        self._proxy_iam_auth = proxy_iam_auth
+        self.proxy_iam_users: tuple[str, ...] | None = None if proxy_iam_users is None else tuple(proxy_iam_users)
+        for user in self.proxy_iam_users or ():
+            _check_pg_name("proxy_iam_users", user, _RESERVED_USERNAMES)
         self._fixed_primary_zone = availability_zone is not None
         engine = rds.DatabaseInstanceEngine.postgres(version=engine_version)
         self.port = port
@@ -476,15 +499,24 @@ class PostgresCluster(Construct):
         self.replicas = self._create_replicas(instance_props, replica_instance_type, identifiers[1:])
 
         # --- Credential rotation ------------------------------------------------------------------
-        self.rotation_schedule = self._rotate_credentials(vpc, subnets, credential_rotation)
+        self.rotation_function: DatabaseFunction | None = None
+        self.rotation_schedule = self._rotate_credentials(
+            vpc,
+            subnets,
+            credential_rotation,
+            encryption_key=encryption_key,
+            log_retention=log_retention,
+            log_removal_policy=log_removal_policy,
+            code=rotation_code,
+            environment=rotation_environment,
+        )
 
         # --- RDS Proxy ----------------------------------------------------------------------------
-        self.proxy_role, self.proxy_secret_policy = self._create_proxy_role(encryption_key)
+        self.proxy_role, self.proxy_policy = self._create_proxy_role(encryption_key)
         self.proxy = self._create_proxy(
             vpc,
             subnets,
             name=self._proxy_name(base_identifier, vpc, subnets),
-            iam_auth=proxy_iam_auth,
             borrow_timeout=proxy_borrow_timeout,
             max_connections_percent=proxy_max_connections_percent,
             max_idle_connections_percent=proxy_max_idle_connections_percent,
@@ -506,7 +538,7 @@ class PostgresCluster(Construct):
     def _base_identifier(self, instance_identifier: str | None) -> str:
         """The primary's DB identifier: `instance_identifier`, or one derived from the construct path."""
         base_identifier = instance_identifier or self._default_identifier()
-        if len(base_identifier) > _MAX_IDENTIFIER_LENGTH or not _IDENTIFIER.match(base_identifier):
+        if len(base_identifier) > _MAX_IDENTIFIER_LENGTH or not _IDENTIFIER.fullmatch(base_identifier):
             raise ValueError(
                 f"instance_identifier: must be 2 to {_MAX_IDENTIFIER_LENGTH} lower-case letters, digits and single "
                 f"hyphens, starting with a letter and not ending with a hyphen (derived from the construct path "
@@ -813,28 +845,109 @@ class PostgresCluster(Construct):
 
     # --- Credential rotation ----------------------------------------------------------------------
     def _rotate_credentials(
-        self, vpc: ec2.IVpc, subnets: ec2.SubnetSelection, credential_rotation: Duration
+        self,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        credential_rotation: Duration,
+        *,
+        encryption_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        log_removal_policy: RemovalPolicy,
+        code: lambda_.Code | None,
+        environment: Mapping[str, str] | None,
     ) -> secretsmanager.RotationSchedule:
-        """Secrets Manager's hosted single-user rotation, allowed to reach the primary on its port."""
-        rotation_schedule = self.secret.add_rotation_schedule(
-            "RotationSchedule",
-            automatically_after=credential_rotation,
-            hosted_rotation=secretsmanager.HostedRotation.postgre_sql_single_user(
-                vpc=vpc, vpc_subnets=subnets, security_groups=[self.rotation_security_group]
-            ),
-        )
+        """Single-user rotation by the caller's function (or Secrets Manager's hosted one), allowed to
+        reach the primary on its port."""
+        if code is None:
+            rotation_schedule = self.secret.add_rotation_schedule(
+                "RotationSchedule",
+                automatically_after=credential_rotation,
+                hosted_rotation=secretsmanager.HostedRotation.postgre_sql_single_user(
+                    vpc=vpc, vpc_subnets=subnets, security_groups=[self.rotation_security_group]
+                ),
+            )
+        else:
+            region = Stack.of(self).region
+            self.rotation_function = DatabaseFunction(
+                self,
+                "RotationFunction",
+                code=code,
+                runtime=FUNCTION_RUNTIME,
+                architecture=FUNCTION_ARCHITECTURE,
+                description=f"Rotates the master password of {self.primary_identifier} (single user)",
+                vpc=vpc,
+                subnets=subnets,
+                security_group=self.rotation_security_group,
+                secret=self.secret,
+                encryption_key=encryption_key,
+                log_group_name=f"/{self.primary_identifier}/secret-rotation",
+                log_retention=log_retention,
+                log_removal_policy=log_removal_policy,
+                environment=environment,
+                timeout=Duration.minutes(1),
+                extra_statements=[
+                    iam.PolicyStatement(
+                        actions=["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+                        resources=[self.secret.secret_arn],
+                    ),
+                    iam.PolicyStatement(actions=["secretsmanager:GetRandomPassword"], resources=["*"]),
+                    iam.PolicyStatement(
+                        actions=["kms:Encrypt", "kms:GenerateDataKey"],
+                        resources=[encryption_key.key_arn],
+                        conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+                    ),
+                ],
+            )
+            rotation_schedule = self.secret.add_rotation_schedule(
+                "RotationSchedule",
+                automatically_after=credential_rotation,
+                rotation_lambda=self.rotation_function.function,
+                rotate_immediately_on_update=False,
+            )
         self.primary.connections.allow_from(
             self.rotation_security_group, ec2.Port.tcp(self.port), "Secrets Manager rotation function"
         )
         return rotation_schedule
 
     # --- RDS Proxy --------------------------------------------------------------------------------
-    def _create_proxy_role(self, encryption_key: kms.IKey) -> tuple[iam.Role, iam.ManagedPolicy]:
-        """The proxy's role, and the customer-managed policy that lets it read the master secret.
+    def _create_proxy_role(self, encryption_key: kms.IKey) -> tuple[iam.Role, iam.ManagedPolicy | None]:
+        """The proxy's role and its customer-managed policy: log in with IAM as the given users, or
+        read the master secret. None when end-to-end IAM has no users yet.
 
         A managed policy is a versioned object auditors can review (NIST/PCI IAMNoInlinePolicy),
         unlike the inline policy CDK would add.
         """
+        if self.proxy_iam_users is not None:
+            role = iam.Role(
+                self,
+                "ProxyRole",
+                assumed_by=iam.ServicePrincipal("rds.amazonaws.com"),
+                description="Lets the RDS Proxy log in to the PostgreSQL primary with IAM as the service users",
+            )
+            if not self.proxy_iam_users:
+                return role, None
+            stack = Stack.of(self)
+            policy = iam.ManagedPolicy(
+                self,
+                "ProxyConnectPolicy",
+                description="Log in to one PostgreSQL instance with IAM as the listed database users",
+                roles=[role],
+                statements=[
+                    iam.PolicyStatement(
+                        actions=["rds-db:connect"],
+                        resources=[
+                            stack.format_arn(
+                                service="rds-db",
+                                resource="dbuser",
+                                resource_name=f"{self.primary.instance_resource_id}/{user}",
+                                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                            )
+                            for user in self.proxy_iam_users
+                        ],
+                    )
+                ],
+            )
+            return role, policy
         proxy_role = iam.Role(
             self,
             "ProxyRole",
@@ -868,12 +981,12 @@ class PostgresCluster(Construct):
         subnets: ec2.SubnetSelection,
         *,
         name: str,
-        iam_auth: bool,
         borrow_timeout: Duration,
         max_connections_percent: int,
         max_idle_connections_percent: int,
     ) -> rds.DatabaseProxy:
         """The writers' entry point: TLS required, created once its policy and all replicas exist."""
+        end_to_end_iam = self.proxy_iam_users is not None
         proxy = rds.DatabaseProxy(
             self,
             "Proxy",
@@ -881,13 +994,17 @@ class PostgresCluster(Construct):
             db_proxy_name=name,
             vpc=vpc,
             vpc_subnets=subnets,
-            # The secret without its key: otherwise CDK adds a key-policy statement naming the proxy role,
-            # created in the same deploy (an IAM propagation race). The managed policy grants the decrypt.
-            secrets=[secretsmanager.Secret.from_secret_complete_arn(self, "ProxySecret", self.secret.secret_arn)],
+            # End to end IAM: no secret at all. Otherwise the secret without its key: CDK would add a key-policy
+            # statement naming the proxy role, created in the same deploy (an IAM propagation race); the managed
+            # policy grants the decrypt.
+            secrets=None
+            if end_to_end_iam
+            else [secretsmanager.Secret.from_secret_complete_arn(self, "ProxySecret", self.secret.secret_arn)],
+            default_auth_scheme=rds.DefaultAuthScheme.IAM_AUTH if end_to_end_iam else None,
+            iam_auth=end_to_end_iam,
             role=self.proxy_role.without_policy_updates(),
             security_groups=[self.proxy_security_group],
             require_tls=True,
-            iam_auth=iam_auth,
             borrow_timeout=borrow_timeout,
             max_connections_percent=max_connections_percent,
             max_idle_connections_percent=max_idle_connections_percent,
@@ -895,7 +1012,8 @@ class PostgresCluster(Construct):
         )
         # The role gets its permissions from the managed policy, which CloudFormation would otherwise
         # attach in parallel: the proxy's first connection attempts would then fail to read the secret.
-        proxy.node.add_dependency(self.proxy_secret_policy)
+        if self.proxy_policy is not None:
+            proxy.node.add_dependency(self.proxy_policy)
         # Registering the primary as the proxy's target is another operation on the primary: do it
         # once the replicas exist, for the same reason the replicas are created one by one.
         if self.replicas:
@@ -1104,13 +1222,50 @@ class PostgresCluster(Construct):
         self.connections.allow_default_port_from(peer, description or "PostgreSQL writes through RDS Proxy")
         self.reader_connections.allow_default_port_from(peer, description or "PostgreSQL reads from the replicas")
 
+    def connect_resources(self, db_user: str) -> list[str]:
+        """The ``rds-db:connect`` ARNs a client needs to log in as `db_user` with IAM where clients
+        connect (see ``grant_connect``), for a policy of the caller's own."""
+        stack = Stack.of(self)
+
+        def dbuser(resource_id: str | None) -> str:
+            if resource_id is None:  # pragma: no cover - instances made here always have one
+                raise RuntimeError("PostgresCluster: an instance without a resource id")
+            return stack.format_arn(
+                service="rds-db",
+                resource="dbuser",
+                resource_name=f"{resource_id}/{db_user}",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+
+        resources = [dbuser(replica.instance_resource_id) for replica in self.replicas]
+        if self.proxy_iam_users is None:
+            return [dbuser(self.primary.instance_resource_id), *resources]
+        if db_user not in self.proxy_iam_users:
+            raise ValueError(
+                f"connect_resources: {db_user!r} is not one of proxy_iam_users {list(self.proxy_iam_users)}; "
+                "the proxy could not log in as it"
+            )
+        # arn:aws:rds:<region>:<account>:db-proxy:prx-<id>: the proxy's resource id is the 7th field.
+        proxy_id = Fn.select(6, Fn.split(":", self.proxy.db_proxy_arn))
+        return [dbuser(proxy_id), *resources]
+
     def grant_connect(self, grantee: iam.IGrantable, db_user: str) -> iam.Grant:
-        """IAM database authentication as `db_user` on every instance (and the proxy when it uses IAM)."""
-        grant = self.primary.grant_connect(grantee, db_user)
-        for replica in self.replicas:
-            grant = grant.combine(replica.grant_connect(grantee, db_user))
-        if self._proxy_iam_auth:
-            grant = grant.combine(self.proxy.grant_connect(grantee, db_user))
+        """IAM database authentication as `db_user` where clients connect: through the proxy (when it
+        uses end-to-end IAM) and directly to each replica. Never the primary itself, which admits only
+        the proxy and the administrative functions on the network."""
+        grants = [replica.grant_connect(grantee, db_user) for replica in self.replicas]
+        if self.proxy_iam_users is not None:
+            if db_user not in self.proxy_iam_users:
+                raise ValueError(
+                    f"grant_connect: {db_user!r} is not one of proxy_iam_users {list(self.proxy_iam_users)}; "
+                    "the proxy could not log in as it"
+                )
+            grants.append(self.proxy.grant_connect(grantee, db_user))
+        else:
+            grants.append(self.primary.grant_connect(grantee, db_user))
+        grant = grants[0]
+        for other in grants[1:]:
+            grant = grant.combine(other)
         return grant
 
     # --- Metrics ----------------------------------------------------------------------------------

@@ -6,13 +6,16 @@ The CDK has no L2 for ElastiCache replication groups; this construct is the one 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from aws_cdk import (
+    ArnFormat,
     Duration,
     Names,
     RemovalPolicy,
     SecretValue,
+    Stack,
     Token,
     aws_cloudwatch as cloudwatch,
     aws_ec2 as ec2,
@@ -71,6 +74,10 @@ AUTH_TOKEN_LENGTH = 64
 _NODE_TYPE_PATTERN = re.compile(r"^cache\.(?P<family>[a-z0-9]+)\.(?P<size>micro|small|medium|large|\d*xlarge)$")
 
 
+#: ElastiCache user ids: a letter first, lower-case letters, digits and single hyphens, at most 40.
+_USER_ID = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,39}(?<!-)$")
+
+
 def _engine_version(engine: str, engine_version: str | None) -> str:
     """`engine_version`, or the engine's default; the construct must support both engine and version."""
     if engine not in ENGINE_VERSIONS:
@@ -85,7 +92,7 @@ def _engine_version(engine: str, engine_version: str | None) -> str:
 
 def _validate_node_type(node_type: str) -> None:
     """``cache.<family>.<size>`` of a family in ``ALLOWED_NODE_FAMILIES``."""
-    node_type_match = _NODE_TYPE_PATTERN.match(node_type)
+    node_type_match = _NODE_TYPE_PATTERN.fullmatch(node_type)
     if node_type_match is None:
         raise ValueError(f"node_type: expected 'cache.<family>.<size>', e.g. 'cache.r7g.large', got {node_type!r}")
     if node_type_match["family"] not in ALLOWED_NODE_FAMILIES:
@@ -206,6 +213,7 @@ class RedisReplicationGroup(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         log_group_prefix: str | None = None,
         log_removal_policy: RemovalPolicy | None = None,
+        iam_users: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         """
         :param vpc: the VPC the nodes live in.
@@ -240,6 +248,13 @@ class RedisReplicationGroup(Construct):
             the replication group. The secret and log groups get the same policy, except that SNAPSHOT
             retains them. While the group is retained, so are its subnet group, parameter group and
             security group, which CloudFormation could not delete while the group uses them.
+        :param iam_users: user id -> key prefixes: one ElastiCache user per entry that authenticates
+            with IAM (user id and user name identical, as IAM authentication requires; ``elasticache:Connect``
+            on the group and the user, see ``connect_resources``) and may use only keys starting with its
+            prefixes. The built-in ``default`` user is replaced by a disabled one (its password is a
+            generated secret no client is given; a Valkey user group admits no password-less user), all
+            of them in one user group on the replication group, and no AUTH token is set (default: None,
+            one shared AUTH token from ``auth_secret``). Requires Valkey 7.2+ or Redis OSS 7+.
         :param log_group_prefix: the log groups are ``<prefix>/slow-log`` and ``<prefix>/engine-log``
             (default: ``/aws/elasticache/`` and the construct's unique path). The names are explicit so
             the key policy can let CloudWatch Logs use ``encryption_key`` for exactly these two groups.
@@ -280,11 +295,19 @@ class RedisReplicationGroup(Construct):
         self.security_group = self._create_security_group(vpc, supporting_policy)
         self.connections = ec2.Connections(security_groups=[self.security_group], default_port=ec2.Port.tcp(port))
 
-        # --- AUTH secret --------------------------------------------------------------------------
-        self.secret_created = auth_secret is None
-        self.auth_secret: secretsmanager.ISecret = (
-            auth_secret if auth_secret is not None else self._create_auth_secret(label, data_policy)
-        )
+        # --- Authentication: IAM users in a user group, or one AUTH token -----------------------------
+        self.user_group: elasticache.CfnUserGroup | None = None
+        self.users: dict[str, elasticache.CfnUser] = {}
+        self.auth_secret: secretsmanager.ISecret | None = None
+        if iam_users is not None:
+            if auth_secret is not None:
+                raise ValueError("auth_secret: not used with iam_users, which replace the AUTH token")
+            self.secret_created = True
+            self.default_user_secret = self._create_auth_secret(label, data_policy, "DefaultUserSecret")
+            self.user_group = self._create_user_group(iam_users)
+        else:
+            self.secret_created = auth_secret is None
+            self.auth_secret = auth_secret if auth_secret is not None else self._create_auth_secret(label, data_policy)
 
         # --- Log groups and the replication group that delivers to them ---------------------------
         prefix = log_group_prefix or f"/aws/elasticache/{Names.unique_id(self)}"
@@ -295,7 +318,7 @@ class RedisReplicationGroup(Construct):
             description=description or f"{label} replication group {self.node.path}",
             node_type=node_type,
             multi_az=multi_az,
-            auth_token=self._auth_token(auth_secret_json_field),
+            auth_token=None if self.auth_secret is None else self._auth_token(auth_secret_json_field),
             snapshot_retention_days=snapshot_retention_days,
             snapshot_window=snapshot_window,
             preferred_maintenance_window=preferred_maintenance_window,
@@ -358,11 +381,13 @@ class RedisReplicationGroup(Construct):
         return security_group
 
     # --- AUTH secret ------------------------------------------------------------------------------
-    def _create_auth_secret(self, label: str, removal_policy: RemovalPolicy) -> secretsmanager.Secret:
+    def _create_auth_secret(
+        self, label: str, removal_policy: RemovalPolicy, construct_id: str = "AuthSecret"
+    ) -> secretsmanager.Secret:
         """A generated alphanumeric token of ``AUTH_TOKEN_LENGTH`` characters, encrypted with the key."""
         return secretsmanager.Secret(
             self,
-            "AuthSecret",
+            construct_id,
             description=f"AUTH token of the {label} replication group {self.node.path}",
             encryption_key=self.encryption_key,
             generate_secret_string=secretsmanager.SecretStringGenerator(
@@ -375,9 +400,68 @@ class RedisReplicationGroup(Construct):
 
     def _auth_token(self, json_field: str | None) -> SecretValue:
         """The token as a ``{{resolve:secretsmanager:...}}`` reference: the whole secret, or one JSON field."""
+        if self.auth_secret is None:  # pragma: no cover - callers check
+            raise RuntimeError("no AUTH secret: the group uses IAM users")
         return (
             self.auth_secret.secret_value if json_field is None else self.auth_secret.secret_value_from_json(json_field)
         )
+
+    # --- IAM users --------------------------------------------------------------------------------
+    def _create_user_group(self, iam_users: Mapping[str, Sequence[str]]) -> elasticache.CfnUserGroup:
+        """A disabled ``default`` user, one IAM user per entry, and the user group holding them all."""
+        for user_id, prefixes in iam_users.items():
+            if not _USER_ID.fullmatch(user_id):
+                raise ValueError(
+                    f"iam_users: user id {user_id!r} must be 1 to 40 lower-case letters, digits and single "
+                    "hyphens, starting with a letter"
+                )
+            if not prefixes:
+                raise ValueError(f"iam_users: {user_id!r} needs at least one key prefix")
+        default_id = f"{Names.unique_resource_name(self, max_length=32, separator='-').lower()}-default"
+        default = elasticache.CfnUser(
+            self,
+            "DefaultUser",
+            engine=self.engine,
+            user_id=re.sub(r"[^a-z0-9-]", "", default_id).strip("-"),
+            user_name="default",
+            access_string="off -@all",
+            authentication_mode={
+                "Type": "password",
+                "Passwords": [self.default_user_secret.secret_value.unsafe_unwrap()],
+            },
+        )
+        self.users["default"] = default
+        for index, (user_id, prefixes) in enumerate(iam_users.items(), start=1):
+            keys = " ".join(f"~{prefix}*" for prefix in prefixes)
+            self.users[user_id] = elasticache.CfnUser(
+                self,
+                f"User{index}",
+                engine=self.engine,
+                user_id=user_id,
+                user_name=user_id,  # IAM authentication requires the name to equal the id
+                access_string=f"on {keys} -@all +@read +@write +@keyspace +@connection +@transaction -@dangerous",
+                authentication_mode={"Type": "iam"},
+            )
+        group = elasticache.CfnUserGroup(
+            self,
+            "UserGroup",
+            engine=self.engine,
+            user_group_id=f"{default.user_id.removesuffix('-default')}-users",
+            user_ids=[user.ref for user in self.users.values()],
+        )
+        return group
+
+    def connect_resources(self, user_id: str) -> list[str]:
+        """What ``elasticache:Connect`` must name for IAM user `user_id`: the group and the user."""
+        if user_id not in self.users or user_id == "default":
+            raise ValueError(f"connect_resources: {user_id!r} is not one of the IAM users {sorted(self.users)}")
+        stack = Stack.of(self)
+        return [
+            stack.format_arn(
+                service="elasticache", resource=kind, resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+            )
+            for kind, name in (("replicationgroup", self.replication_group.ref), ("user", user_id))
+        ]
 
     # --- Log groups and log delivery --------------------------------------------------------------
     def _create_log_groups(
@@ -430,7 +514,7 @@ class RedisReplicationGroup(Construct):
         description: str,
         node_type: str,
         multi_az: bool,
-        auth_token: SecretValue,
+        auth_token: SecretValue | None,
         snapshot_retention_days: int,
         snapshot_window: str,
         preferred_maintenance_window: str,
@@ -456,7 +540,9 @@ class RedisReplicationGroup(Construct):
             port=self.port,
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
-            auth_token=auth_token.unsafe_unwrap(),  # a {{resolve:secretsmanager:...}} reference
+            # A {{resolve:secretsmanager:...}} reference; none with IAM users, who come in through the group.
+            auth_token=None if auth_token is None else auth_token.unsafe_unwrap(),
+            user_group_ids=None if self.user_group is None else [self.user_group.ref],
             at_rest_encryption_enabled=True,
             kms_key_id=self.encryption_key.key_arn,
             snapshot_retention_limit=snapshot_retention_days,
@@ -474,7 +560,30 @@ class RedisReplicationGroup(Construct):
     # --- Accepted compliance findings -------------------------------------------------------------
     def _acknowledge_findings(self) -> None:
         """Findings this design causes on purpose, accepted on the resource they concern."""
-        if self.secret_created:
+        if self.user_group is not None:
+            acknowledge(
+                self.replication_group,
+                "AwsSolutions-AEC6",
+                reason=(
+                    "Clients do authenticate, more strictly than with AUTH: the group uses role-based access "
+                    "control, a user group of IAM-authenticated users (15-minute tokens, one user per service, "
+                    "each limited to its key prefixes) and a disabled default user. The rule only recognises "
+                    "the single shared AUTH token, which RBAC replaces."
+                ),
+            )
+            acknowledge(
+                self.default_user_secret,
+                "AwsSolutions-SMG4",
+                "NIST.800.53.R5-SecretsManagerRotationEnabled",
+                "PCI.DSS.321-SecretsManagerRotationEnabled",
+                reason=(
+                    "This secret is the password of the replaced built-in 'default' user, which is disabled "
+                    "(access string 'off'): no client can log in as it with this or any password, and no client "
+                    "is ever given it. ElastiCache requires a password on it because a Valkey user group admits "
+                    "no password-less user; the clients authenticate with IAM tokens that last 15 minutes."
+                ),
+            )
+        elif self.secret_created and self.auth_secret is not None:
             acknowledge(
                 self.auth_secret,
                 "AwsSolutions-SMG4",
@@ -492,6 +601,8 @@ class RedisReplicationGroup(Construct):
     # --- Access and metrics -----------------------------------------------------------------------
     def grant_read_auth_secret(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let `grantee` read the AUTH token (and decrypt it with the key)."""
+        if self.auth_secret is None:
+            raise ValueError("grant_read_auth_secret: the group uses IAM users, not an AUTH token")
         return self.auth_secret.grant_read(grantee)
 
     def metric(

@@ -159,7 +159,7 @@ def built() -> Built:
         instance_identifier="events-db",
         removal_policy=RemovalPolicy.RETAIN,
         backup_plan=plan,
-        proxy_iam_auth=True,
+        proxy_iam_users=["app"],
         proxy_borrow_timeout=Duration.seconds(10),
         proxy_max_connections_percent=75,
         proxy_max_idle_connections_percent=25,
@@ -495,12 +495,15 @@ def test_proxy_requires_tls_and_pools_connections(built: Built) -> None:
             },
         },
     )
-    assert built.props(built.small.proxy)["Auth"][0]["IAMAuth"] == "REQUIRED"
+    # End-to-end IAM: clients authenticate with IAM tokens by default, and no secret is configured.
+    assert built.props(built.small.proxy)["DefaultAuthScheme"] == "IAM_AUTH"
+    assert "Auth" not in built.props(built.small.proxy)
 
 
 def test_proxy_waits_for_its_secret_policy(built: Built) -> None:
     """Without the dependency CloudFormation may start the proxy before it may read the secret."""
-    policy_id = built.id_of(built.main.proxy_secret_policy)
+    assert built.main.proxy_policy is not None
+    policy_id = built.id_of(built.main.proxy_policy)
     assert policy_id in built.resource(built.main.proxy)["DependsOn"]
 
 
@@ -683,11 +686,33 @@ def test_grant_connect_covers_every_instance_and_the_iam_proxy(built: Built) -> 
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "rds-db:connect"
     resources = json.dumps(statement["Resource"])
-    for instance in (built.main.primary, *built.main.replicas, built.small.primary):
+    # main's proxy logs in with the secret: clients connect to the primary and replicas with IAM.
+    for instance in (built.main.primary, *built.main.replicas):
         assert json.dumps({"Fn::GetAtt": [built.id_of(instance), "DbiResourceId"]}) in resources
-    assert built.id_of(built.small.proxy) in resources  # proxy_iam_auth=True
-    assert built.id_of(built.main.proxy) not in resources  # main's proxy logs in with the secret
-    assert len(statement["Resource"]) == 5
+    assert built.id_of(built.main.proxy) not in resources
+    # small's proxy is IAM end to end: clients go through it, never to its primary directly.
+    assert built.id_of(built.small.proxy) in resources
+    assert json.dumps({"Fn::GetAtt": [built.id_of(built.small.primary), "DbiResourceId"]}) not in resources
+    assert len(statement["Resource"]) == 4
+
+
+def test_end_to_end_iam_proxy_holds_no_secret_and_may_log_in_as_its_users(built: Built) -> None:
+    proxy = built.props(built.small.proxy)
+    assert proxy["DefaultAuthScheme"] == "IAM_AUTH"
+    assert all("SecretArn" not in auth for auth in proxy.get("Auth", [])), proxy.get("Auth")
+    assert built.small.proxy_policy is not None
+    statement = built.resource(built.small.proxy_policy)["Properties"]["PolicyDocument"]["Statement"][0]
+    assert statement["Action"] == "rds-db:connect"
+    assert json.dumps({"Fn::GetAtt": [built.id_of(built.small.primary), "DbiResourceId"]}) in json.dumps(
+        statement["Resource"]
+    )
+    assert json.dumps(statement["Resource"]).endswith('/app"]]}')
+    assert built.id_of(built.small.proxy_policy) in built.resource(built.small.proxy)["DependsOn"]
+
+
+def test_grant_connect_refuses_a_user_the_proxy_cannot_log_in_as(built: Built) -> None:
+    with pytest.raises(ValueError, match=r"grant_connect: 'other' is not one of proxy_iam_users \['app'\]"):
+        built.small.grant_connect(built.app_role, "other")
 
 
 def test_backup_plan_selects_only_the_primary(built: Built) -> None:

@@ -41,6 +41,12 @@ ENV = Environment(account="111111111111", region="ap-northeast-2")
 REPLICATION_GROUP = "AWS::ElastiCache::ReplicationGroup"
 
 
+def _auth_secret(group: RedisReplicationGroup) -> secretsmanager.ISecret:
+    """The AUTH secret of a group built with one (the fixtures that use a token)."""
+    assert group.auth_secret is not None
+    return group.auth_secret
+
+
 def _vpc(scope: Construct) -> ec2.Vpc:
     """Two isolated subnets, nothing else: the fixture network, never deployed."""
     vpc = ec2.Vpc(
@@ -240,7 +246,7 @@ def test_encrypted_at_rest_with_the_given_key(built: Built) -> None:
 
 
 def test_auth_token_is_a_secrets_manager_dynamic_reference(built: Built) -> None:
-    secret_id = built.id_of(built.valkey.auth_secret)
+    secret_id = built.id_of(_auth_secret(built.valkey))
     props = _group(built, built.valkey)["Properties"]
     assert props["AuthToken"] == {
         "Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"]]
@@ -255,7 +261,7 @@ def test_auth_token_from_json_field_of_a_given_secret(built: Built) -> None:
             ["{{resolve:secretsmanager:", {"Ref": built.id_of(built.external_secret)}, ":SecretString:token::}}"],
         ]
     }
-    assert built.redis.auth_secret is built.external_secret
+    assert _auth_secret(built.redis) is built.external_secret
     assert built.redis.secret_created is False
 
 
@@ -362,7 +368,7 @@ def test_snapshots_and_maintenance_windows(built: Built) -> None:
 def test_default_removal_policy_retains_group_secret_logs_and_what_the_group_uses(built: Built) -> None:
     retained = [
         built.valkey.replication_group,
-        built.valkey.auth_secret,
+        _auth_secret(built.valkey),
         built.valkey.slow_log_group,
         built.valkey.engine_log_group,
         built.valkey.subnet_group,
@@ -442,7 +448,7 @@ def test_grant_read_auth_secret(built: Built) -> None:
                     {
                         "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
                         "Effect": "Allow",
-                        "Resource": {"Ref": built.id_of(built.valkey.auth_secret)},
+                        "Resource": {"Ref": built.id_of(_auth_secret(built.valkey))},
                     }
                 ],
                 "Version": "2012-10-17",
@@ -638,3 +644,47 @@ def test_single_zone_is_fine_without_multi_az() -> None:
         ),
     )
     assert group.replication_group.multi_az_enabled is False
+
+
+# --- IAM users ---------------------------------------------------------------------------------------
+def test_iam_users_replace_the_auth_token_with_a_user_group() -> None:
+    group = _construct(iam_users={"svc-events": ["event:", "events:list:"], "svc-auth": ["login:"]})
+    template = Template.from_stack(Stack.of(group)).to_json()["Resources"]
+    stack = Stack.of(group)
+    props = template[stack.get_logical_id(group.replication_group)]["Properties"]
+    assert "AuthToken" not in props
+    assert group.auth_secret is None
+    assert group.user_group is not None
+    assert props["UserGroupIds"] == [{"Ref": stack.get_logical_id(group.user_group)}]
+    users = {
+        r["Properties"]["UserName"]: r["Properties"] for r in template.values() if r["Type"] == "AWS::ElastiCache::User"
+    }
+    assert sorted(users) == ["default", "svc-auth", "svc-events"]
+    assert users["default"]["AccessString"] == "off -@all"
+    assert users["default"]["AuthenticationMode"]["Type"] == "password"
+    assert users["svc-events"]["UserId"] == "svc-events"
+    assert users["svc-events"]["AuthenticationMode"] == {"Type": "iam"}
+    assert users["svc-events"]["AccessString"].startswith("on ~event:* ~events:list:* -@all +@read +@write")
+    assert "~login:*" not in users["svc-events"]["AccessString"]
+    resources = json.dumps(stack.resolve(group.connect_resources("svc-auth")))
+    assert ":user:svc-auth" in resources
+    assert ":replicationgroup:" in resources
+
+
+@pytest.mark.parametrize(
+    ("users", "message"),
+    [
+        ({"Svc": ["a:"]}, r"iam_users: user id 'Svc' must be 1 to 40 lower-case letters"),
+        ({"svc--a": ["a:"]}, r"iam_users: user id 'svc--a'"),
+        ({"svc-a": []}, r"iam_users: 'svc-a' needs at least one key prefix"),
+    ],
+)
+def test_invalid_iam_users_are_rejected(users: dict[str, list[str]], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _construct(iam_users=users)
+
+
+def test_connect_resources_refuses_an_unknown_user() -> None:
+    group = _construct(iam_users={"svc-auth": ["login:"]})
+    with pytest.raises(ValueError, match=r"'default' is not one of the IAM users"):
+        group.connect_resources("default")

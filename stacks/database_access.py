@@ -1,0 +1,233 @@
+"""The services' side of the database: their databases and roles, IAM access, and the guide's maintenance.
+
+- A custom resource runs `lambda/database_bootstrap` with the master secret on deploy: every service
+  database, its login role (granted `rds_iam`, no password), grants and extensions from config. It
+  runs again whenever the spec or the function changes; it never drops anything.
+- `lambda/database_maintenance` runs on EventBridge Scheduler in the configured time zone: nightly
+  VACUUM (ANALYZE) of the listed tables, monthly partitions kept ahead, and a weekly report of unused
+  indexes and the slowest statements (structured logs and EMF metrics).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from aws_cdk import (
+    CustomResource,
+    Duration,
+    RemovalPolicy,
+    aws_ec2 as ec2,
+    aws_iam as iam,
+    aws_kms as kms,
+    aws_scheduler as scheduler,
+)
+from constructs import Construct
+
+from config.schema import EnvironmentConfig, database_role
+from platform_constructs.database_function import DatabaseFunction
+from platform_constructs.log_retention import retention_from_days
+from platform_constructs.postgres import FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, PostgresCluster
+from stacks.lambda_code import CA_FILE, function_code
+
+#: The role RDS for PostgreSQL grants IAM authentication with.
+IAM_ROLE = "rds_iam"
+#: CloudWatch namespace of the maintenance metrics.
+METRICS_NAMESPACE = "Ticketing/Database"
+
+
+class DatabaseAccess(Construct):
+    """Exposes ``bootstrap_function``, ``bootstrap``, ``maintenance_function``, ``schedules``,
+    ``bootstrap_security_group`` and ``maintenance_security_group``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        postgres: PostgresCluster,
+        vpc: ec2.IVpc,
+        encryption_key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self._postgres = postgres
+        databases = {name: s.database for name, s in config.services.items() if s.database}
+
+        # Both reach the primary and Secrets Manager's endpoint in the VPC. The bootstrap also answers
+        # CloudFormation at an S3 URL, through the S3 gateway endpoint: S3's addresses are not known at
+        # synthesis (its prefix list id differs per region), so its HTTPS egress is open; the isolated
+        # subnets have no route anywhere but the VPC and that endpoint.
+        self.bootstrap_security_group = self._create_security_group(
+            vpc, "BootstrapSecurityGroup", "Database bootstrap function", ec2.Peer.any_ipv4()
+        )
+        self.maintenance_security_group = self._create_security_group(
+            vpc, "MaintenanceSecurityGroup", "Database maintenance function", ec2.Peer.ipv4(vpc.vpc_cidr_block)
+        )
+        common: dict[str, Any] = {
+            "runtime": FUNCTION_RUNTIME,
+            "architecture": FUNCTION_ARCHITECTURE,
+            "vpc": vpc,
+            "subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            "secret": postgres.secret,
+            "encryption_key": encryption_key,
+            "log_retention": retention_from_days(config.database.log_retention_days),
+            "log_removal_policy": RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
+        }
+        self.bootstrap_function = DatabaseFunction(
+            self,
+            "BootstrapFunction",
+            code=function_code("database_bootstrap"),
+            description=f"ticketing {config.name}: creates the service databases, roles, grants and extensions",
+            log_group_name=f"/ticketing/{config.name}/database/bootstrap",
+            security_group=self.bootstrap_security_group,
+            retry_attempts=0,
+            async_failure_reason=(
+                "CloudFormation invokes the bootstrap as a custom resource and waits for its answer: a failure "
+                "is reported to CloudFormation through the response URL and fails the deploy, where the operator "
+                "sees it; a retry or a failure destination would add nothing but a second run."
+            ),
+            **common,
+        )
+        self.bootstrap = self._create_bootstrap(databases) if databases else None
+        self.maintenance_function = DatabaseFunction(
+            self,
+            "MaintenanceFunction",
+            code=function_code("database_maintenance"),
+            description=f"ticketing {config.name}: VACUUM (ANALYZE), monthly partitions, unused-index report",
+            log_group_name=f"/ticketing/{config.name}/database/maintenance",
+            security_group=self.maintenance_security_group,
+            timeout=Duration.minutes(15),
+            retry_attempts=0,
+            async_failure_reason=(
+                "EventBridge Scheduler starts the maintenance jobs; each run logs a structured report and the "
+                "MaintenanceProblems metric, every job is idempotent and runs again at its next schedule, so a "
+                "failed run is seen in the logs and metrics rather than in a failure destination."
+            ),
+            environment={
+                "SECRET_ARN": postgres.secret.secret_arn,
+                "DB_HOST": postgres.writer_endpoint_address,
+                "DB_PORT": str(postgres.port),
+                "CA_FILE": CA_FILE,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "POWERTOOLS_SERVICE_NAME": "database-maintenance",
+            },
+            **common,
+        )
+        self.schedules = self._create_schedules(databases)
+
+    # --- Network ----------------------------------------------------------------------------------
+    def _create_security_group(
+        self, vpc: ec2.IVpc, construct_id: str, label: str, https_peer: ec2.IPeer
+    ) -> ec2.SecurityGroup:
+        group = ec2.SecurityGroup(
+            self,
+            construct_id,
+            vpc=vpc,
+            description=f"{label}: the PostgreSQL primary, and HTTPS to AWS endpoints",
+            allow_all_outbound=False,
+        )
+        group.add_egress_rule(https_peer, ec2.Port.tcp(443), "HTTPS to AWS endpoints")
+        port = ec2.Port.tcp(self._postgres.port)
+        group.add_egress_rule(ec2.Peer.security_group_id(self._postgres.security_group.security_group_id), port,
+                              "PostgreSQL primary")  # fmt: skip
+        self._postgres.security_group.add_ingress_rule(group, port, label)
+        return group
+
+    # --- Bootstrap --------------------------------------------------------------------------------
+    def _create_bootstrap(self, databases: dict[str, str]) -> CustomResource:
+        spec = {
+            "databases": [
+                {
+                    "name": database,
+                    "owner_role": database_role(service),
+                    "extensions": list(self._config.database.extensions),
+                }
+                for service, database in databases.items()
+            ],
+            "iam_role": IAM_ROLE,
+        }
+        spec_json = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+        bootstrap = CustomResource(
+            self,
+            "Bootstrap",
+            service_token=self.bootstrap_function.function.function_arn,
+            resource_type="Custom::DatabaseBootstrap",
+            properties={
+                "SecretArn": self._postgres.secret.secret_arn,
+                "Host": self._postgres.writer_endpoint_address,
+                "Port": str(self._postgres.port),
+                "CaFile": CA_FILE,
+                "Spec": spec_json,
+                # A new function version converges again even when the spec is unchanged.
+                "SpecDigest": hashlib.sha256(spec_json.encode()).hexdigest()[:16],
+            },
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        # Host (a GetAtt) already makes it wait for the primary; the function must also reach it.
+        bootstrap.node.add_dependency(self.bootstrap_security_group)
+        return bootstrap
+
+    # --- Maintenance ------------------------------------------------------------------------------
+    def _create_schedules(self, databases: dict[str, str]) -> list[scheduler.CfnSchedule]:
+        services = self._config.services
+        maintenance = self._config.maintenance
+        timeout = maintenance.statement_timeout_seconds
+        vacuum = {s.database: list(s.vacuum_tables) for s in services.values() if s.database and s.vacuum_tables}
+        partitions = [
+            {"database": s.database, "table": t.table, "column": t.column, "months_ahead": t.months_ahead}
+            for s in services.values()
+            for t in s.partitioned_tables
+            if s.database
+        ]
+        hour, minute = (int(part) for part in maintenance.daily_at.split(":"))
+        daily, weekly = f"cron({minute} {hour} * * ? *)", f"cron({minute} {hour} ? * MON *)"
+        tasks: list[tuple[str, str, dict[str, Any]]] = []
+        if vacuum:
+            tasks.append(("Vacuum", daily, {"task": "vacuum", "databases": vacuum}))
+        if partitions:
+            tasks.append(("Partitions", daily, {"task": "partitions", "tables": partitions}))
+        if databases:
+            tasks.append(("Report", weekly, {"task": "report", "databases": sorted(set(databases.values()))}))
+        for _, _, payload in tasks:
+            payload["statement_timeout_seconds"] = timeout if payload["task"] != "report" else min(timeout, 60)
+        if not tasks:
+            return []
+        role = iam.Role(
+            self,
+            "SchedulerRole",
+            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+            description=f"ticketing {self._config.name}: lets EventBridge Scheduler start database maintenance",
+        )
+        policy = iam.ManagedPolicy(
+            self,
+            "SchedulerPolicy",
+            description="Invoke the database maintenance function",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["lambda:InvokeFunction"], resources=[self.maintenance_function.function.function_arn]
+                )
+            ],
+        )
+        schedules = []
+        for name, expression, payload in tasks:
+            schedule = scheduler.CfnSchedule(
+                self,
+                f"{name}Schedule",
+                description=f"ticketing {self._config.name}: database maintenance, {payload['task']}",
+                schedule_expression=expression,
+                schedule_expression_timezone=maintenance.time_zone,
+                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+                target=scheduler.CfnSchedule.TargetProperty(
+                    arn=self.maintenance_function.function.function_arn,
+                    role_arn=role.role_arn,
+                    input=json.dumps(payload, sort_keys=True),
+                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=0),
+                ),
+            )
+            schedule.node.add_dependency(policy)
+            schedules.append(schedule)
+        return schedules
