@@ -431,11 +431,13 @@ class RedisReplicationGroup(Construct):
             },
         )
         self.users["default"] = default
-        for index, (user_id, prefixes) in enumerate(iam_users.items(), start=1):
+        for user_id, prefixes in iam_users.items():
             keys = " ".join(f"~{prefix}*" for prefix in prefixes)
+            # The construct id follows the user id (create-only): adding or removing another user
+            # never shifts this one onto a new logical id, which would replace it under the same id.
             self.users[user_id] = elasticache.CfnUser(
                 self,
-                f"User{index}",
+                "User" + "".join(part.capitalize() for part in user_id.split("-")),
                 engine=self.engine,
                 user_id=user_id,
                 user_name=user_id,  # IAM authentication requires the name to equal the id

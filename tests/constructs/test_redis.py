@@ -688,3 +688,17 @@ def test_connect_resources_refuses_an_unknown_user() -> None:
     group = _construct(iam_users={"svc-auth": ["login:"]})
     with pytest.raises(ValueError, match=r"'default' is not one of the IAM users"):
         group.connect_resources("default")
+
+
+def test_a_users_logical_id_does_not_depend_on_the_others() -> None:
+    """Adding a user must not move an existing one to another logical id (its user id is create-only)."""
+
+    def logical_ids(users: dict[str, list[str]]) -> dict[str, str]:
+        group = _construct(iam_users=users)
+        stack = Stack.of(group)
+        return {uid: stack.get_logical_id(user) for uid, user in group.users.items() if uid != "default"}
+
+    before = logical_ids({"svc-b": ["b:"], "svc-c": ["c:"]})
+    after = logical_ids({"svc-a": ["a:"], "svc-b": ["b:"], "svc-c": ["c:"]})
+    assert after["svc-b"] == before["svc-b"]
+    assert after["svc-c"] == before["svc-c"]
