@@ -1,10 +1,11 @@
 """The contract between the data stack and the services: SSM parameter names.
 
-The data stack writes its endpoints and secret ARNs to SSM Parameter Store under
-`/ticketing/<env>/data/`. Consumers resolve them at deploy time (`{{resolve:ssm:...}}`-style
-CloudFormation parameters), not through CloudFormation exports, so the data stack can change
-an endpoint without first removing every importing stack (export lock-in), and the services
-stack can be deployed, destroyed and redeployed on its own.
+The data stack writes its endpoints (and, per service, the ARN of the policy its task role attaches)
+to SSM Parameter Store under `/ticketing/<env>/data/`; no secret is handed to the services.
+Consumers resolve them at deploy time (`{{resolve:ssm:...}}`-style CloudFormation parameters), not
+through CloudFormation exports, so the data stack can change an endpoint without first removing
+every importing stack (export lock-in), and the services stack can be deployed, destroyed and
+redeployed on its own.
 """
 
 from __future__ import annotations

@@ -223,8 +223,8 @@ class DataStack(PlatformStack):
                 reason=(
                     "Redis OSS keeps its default port 6379 (the rule does not check Valkey, which uses the same "
                     "port): every Redis client defaults to it, and another port hides nothing from a scanner "
-                    "inside the VPC. The group admits only the services' security group, requires TLS and an AUTH "
-                    "token, and lives in isolated subnets."
+                    "inside the VPC. The group admits only the services' security group, requires TLS and an IAM "
+                    "token per service user, and lives in isolated subnets."
                 ),
             )
         if not cache.multi_az:

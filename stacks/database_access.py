@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -21,6 +20,7 @@ from aws_cdk import (
     aws_ec2 as ec2,
     aws_iam as iam,
     aws_kms as kms,
+    aws_lambda as lambda_,
     aws_scheduler as scheduler,
 )
 from constructs import Construct
@@ -161,14 +161,22 @@ class DatabaseAccess(Construct):
                 "Port": str(self._postgres.port),
                 "CaFile": CA_FILE,
                 "Spec": spec_json,
-                # A new function version converges again even when the spec is unchanged.
-                "SpecDigest": hashlib.sha256(spec_json.encode()).hexdigest()[:16],
+                # The function's code (its asset's S3 key is the digest of what ships): new code converges again
+                # even when the spec is unchanged.
+                "CodeVersion": self._code_key(self.bootstrap_function),
             },
             removal_policy=RemovalPolicy.RETAIN,
         )
         # Host (a GetAtt) already makes it wait for the primary; the function must also reach it.
         bootstrap.node.add_dependency(self.bootstrap_security_group)
         return bootstrap
+
+    @staticmethod
+    def _code_key(function: DatabaseFunction) -> str:
+        cfn = function.function.node.default_child
+        if not isinstance(cfn, lambda_.CfnFunction) or not isinstance(cfn.code, lambda_.CfnFunction.CodeProperty):
+            raise RuntimeError("DatabaseAccess: the bootstrap function has no asset code")  # pragma: no cover
+        return str(cfn.code.s3_key)
 
     # --- Maintenance ------------------------------------------------------------------------------
     def _create_schedules(self, databases: dict[str, str]) -> list[scheduler.CfnSchedule]:

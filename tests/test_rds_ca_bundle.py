@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,8 @@ def test_the_committed_bundle_matches_the_pinned_package() -> None:
 
 def test_the_bundle_holds_the_rds_and_amazon_root_certificates() -> None:
     context = ssl.create_default_context(cafile=str(TARGET))
-    subjects = [dict(part[0] for part in cert["subject"]) for cert in context.get_ca_certs()]
+    certificates: list[Any] = context.get_ca_certs()
+    subjects = [{key: value for rdn in cert["subject"] for key, value in rdn} for cert in certificates]
     organizations = {subject.get("organizationName", "") for subject in subjects}
     common_names = " ".join(subject.get("commonName", "") for subject in subjects)
     assert len(subjects) >= 100

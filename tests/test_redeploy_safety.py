@@ -66,7 +66,10 @@ def test_data_key_admits_logs_only_for_named_groups_and_names_no_new_role(env: S
             assert all(isinstance(a, str) and not a.endswith("*") for a in arns), arns
             assert "ArnLike" not in statement["Condition"], statement
         aws = principal.get("AWS")
-        assert not (isinstance(aws, dict) and "Fn::GetAtt" in aws), f"key policy names a role of this deploy: {aws}"
+        for entry in aws if isinstance(aws, list) else [aws]:
+            assert not (isinstance(entry, dict) and "Fn::GetAtt" in entry), (
+                f"key policy names a role of this deploy: {aws}"
+            )
     named_groups = {name for _, resource, name in named_resources(env) if resource["Type"] == "AWS::Logs::LogGroup"}
     admitted = {
         arn.rsplit(":log-group:", 1)[1]

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import SynthesizedEnvironment
 from tools.lint_templates import is_accepted, load_accepted, run_cfn_lint
 
@@ -46,3 +48,15 @@ def test_no_context_lookups_are_cached() -> None:
     """Synthesis needs no AWS account: nothing was ever looked up into cdk.context.json."""
     context_file = ROOT / "cdk.context.json"
     assert not context_file.exists() or json.loads(context_file.read_text()) == {}
+
+
+@pytest.mark.slow
+def test_python_app_py_alone_synthesises(tmp_path: Path) -> None:
+    """`python app.py` without the CLI (no cdk.json context, so no feature flags) still passes the gate."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
+    env.update(CDK_OUTDIR=str(tmp_path), CDK_CONTEXT_JSON='{"env": "dev"}', CDK_VALIDATION="false")
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert list(tmp_path.rglob("*.template.json"))

@@ -8,6 +8,7 @@ from aws_cdk import (
     Duration,
     RemovalPolicy,
     Stack,
+    Token,
     aws_ec2 as ec2,
     aws_iam as iam,
     aws_kms as kms,
@@ -161,7 +162,17 @@ class DatabaseFunction(Construct):
 
     def _acknowledge_findings(self, description: str) -> None:
         stack = Stack.of(self)
-        streams = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:{self._log_group_name}:*"
+        # As cdk-nag writes the resource in the finding's id: pseudo parameters still unresolved appear as
+        # <AWS::Partition> and the like (without the partition-literals feature flag, for example).
+        partition, region, account = (
+            placeholder if Token.is_unresolved(value) else value
+            for value, placeholder in (
+                (stack.partition, "<AWS::Partition>"),
+                (stack.region, "<AWS::Region>"),
+                (stack.account, "<AWS::AccountId>"),
+            )
+        )
+        streams = f"arn:{partition}:logs:{region}:{account}:log-group:{self._log_group_name}:*"
         acknowledge(
             self.policy,
             f"AwsSolutions-IAM5[Resource::{streams}]",

@@ -898,8 +898,13 @@ class PostgresCluster(Construct):
                     ),
                 ],
             )
-            rotation_schedule = self.secret.add_rotation_schedule(
+            # The schedule sees the secret without its key: given the key, aws-cdk-lib would add a key-policy
+            # statement naming the function's role, created in the same deploy (an IAM propagation race).
+            # The function's managed policy already grants the decrypt and encrypt through Secrets Manager.
+            rotation_schedule = secretsmanager.RotationSchedule(
+                self,
                 "RotationSchedule",
+                secret=secretsmanager.Secret.from_secret_complete_arn(self, "RotatedSecret", self.secret.secret_arn),
                 automatically_after=credential_rotation,
                 rotation_lambda=self.rotation_function.function,
                 rotate_immediately_on_update=False,

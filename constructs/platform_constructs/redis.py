@@ -286,6 +286,7 @@ class RedisReplicationGroup(Construct):
         self.replicas_per_node_group: int = replicas_per_node_group
         self.encryption_key = encryption_key
         supporting_policy = _supporting_policy(removal_policy)
+        self._supporting_policy = supporting_policy
         data_policy = _data_policy(removal_policy)
         label = "Valkey" if engine == "valkey" else "Redis OSS"
 
@@ -451,6 +452,10 @@ class RedisReplicationGroup(Construct):
             user_group_id=f"{default.user_id.removesuffix('-default')}-users",
             user_ids=[user.ref for user in self.users.values()],
         )
+        # While the replication group is retained, its users and user group must stay too: CloudFormation
+        # could not delete them while the group uses them.
+        for resource in (group, *self.users.values()):
+            resource.apply_removal_policy(self._supporting_policy)
         return group
 
     def connect_resources(self, user_id: str) -> list[str]:
