@@ -24,7 +24,7 @@ CDK_ENV_FLAG := $(if $(filter all,$(ENV)),,-c env=$(ENV))
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constructs/pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambda/requirements.txt constructs/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
