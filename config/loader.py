@@ -23,6 +23,7 @@ from config.schema import (
     ServiceConfig,
     ServicesConfig,
     key_path,
+    maintenance_problems,
     visible as _visible,
 )
 
@@ -141,7 +142,11 @@ def validate_environment(
         problems.extend(f"{source}: {line}" for e in error.errors() for line in _describe(e, raw))
     if problems:
         raise ConfigError(problems)
-    return config.model_copy(update={"services": load_services() if services is None else services})
+    config = config.model_copy(update={"services": load_services() if services is None else services})
+    problems = [f"{source}: {problem}" for problem in maintenance_problems(config)]
+    if problems:
+        raise ConfigError(problems)
+    return config
 
 
 def _describe(error: Any, raw: dict[str, Any]) -> list[str]:

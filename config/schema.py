@@ -456,6 +456,26 @@ class ServicesConfig(_Strict):
         return services
 
 
+#: The longest a maintenance run may take: a Lambda function's limit, less a minute for the report.
+MAINTENANCE_RUN_SECONDS = 900 - 60
+
+
+def maintenance_problems(config: EnvironmentConfig) -> list[str]:
+    """Rules between an environment's maintenance settings and the shared services (attached later)."""
+    timeout = config.maintenance.statement_timeout_seconds
+    problems = []
+    for name, service in config.services.items():
+        worst = len(service.vacuum_tables) * timeout
+        if worst > MAINTENANCE_RUN_SECONDS:
+            most = max(MAINTENANCE_RUN_SECONDS // timeout, 0)
+            problems.append(
+                f"services.{name}.vacuum_tables: {len(service.vacuum_tables)} tables at "
+                f"maintenance.statement_timeout_seconds = {timeout} could take {worst} s, and one run may take "
+                f"{MAINTENANCE_RUN_SECONDS} s: list at most {most} tables or lower the timeout"
+            )
+    return problems
+
+
 def cache_user(environment: str, service: str) -> str:
     """The ElastiCache user (id and name) of a service: `ticketing-<env>-<service>`."""
     return f"ticketing-{environment}-{service}"

@@ -18,7 +18,7 @@ class DataParameter(StrEnum):
 
     DATABASE_WRITER_HOST = "database/writer-host"  # RDS Proxy endpoint: all writes
     DATABASE_READER_HOST = "database/reader-host"  # private DNS name spanning the read replicas
-    DATABASE_PRIMARY_HOST = "database/primary-host"  # the instance itself: migrations, admin only
+    DATABASE_PRIMARY_HOST = "database/primary-host"  # the instance itself: administration and the functions
     DATABASE_PORT = "database/port"  # the writer's port: RDS Proxy's
     DATABASE_READER_PORT = "database/reader-port"
     DATABASE_REPLICA_HOSTS = "database/replica-hosts"  # every replica's endpoint, comma-separated: IAM tokens per host

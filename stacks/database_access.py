@@ -23,7 +23,7 @@ from aws_cdk import (
     aws_lambda as lambda_,
     aws_scheduler as scheduler,
 )
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from config.schema import EnvironmentConfig, database_role
 from platform_constructs.database_function import DatabaseFunction
@@ -54,6 +54,7 @@ class DatabaseAccess(Construct):
         super().__init__(scope, construct_id)
         self._config = config
         self._postgres = postgres
+        self._primary_ingress: dict[str, list[IConstruct]] = {}
         databases = {name: s.database for name, s in config.services.items() if s.database}
 
         # Both reach the primary and Secrets Manager's endpoint in the VPC. The bootstrap also answers
@@ -133,7 +134,11 @@ class DatabaseAccess(Construct):
         port = ec2.Port.tcp(self._postgres.port)
         group.add_egress_rule(ec2.Peer.security_group_id(self._postgres.security_group.security_group_id), port,
                               "PostgreSQL primary")  # fmt: skip
+        before = {child.node.id for child in self._postgres.security_group.node.children}
         self._postgres.security_group.add_ingress_rule(group, port, label)
+        self._primary_ingress[construct_id] = [
+            child for child in self._postgres.security_group.node.children if child.node.id not in before
+        ]
         return group
 
     # --- Bootstrap --------------------------------------------------------------------------------
@@ -166,9 +171,13 @@ class DatabaseAccess(Construct):
                 "CodeVersion": self._code_key(self.bootstrap_function),
             },
             removal_policy=RemovalPolicy.RETAIN,
+            # A function that never answers (an import error, an unreachable endpoint) fails the deploy
+            # after ten minutes instead of CloudFormation's hour.
+            service_timeout=Duration.minutes(10),
         )
-        # Host (a GetAtt) already makes it wait for the primary; the function must also reach it.
-        bootstrap.node.add_dependency(self.bootstrap_security_group)
+        # Host (a GetAtt) already makes it wait for the primary; the function must also reach it, through
+        # its own group's egress and the primary group's ingress rule (a resource of its own).
+        bootstrap.node.add_dependency(self.bootstrap_security_group, *self._primary_ingress["BootstrapSecurityGroup"])
         return bootstrap
 
     @staticmethod
@@ -193,8 +202,11 @@ class DatabaseAccess(Construct):
         hour, minute = (int(part) for part in maintenance.daily_at.split(":"))
         daily, weekly = f"cron({minute} {hour} * * ? *)", f"cron({minute} {hour} ? * MON *)"
         tasks: list[tuple[str, str, dict[str, Any]]] = []
-        if vacuum:
-            tasks.append(("Vacuum", daily, {"task": "vacuum", "databases": vacuum}))
+        # One run per database: a run may take at most a Lambda's 15 minutes, and the schema keeps each
+        # database's tables times the statement timeout below that.
+        for database, tables in vacuum.items():
+            name = "Vacuum" + "".join(part.capitalize() for part in database.split("_"))
+            tasks.append((name, daily, {"task": "vacuum", "databases": {database: tables}}))
         if partitions:
             tasks.append(("Partitions", daily, {"task": "partitions", "tables": partitions}))
         if databases:
@@ -225,7 +237,8 @@ class DatabaseAccess(Construct):
             schedule = scheduler.CfnSchedule(
                 self,
                 f"{name}Schedule",
-                description=f"ticketing {self._config.name}: database maintenance, {payload['task']}",
+                description=f"ticketing {self._config.name}: database maintenance, {payload['task']}"
+                + (f" of {next(iter(payload['databases']))}" if payload["task"] == "vacuum" else ""),
                 schedule_expression=expression,
                 schedule_expression_timezone=maintenance.time_zone,
                 flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),

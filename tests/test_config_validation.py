@@ -257,3 +257,10 @@ def test_deprecated_minor_versions_are_refused() -> None:
     data = with_change("dev", "database.engine_version", "16.1")
     with pytest.raises(ConfigError, match=r"database.engine_version = '16.1': deprecated: RDS no longer creates"):
         validate_environment(data, source="dev.toml")
+
+
+def test_a_vacuum_run_that_could_outlast_a_lambda_is_refused() -> None:
+    data = with_change("dev", "maintenance", {"statement_timeout_seconds": 900})
+    with pytest.raises(ConfigError, match=r"dev.toml: services.events.vacuum_tables: 1 tables at "
+                       r"maintenance.statement_timeout_seconds = 900 could take 900 s"):  # fmt: skip
+        validate_environment(data, source="dev.toml")

@@ -59,4 +59,11 @@ def test_python_app_py_alone_synthesises(tmp_path: Path) -> None:
         [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert list(tmp_path.rglob("*.template.json"))
+    (data,) = tmp_path.rglob("*Data*.template.json")
+    # Without cdk.json's flags the IAM grants must still name resource ids (db-..., prx-...), not ARNs.
+    for resource in json.loads(data.read_text(encoding="utf-8"))["Resources"].values():
+        for statement in resource.get("Properties", {}).get("PolicyDocument", {}).get("Statement", []):
+            if statement.get("Action") == "rds-db:connect":
+                for arn in statement["Resource"]:
+                    text = json.dumps(arn)
+                    assert "DbiResourceId" in text or "DBProxyArn" in text, text

@@ -186,10 +186,11 @@ class DatabaseFunction(Construct):
             "NIST.800.53.R5-LambdaDLQ",
             "Serverless-LambdaDLQ",
             reason=(
-                f"The function ({description}) is invoked synchronously (by Secrets Manager, CloudFormation "
-                "or a schedule with its own retry and dead-letter settings), so a function dead-letter queue, "
-                "which only catches asynchronous invocations, would never receive anything; failures are "
-                "logged and alarmed on."
+                f"The function ({description}) fails visibly where it is invoked: Secrets Manager records a "
+                "failed rotation and keeps the current password, a custom resource answers FAILED to "
+                "CloudFormation and fails the deploy, and a scheduled job logs a structured report and the "
+                "MaintenanceProblems metric before it ends; every one is idempotent and runs again, so an "
+                "unprocessed event in a dead-letter queue would hold nothing to replay."
             ),
         )
         acknowledge(

@@ -944,7 +944,7 @@ class PostgresCluster(Construct):
                             stack.format_arn(
                                 service="rds-db",
                                 resource="dbuser",
-                                resource_name=f"{self.primary.instance_resource_id}/{user}",
+                                resource_name=f"{self._dbi_resource_id(self.primary)}/{user}",
                                 arn_format=ArnFormat.COLON_RESOURCE_NAME,
                             )
                             for user in self.proxy_iam_users
@@ -1227,6 +1227,19 @@ class PostgresCluster(Construct):
         self.connections.allow_default_port_from(peer, description or "PostgreSQL writes through RDS Proxy")
         self.reader_connections.allow_default_port_from(peer, description or "PostgreSQL reads from the replicas")
 
+    @staticmethod
+    def _dbi_resource_id(instance: rds.DatabaseInstanceBase) -> str:
+        """The instance's DbiResourceId (``db-...``), what ``rds-db:connect`` ARNs name.
+
+        Read from the L1 attribute, not ``instance_resource_id``: for a read replica that property is the
+        resource id only under a feature flag (setCorrectValueForDatabaseInstanceReadReplicaInstanceResourceId),
+        which `python app.py` without the CLI does not set.
+        """
+        cfn = instance.node.default_child
+        if not isinstance(cfn, rds.CfnDBInstance):  # pragma: no cover - instances made here are L2 over CfnDBInstance
+            raise RuntimeError(f"{instance.node.path}: no CfnDBInstance")
+        return cfn.attr_dbi_resource_id
+
     def connect_resources(self, db_user: str) -> list[str]:
         """The ``rds-db:connect`` ARNs a client needs to log in as `db_user` with IAM where clients
         connect (see ``grant_connect``), for a policy of the caller's own."""
@@ -1242,9 +1255,9 @@ class PostgresCluster(Construct):
                 arn_format=ArnFormat.COLON_RESOURCE_NAME,
             )
 
-        resources = [dbuser(replica.instance_resource_id) for replica in self.replicas]
+        resources = [dbuser(self._dbi_resource_id(replica)) for replica in self.replicas]
         if self.proxy_iam_users is None:
-            return [dbuser(self.primary.instance_resource_id), *resources]
+            return [dbuser(self._dbi_resource_id(self.primary)), *resources]
         if db_user not in self.proxy_iam_users:
             raise ValueError(
                 f"connect_resources: {db_user!r} is not one of proxy_iam_users {list(self.proxy_iam_users)}; "
@@ -1255,9 +1268,9 @@ class PostgresCluster(Construct):
         return [dbuser(proxy_id), *resources]
 
     def grant_connect(self, grantee: iam.IGrantable, db_user: str) -> iam.Grant:
-        """IAM database authentication as `db_user` where clients connect: through the proxy (when it
-        uses end-to-end IAM) and directly to each replica. Never the primary itself, which admits only
-        the proxy and the administrative functions on the network."""
+        """IAM database authentication as `db_user` where clients connect: directly to each replica, and
+        through the proxy when it uses end-to-end IAM (otherwise the primary itself, the only place an IAM
+        login to the writer can then go)."""
         grants = [replica.grant_connect(grantee, db_user) for replica in self.replicas]
         if self.proxy_iam_users is not None:
             if db_user not in self.proxy_iam_users:

@@ -442,7 +442,10 @@ class RedisReplicationGroup(Construct):
                 engine=self.engine,
                 user_id=user_id,
                 user_name=user_id,  # IAM authentication requires the name to equal the id
-                access_string=f"on {keys} -@all +@read +@write +@keyspace +@connection +@transaction -@dangerous",
+                # SCAN and RANDOMKEY ignore key patterns: without them a user could list other services' keys.
+                access_string=(
+                    f"on {keys} -@all +@read +@write +@keyspace +@connection +@transaction -@dangerous -scan -randomkey"
+                ),
                 authentication_mode={"Type": "iam"},
             )
         group = elasticache.CfnUserGroup(
