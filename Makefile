@@ -77,6 +77,8 @@ snapshot-update: setup  ## rewrite the stack snapshots after an intended change 
 baseline: setup  ## synthesise BASE_REF (default main) into cdk.out.baseline, for `make diff`
 	rm -rf .baseline cdk.out.baseline
 	git worktree add --detach .baseline $(BASE_REF)
+	# The functions' packages are installed, not committed: the baseline bundles the same ones.
+	ln -s $(CURDIR)/.lambda-deps .baseline/.lambda-deps
 	cd .baseline && PYTHONPATH=$(CURDIR)/.baseline/constructs cdk synth --quiet --output $(CURDIR)/cdk.out.baseline \
 	  --app "$(BIN)/python app.py" $(CDK_ENV_FLAG) || { cd $(CURDIR); git worktree remove --force .baseline; exit 1; }
 	git worktree remove --force .baseline
