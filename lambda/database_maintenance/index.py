@@ -19,7 +19,8 @@ others still run; the ``MaintenanceProblems`` metric counts them, so an alarm ca
 
 The master user owns none of the services' tables and does not inherit their owners' privileges
 (see database_bootstrap). VACUUM and CREATE TABLE ... PARTITION OF run as the table's owner
-(``SET ROLE``, which the bootstrap granted), or directly when the master may already maintain the table.
+(``SET ROLE`` to the service's NOLOGIN owner role, the only service role the bootstrap lets the master
+SET), or directly when the master may already maintain the table.
 """
 
 from __future__ import annotations

@@ -18,12 +18,14 @@ from pg_testing import (  # type: ignore[import-not-found]
     PostgresServer,
     TlsProxy,
     emf_documents,
+    set_password,
 )
 from pydantic import ValidationError
 
 pytestmark = pytest.mark.slow
 
-OWNER = "svc_maint"
+LOGIN = "svc_maint"
+OWNER = "svc_maint_owner"  # the bootstrap's owner role of LOGIN: owns what the service creates
 ORDERS = "maint_orders"  # partitioned and plain tables
 STATS = "maint_stats"  # the unused-index fixture, with pg_stat_statements
 PLAIN = "maint_plain"  # no pg_stat_statements
@@ -33,13 +35,15 @@ TODAY = date(2026, 11, 15)
 @pytest.fixture(scope="module")
 def databases(bootstrap: ModuleType, pg_server: PostgresServer) -> None:
     spec = bootstrap.BootstrapSpec.model_validate(
-        {"databases": [{"name": name, "owner_role": OWNER} for name in (ORDERS, STATS, PLAIN)]}
+        {"databases": [{"name": name, "owner_role": LOGIN} for name in (ORDERS, STATS, PLAIN)]}
     )
     bootstrap.converge(pg_server.master_connect_to(), spec)
 
-    as_owner = pg_server.superuser(ORDERS)
+    # Logged in as the service (a password here; IAM on RDS): its session starts as the owner role.
+    set_password(pg_server, LOGIN, "maint-password")
+    as_owner = pg_server.connect(LOGIN, "maint-password", ORDERS)
     try:
-        as_owner.run(f"SET ROLE {OWNER}")
+        assert as_owner.run("SELECT current_user") == [[OWNER]]
         as_owner.run(
             "CREATE TABLE bookings (id bigint, created_at timestamptz NOT NULL, seats int)"
             " PARTITION BY RANGE (created_at)"
