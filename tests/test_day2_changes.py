@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from config import CONFIG_DIR
-from config.loader import validate_environment
+from config.loader import load_services, validate_environment
+from config.schema import ServiceConfig
 from stacks.compliance import synthesize
 from stacks.platform_app import build_app, feature_flags, new_app
 from tests.conftest import SynthesizedEnvironment
@@ -28,8 +29,9 @@ from tools.diff_stacks import diff_stack
 pytestmark = pytest.mark.slow
 
 
-def synth_changed(name: str, outdir: Path, **changes: Any) -> Path:
-    """Synthesise config/<name>.toml with dotted-key `changes` (a__b means a.b) into `outdir`."""
+def synth_changed(name: str, outdir: Path, *, services: dict[str, ServiceConfig] | None = None, **changes: Any) -> Path:
+    """Synthesise config/<name>.toml with dotted-key `changes` (a__b means a.b) into `outdir`
+    (and `services` instead of config/services.toml when given)."""
     data = tomllib.loads((CONFIG_DIR / f"{name}.toml").read_text(encoding="utf-8"))
     data = copy.deepcopy(data)
     for dotted, value in changes.items():
@@ -38,7 +40,7 @@ def synth_changed(name: str, outdir: Path, **changes: Any) -> Path:
         for key in parents:
             node = node[key]
         node[leaf] = value
-    config = validate_environment(data, source=f"{name}.toml", expected_name=name)
+    config = validate_environment(data, source=f"{name}.toml", expected_name=name, services=services)
     synthesize(build_app([config], new_app(outdir=str(outdir), context=feature_flags())))
     return outdir
 
@@ -139,3 +141,26 @@ def test_a_zone_change_is_refused_by_make_diff_and_never_collides_on_the_proxy_n
     assert old, output
     assert new, output
     assert old[1] != new[1]
+
+
+def test_adding_a_service_is_config_only_and_adds_without_replacing(
+    platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
+) -> None:
+    """A sixth service: one entry; the diff only adds (its policy, parameter, cache user) and updates."""
+    before = platform("dev")
+    services = {
+        **load_services(),
+        "search": ServiceConfig(database="ticketing_search", cache_key_prefixes=("search:",)),
+    }
+    after = synth_changed("dev", tmp_path, services=services)
+    result = diff_stack(after, template_of(before.outdir, "Dev/Data"), "Dev/Data")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    lines = changed_lines(output)
+    added = [line for line in lines if line.startswith("[+]")]
+    assert any("AWS::ElastiCache::User " in line and "TicketingDevSearch" in line for line in added), added
+    assert any("AWS::IAM::ManagedPolicy" in line and "SearchDataAccess" in line for line in added), added
+    assert not [line for line in lines if line.startswith("[-]")], output
+    # The bootstrap runs again with the new database in its spec; the proxy may log in as the new role.
+    assert "ticketing_search" in output
+    assert "svc_search" in output
