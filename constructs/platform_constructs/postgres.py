@@ -931,7 +931,7 @@ class PostgresCluster(Construct):
             )
             if not self.proxy_iam_users:
                 return role, None
-            stack = Stack.of(self)
+            primary_id = self._dbi_resource_id(self.primary)
             policy = iam.ManagedPolicy(
                 self,
                 "ProxyConnectPolicy",
@@ -940,15 +940,7 @@ class PostgresCluster(Construct):
                 statements=[
                     iam.PolicyStatement(
                         actions=["rds-db:connect"],
-                        resources=[
-                            stack.format_arn(
-                                service="rds-db",
-                                resource="dbuser",
-                                resource_name=f"{self._dbi_resource_id(self.primary)}/{user}",
-                                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                            )
-                            for user in self.proxy_iam_users
-                        ],
+                        resources=[self._dbuser_arn(primary_id, user) for user in self.proxy_iam_users],
                     )
                 ],
             )
@@ -1240,24 +1232,21 @@ class PostgresCluster(Construct):
             raise RuntimeError(f"{instance.node.path}: no CfnDBInstance")
         return cfn.attr_dbi_resource_id
 
+    def _dbuser_arn(self, resource_id: str, db_user: str) -> str:
+        """``arn:<partition>:rds-db:<region>:<account>:dbuser:<resource id>/<db user>``."""
+        return Stack.of(self).format_arn(
+            service="rds-db",
+            resource="dbuser",
+            resource_name=f"{resource_id}/{db_user}",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
     def connect_resources(self, db_user: str) -> list[str]:
         """The ``rds-db:connect`` ARNs a client needs to log in as `db_user` with IAM where clients
         connect (see ``grant_connect``), for a policy of the caller's own."""
-        stack = Stack.of(self)
-
-        def dbuser(resource_id: str | None) -> str:
-            if resource_id is None:  # pragma: no cover - instances made here always have one
-                raise RuntimeError("PostgresCluster: an instance without a resource id")
-            return stack.format_arn(
-                service="rds-db",
-                resource="dbuser",
-                resource_name=f"{resource_id}/{db_user}",
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            )
-
-        resources = [dbuser(self._dbi_resource_id(replica)) for replica in self.replicas]
+        resources = [self._dbuser_arn(self._dbi_resource_id(replica), db_user) for replica in self.replicas]
         if self.proxy_iam_users is None:
-            return [dbuser(self._dbi_resource_id(self.primary)), *resources]
+            return [self._dbuser_arn(self._dbi_resource_id(self.primary), db_user), *resources]
         if db_user not in self.proxy_iam_users:
             raise ValueError(
                 f"connect_resources: {db_user!r} is not one of proxy_iam_users {list(self.proxy_iam_users)}; "
@@ -1265,7 +1254,7 @@ class PostgresCluster(Construct):
             )
         # arn:aws:rds:<region>:<account>:db-proxy:prx-<id>: the proxy's resource id is the 7th field.
         proxy_id = Fn.select(6, Fn.split(":", self.proxy.db_proxy_arn))
-        return [dbuser(proxy_id), *resources]
+        return [self._dbuser_arn(proxy_id, db_user), *resources]
 
     def grant_connect(self, grantee: iam.IGrantable, db_user: str) -> iam.Grant:
         """IAM database authentication as `db_user` where clients connect: directly to each replica, and
