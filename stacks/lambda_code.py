@@ -16,13 +16,18 @@ from typing import Any
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling, aws_lambda as lambda_
 
+from platform_constructs.postgres import FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME
+
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_DIR = ROOT / "lambda"
-#: Where `make setup` installs lambda/requirements.txt for the functions' platform.
-DEPENDENCIES_DIR = ROOT / ".lambda-deps" / "arm64-py314"
+#: Where `make setup` installs lambda/requirements.txt: wheels for the runtime and architecture the
+#: functions run on (platform_constructs.postgres), e.g. `.lambda-deps/arm64-py314`.
+DEPENDENCIES_DIR = (
+    ROOT
+    / ".lambda-deps"
+    / f"{FUNCTION_ARCHITECTURE.name}-py{FUNCTION_RUNTIME.name.removeprefix('python').replace('.', '')}"
+)
 SHARED_PACKAGES = ("pg_common",)
-RUNTIME = lambda_.Runtime.PYTHON_3_14
-ARCHITECTURE = lambda_.Architecture.ARM_64
 #: Never shipped: build metadata with machine-specific paths, and compiled caches.
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "RECORD", "INSTALLER", "direct_url.json", "requirements.txt")
 

@@ -103,3 +103,19 @@ def test_an_unknown_service_is_refused() -> None:
     config = load_environment("prod")
     with pytest.raises(ValueError, match=r"'payments' is not in config/services.toml"):
         data_tier_settings(Stack(App(), "X"), config, "payments")
+
+
+def test_make_setup_installs_the_wheels_for_the_functions_runtime() -> None:
+    """The Makefile's pip target and the bundling read the same platform: runtime and architecture."""
+    import re
+    from pathlib import Path
+
+    from platform_constructs.postgres import FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME
+    from stacks.lambda_code import DEPENDENCIES_DIR, ROOT
+
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    target = re.search(r"^LAMBDA_DEPS := (\S+)$", makefile, re.MULTILINE)
+    assert target is not None
+    assert ROOT / Path(target[1]) == DEPENDENCIES_DIR
+    assert f"--python-version {FUNCTION_RUNTIME.name.removeprefix('python')}" in makefile
+    assert {"arm64": "manylinux2014_aarch64"}[FUNCTION_ARCHITECTURE.name] in makefile

@@ -1244,12 +1244,15 @@ class PostgresCluster(Construct):
     def connect_resources(self, db_user: str) -> list[str]:
         """The ``rds-db:connect`` ARNs a client needs to log in as `db_user` with IAM where clients
         connect (see ``grant_connect``), for a policy of the caller's own."""
+        return self._connect_resources("connect_resources", db_user)
+
+    def _connect_resources(self, caller: str, db_user: str) -> list[str]:
         resources = [self._dbuser_arn(self._dbi_resource_id(replica), db_user) for replica in self.replicas]
         if self.proxy_iam_users is None:
             return [self._dbuser_arn(self._dbi_resource_id(self.primary), db_user), *resources]
         if db_user not in self.proxy_iam_users:
             raise ValueError(
-                f"connect_resources: {db_user!r} is not one of proxy_iam_users {list(self.proxy_iam_users)}; "
+                f"{caller}: {db_user!r} is not one of proxy_iam_users {list(self.proxy_iam_users)}; "
                 "the proxy could not log in as it"
             )
         # arn:aws:rds:<region>:<account>:db-proxy:prx-<id>: the proxy's resource id is the 7th field.
@@ -1260,20 +1263,11 @@ class PostgresCluster(Construct):
         """IAM database authentication as `db_user` where clients connect: directly to each replica, and
         through the proxy when it uses end-to-end IAM (otherwise the primary itself, the only place an IAM
         login to the writer can then go)."""
-        grants = [replica.grant_connect(grantee, db_user) for replica in self.replicas]
-        if self.proxy_iam_users is not None:
-            if db_user not in self.proxy_iam_users:
-                raise ValueError(
-                    f"grant_connect: {db_user!r} is not one of proxy_iam_users {list(self.proxy_iam_users)}; "
-                    "the proxy could not log in as it"
-                )
-            grants.append(self.proxy.grant_connect(grantee, db_user))
-        else:
-            grants.append(self.primary.grant_connect(grantee, db_user))
-        grant = grants[0]
-        for other in grants[1:]:
-            grant = grant.combine(other)
-        return grant
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["rds-db:connect"],
+            resource_arns=self._connect_resources("grant_connect", db_user),
+        )
 
     # --- Metrics ----------------------------------------------------------------------------------
     def metric_cpu_utilization(self, *, period: Duration | None = None) -> cloudwatch.Metric:
