@@ -15,17 +15,9 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from config.schema import (
-    ConfigFieldError,
-    ConfigFieldsError,
-    EnvironmentConfig,
-    EnvironmentName,
-    ServiceConfig,
-    ServicesConfig,
-    key_path,
-    maintenance_problems,
-    visible as _visible,
-)
+from config.compute import compute_problems
+from config.fields import ConfigFieldError, ConfigFieldsError, key_path, visible as _visible
+from config.schema import EnvironmentConfig, EnvironmentName, ServiceConfig, ServicesConfig, maintenance_problems
 
 CONFIG_DIR = Path(__file__).resolve().parent
 ENVIRONMENT_NAMES: tuple[str, ...] = get_args(EnvironmentName)
@@ -143,7 +135,7 @@ def validate_environment(
     if problems:
         raise ConfigError(problems)
     config = config.model_copy(update={"services": load_services() if services is None else services})
-    problems = [f"{source}: {problem}" for problem in maintenance_problems(config)]
+    problems = [f"{source}: {problem}" for problem in (*maintenance_problems(config), *compute_problems(config))]
     if problems:
         raise ConfigError(problems)
     return config

@@ -13,13 +13,23 @@ import ipaddress
 import re
 import unicodedata
 import zoneinfo
-from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from config.aws_offerings import cache_node_types, deprecated_postgres_versions, postgres_instance_classes
 from config.aws_regions import REGIONS, SOURCE as REGIONS_SOURCE, ZONES_BY_REGION
+from config.compute import ComputeConfig, LoadBalancerConfig
+from config.fields import (
+    ConfigFieldError,
+    Strict as _Strict,
+    bounded,
+    clock_time,
+    key_path,
+    raise_all,
+    visible,
+)
+from config.path_patterns import overlap, pattern_problem
 from platform_constructs import limits
 from platform_constructs.limits import Limit
 from platform_constructs.log_retention import RETENTION_BY_DAYS
@@ -79,23 +89,6 @@ ISOLATED_SUBNET_MASK = 24
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 
 
-def bounded(limit: Limit, description: str, *, default: int | None = None) -> Any:
-    """A Field with the bounds of `limit`; the loader words a violation as "must be <limit>"."""
-    return Field(
-        *(() if default is None else (default,)),
-        ge=limit.low,
-        le=limit.high,
-        description=f"{description} Allowed: {limit.describe()}.",
-        json_schema_extra={"allowed": limit.describe()},
-    )
-
-
-class _Strict(BaseModel):
-    """Frozen, no unknown keys, no silent type coercion (a "3" is not a 3)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
 class NetworkConfig(_Strict):
     vpc_cidr: str = Field(description="IPv4 CIDR of the VPC, inside an RFC 1918 private range.")
     nat_gateways: int = Field(
@@ -127,7 +120,7 @@ class NetworkConfig(_Strict):
     @field_validator("flow_log_retention_days")
     @classmethod
     def _retention_is_supported(cls, value: int) -> int:
-        return _check_retention(value)
+        return check_retention(value)
 
 
 def _check_class(value: str, pattern: re.Pattern[str], families: tuple[str, ...], example: str) -> str:
@@ -257,7 +250,7 @@ class DatabaseConfig(_Strict):
     @field_validator("log_retention_days")
     @classmethod
     def _retention_is_supported(cls, value: int) -> int:
-        return _check_retention(value)
+        return check_retention(value)
 
     @field_validator("extensions")
     @classmethod
@@ -337,7 +330,7 @@ class CacheConfig(_Strict):
     @field_validator("log_retention_days")
     @classmethod
     def _retention_is_supported(cls, value: int) -> int:
-        return _check_retention(value)
+        return check_retention(value)
 
     @model_validator(mode="after")
     def _version_of_engine(self) -> CacheConfig:
@@ -357,6 +350,15 @@ _KEY_PREFIX = re.compile(r"^[!-~]{1,100}$")
 #: Tables of the maintenance jobs: `table` or `schema.table`, unquoted PostgreSQL identifiers.
 TableName = Annotated[str, StringConstraints(pattern=r"^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$")]
 ColumnName = Annotated[str, StringConstraints(pattern=_PG_IDENTIFIER)]
+#: Container ports: unprivileged (a non-root process cannot listen below 1024).
+CONTAINER_PORT = Limit(1024, 65535)
+_CONTAINER_USER = re.compile(r"^[0-9]{1,10}(:[0-9]{1,10})?$")
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+_SECRET_REFERENCE = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,400}(:[A-Za-z0-9_.-]{1,100})?$")
+_METRIC_NAMESPACE = re.compile(r"^[A-Za-z0-9.\-_/#:]{1,255}$")
+#: Container variables the services stack sets from the data tier and the platform; config may not set them.
+PLATFORM_VARIABLE_PREFIXES = ("DATABASE_", "DB_", "REDIS_")
+PLATFORM_VARIABLES = frozenset({"AWS_REGION", "SERVICE_NAME", "ENVIRONMENT", "METRIC_NAMESPACE"})
 #: Months of partitions the job keeps ahead.
 PARTITION_MONTHS_AHEAD = Limit(1, 24, "months")
 #: One maintenance statement may run at most as long as a Lambda function may (15 minutes).
@@ -393,6 +395,30 @@ class ServiceConfig(_Strict):
     )
     vacuum_tables: tuple[TableName, ...] = Field(default=(), strict=False, max_length=50)
     partitioned_tables: tuple[PartitionedTableConfig, ...] = Field(default=(), strict=False, max_length=20)
+    # --- the container (the services tier) ---
+    port: int = bounded(CONTAINER_PORT, "Port the container listens on (non-root: 1024 or above).", default=8000)
+    health_check_path: str | None = Field(
+        default=None, description="Path the ALB checks (default: load_balancer.health_check_path)."
+    )
+    paths: tuple[str, ...] = Field(
+        default=(),
+        strict=False,
+        max_length=20,
+        description="ALB path patterns routed to this service; none: reached only by other services.",
+    )
+    cpu: int = Field(default=256, description="Task CPU units (1024 = 1 vCPU); per environment in [compute.services].")
+    memory_mib: int = Field(default=512, description="Task memory in MiB; per environment in [compute.services].")
+    architecture: Literal["arm64", "x86_64"] = Field(default="arm64", description="CPU architecture of the image.")
+    read_only_root_filesystem: bool = Field(default=True, description="Writable only /tmp (a task volume).")
+    user: str = Field(default="1000:1000", description="uid[:gid] the container runs as; never root.")
+    environment: dict[str, str] = Field(default_factory=dict, description="Plain settings; never secrets.")
+    secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="Variable -> secret name below ticketing/<env>/<service>/ (optionally :json-key).",
+    )
+    metric_namespace: str | None = Field(
+        default=None, description="The only CloudWatch namespace it may publish to (default: Ticketing/<Name>)."
+    )
 
     @field_validator("database")
     @classmethod
@@ -420,6 +446,85 @@ class ServiceConfig(_Strict):
         if self.database is None and (self.vacuum_tables or self.partitioned_tables):
             raise ValueError("vacuum_tables and partitioned_tables need the service's own database: set database")
         return self
+
+    @field_validator("paths")
+    @classmethod
+    def _path_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            problem = pattern_problem(pattern)
+            if problem:
+                raise ValueError(f"{pattern!r}: {problem}")
+        return value
+
+    @field_validator("health_check_path")
+    @classmethod
+    def _health_path(cls, value: str | None) -> str | None:
+        if value is not None and (not value.startswith("/") or pattern_problem(value) or "*" in value or "?" in value):
+            raise ValueError("a path starting with /, without wildcards, e.g. /health")
+        return value
+
+    @field_validator("user")
+    @classmethod
+    def _not_root(cls, value: str) -> str:
+        if not _CONTAINER_USER.fullmatch(value):
+            raise ValueError("uid or uid:gid in digits, e.g. 1000:1000")
+        if value.split(":")[0] == "0":
+            raise ValueError("uid 0 is root: the services run as an unprivileged user, e.g. 1000:1000")
+        return value
+
+    @field_validator("environment")
+    @classmethod
+    def _plain_settings(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not _VARIABLE.fullmatch(name):
+                raise ValueError(f"{visible(name)!r}: a variable name is letters, digits and _, not a digit first")
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, secret in value.items():
+            if not _VARIABLE.fullmatch(name):
+                raise ValueError(f"{visible(name)!r}: a variable name is letters, digits and _, not a digit first")
+            if not _SECRET_REFERENCE.fullmatch(secret):
+                raise ValueError(
+                    f"{name} = {visible(secret)!r}: a secret name of A-Z a-z 0-9 / _ + = . @ -, optionally "
+                    "followed by :json-key"
+                )
+        return value
+
+    @field_validator("metric_namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        if value is not None and (not _METRIC_NAMESPACE.fullmatch(value) or value.startswith("AWS/")):
+            raise ValueError("1 to 255 of A-Z a-z 0-9 . - _ / # :, not starting with AWS/, e.g. Ticketing/Bookings")
+        return value
+
+    def platform_variable_problems(self, name: str) -> list[ConfigFieldError]:
+        """Variables the platform sets itself (from the data tier) may not come from config."""
+        problems = []
+        for section, variables in (("environment", self.environment), ("secrets", self.secrets)):
+            for variable in variables:
+                if variable in PLATFORM_VARIABLES or variable.startswith(PLATFORM_VARIABLE_PREFIXES):
+                    hint = (
+                        "the platform sets it from the data tier"
+                        if self.database is not None or not variable.startswith(("DATABASE_", "DB_"))
+                        else f"{name} has no database: set services.{name}.database to give it one, and the "
+                        "platform sets DATABASE_* itself"
+                    )
+                    problems.append(
+                        ConfigFieldError(
+                            key_path(("services", name, section, variable)),
+                            variables[variable],
+                            f"reserved ({', '.join(p + '*' for p in PLATFORM_VARIABLE_PREFIXES)}, "
+                            f"{', '.join(sorted(PLATFORM_VARIABLES))}): {hint}",
+                        )
+                    )
+        return problems
+
+    def namespace(self, name: str) -> str:
+        """The CloudWatch namespace the service publishes to: config's, else Ticketing/<CamelName>."""
+        return self.metric_namespace or "Ticketing/" + "".join(part.capitalize() for part in name.split("-"))
 
 
 class ServicesConfig(_Strict):
@@ -452,8 +557,31 @@ class ServicesConfig(_Strict):
                             f"already owned by {earlier}: each database belongs to one service",
                         )
                     )
+            problems.extend(service.platform_variable_problems(name))
+        problems.extend(_path_problems(services))
         raise_all(problems)
         return services
+
+
+def _path_problems(services: dict[str, ServiceConfig]) -> list[ConfigFieldError]:
+    """Every pair of path patterns that could match one request path, within or across services."""
+    problems = []
+    routes = [(name, index, pattern) for name, s in services.items() for index, pattern in enumerate(s.paths)]
+    for position, (name, index, pattern) in enumerate(routes):
+        for other, _, other_pattern in routes[:position]:
+            if not overlap(pattern, other_pattern):
+                continue
+            if pattern == other_pattern:
+                why = "is listed twice" if other == name else f"is also {other}'s: two services on one path"
+            else:
+                why = (
+                    f"overlaps {other_pattern!r} of {other if other != name else 'the same service'}: "
+                    "some path matches both"
+                )
+                if other != name:
+                    why += ", so the listener rule order would pick the service; make them disjoint"
+            problems.append(ConfigFieldError(key_path(("services", name, "paths", index)), pattern, why))
+    return problems
 
 
 #: The longest a maintenance run may take: a Lambda function's limit, less a minute for the report.
@@ -498,24 +626,27 @@ class MaintenanceConfig(_Strict):
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        if value not in _time_zones():
-            close = difflib.get_close_matches(value, sorted(_time_zones()), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"not an IANA time zone such as Asia/Seoul or UTC{hint}")
-        return value
+        return check_time_zone(value)
 
     @field_validator("daily_at")
     @classmethod
     def _clock_time(cls, value: str) -> str:
-        match = re.fullmatch(r"([01][0-9]|2[0-3]):([0-5][0-9])", value)
-        if not match:
-            raise ValueError("must be a 24-hour time HH:MM, e.g. 03:00")
+        clock_time(value)
         return value
 
 
 @functools.cache
 def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
+
+
+def check_time_zone(value: str) -> str:
+    """`value` if it is an IANA time zone, else ValueError with the closest name."""
+    if value not in _time_zones():
+        close = difflib.get_close_matches(value, sorted(_time_zones()), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"not an IANA time zone such as Asia/Seoul or UTC{hint}")
+    return value
 
 
 class EnvironmentConfig(_Strict):
@@ -536,6 +667,13 @@ class EnvironmentConfig(_Strict):
     cache: CacheConfig
     tags: dict[str, str] = Field(description="Cost-allocation tags; CostCenter and Owner are required.")
     maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
+    compute: ComputeConfig
+    load_balancer: LoadBalancerConfig
+    images: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per service: an image tag of its ECR repository, or a full image reference; "
+        "a service with none is created with zero tasks.",
+    )
     #: From config/services.toml, attached by the loader (shared by every environment).
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
 
@@ -726,63 +864,13 @@ MIN_VPC_PREFIX = 16
 MAX_VPC_PREFIX = max(p for p in range(16, 29) if 2 ** (32 - p) >= subnet_space_needed(2))
 
 
-class ConfigFieldError(ValueError):
-    """A cross-field rule failed; carries the key path so the loader can name it."""
-
-    def __init__(self, location: str, value: object, allowed: str) -> None:
-        super().__init__(allowed)
-        self.location = location
-        self.value = value
-        self.allowed = allowed
-
-
-class ConfigFieldsError(ValueError):
-    """Several cross-field rules failed at once; the loader reports each."""
-
-    def __init__(self, errors: list[ConfigFieldError]) -> None:
-        super().__init__("; ".join(str(e) for e in errors))
-        self.errors = errors
-
-
-def raise_all(problems: list[ConfigFieldError]) -> None:
-    """Raise nothing, the one problem, or all of them together."""
-    if len(problems) == 1:
-        raise problems[0]
-    if problems:
-        raise ConfigFieldsError(problems)
-
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def key_path(parts: Sequence[Any]) -> str:
-    """A location as TOML writes it: `database.pool.pool_size`, `availability_zones[1]`, `tags."a b"`."""
-    if not parts:
-        return "(top level)"
-    text = ""
-    for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            key = str(part)
-            if not _BARE_KEY.fullmatch(key):
-                key = '"' + visible(key.replace("\\", "\\\\").replace('"', '\\"')) + '"'
-            text += ("." if text else "") + key
-    return text
-
-
-def _check_retention(value: int) -> int:
+def check_retention(value: int) -> int:
     if value not in LOG_RETENTION_DAYS:
         raise ValueError(
             f"must be one of the retention periods CloudWatch Logs accepts (days): "
             f"{', '.join(str(d) for d in LOG_RETENTION_DAYS)}"
         )
     return value
-
-
-def visible(text: str) -> str:
-    """`text` with every non-ASCII or non-printable character escaped (\\u200b), so look-alikes show."""
-    return "".join(c if c.isascii() and c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def _tag_character_problem(text: str) -> str | None:

@@ -42,5 +42,11 @@ class NetworkStack(PlatformStack):
             "ServiceSecurityGroup",
             vpc=self.vpc,
             description="Fargate tasks of the platform services - the data tier admits only this group",
-            allow_all_outbound=True,
+            # Narrowed: HTTPS here (AWS APIs through the endpoints and the NAT, image layers from S3);
+            # the data stack adds the database and cache ports towards exactly their security
+            # groups, the services stack the container ports between the services.
+            allow_all_outbound=False,
+        )
+        self.service_security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS: AWS APIs, image pulls, external services"
         )

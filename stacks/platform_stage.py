@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from aws_cdk import Environment, Stage
+from aws_cdk import Aspects, Environment, Stage
 from constructs import Construct
 
 from config.schema import EnvironmentConfig
+from platform_constructs.capacity_provider_order import ServicesAfterCapacityProviders
 from platform_constructs.tagging import apply_tags
 from stacks.data_stack import DataStack
 from stacks.network_stack import NetworkStack
+from stacks.registry_stack import RegistryStack
+from stacks.services_stack import ServicesStack
 
 PROJECT = "ticketing"
 
@@ -45,6 +48,29 @@ class PlatformStage(Stage):
             description=f"Ticketing platform {config.name}: PostgreSQL, read replicas, RDS Proxy, cache",
             termination_protection=not config.is_disposable,
         )
+
+        self.registry = RegistryStack(
+            self,
+            "Registry",
+            config=config,
+            stack_name=f"{PROJECT}-{config.name}-registry",
+            description=f"Ticketing platform {config.name}: container image repositories",
+            termination_protection=not config.is_disposable,
+        )
+        self.services = ServicesStack(
+            self,
+            "Services",
+            config=config,
+            network=self.network,
+            stack_name=f"{PROJECT}-{config.name}-services",
+            description=f"Ticketing platform {config.name}: ECS Fargate services, ALB",
+            # Stateless: it can be destroyed and deployed again in every environment.
+            termination_protection=False,
+        )
+        # The services read the data tier's endpoints from SSM at deploy time: no reference, so say it.
+        self.services.add_stack_dependency(self.data, "reads the data tier's SSM parameters and access policies")
+        self.services.add_stack_dependency(self.registry, "pulls its images from the registry's repositories")
+        Aspects.of(self.services).add(ServicesAfterCapacityProviders())
 
         tags = {
             "Project": PROJECT,

@@ -24,11 +24,13 @@ def baseline_copy(env: SynthesizedEnvironment, tmp_path: Path) -> Path:
     return baseline
 
 
+@pytest.mark.slow  # runs the CDK CLI's diff
 def test_identical_synths_pass(dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert diff_main(["--baseline", str(baseline_copy(dev, tmp_path)), "--current", str(dev.outdir)]) == 0
     assert "diff: no destructive changes" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # runs the CDK CLI's diff
 def test_a_replacing_change_fails_and_names_the_resource(
     dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -17,6 +17,7 @@ from tools.lint_templates import is_accepted, load_accepted, run_cfn_lint
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow  # a second synth of every environment, in a subprocess as a user runs it
 def test_app_py_synth_is_byte_identical_to_the_test_synth(
     platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
 ) -> None:

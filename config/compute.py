@@ -1,0 +1,364 @@
+"""Config of the services tier: Fargate capacity and scaling, the night schedule, the load balancer.
+
+`ComputeConfig` (`[compute]`), `LoadBalancerConfig` (`[load_balancer]`) and `images` live in each
+environment file; the shape of each service (port, paths, size, ...) lives in config/services.toml
+(`ServiceConfig` in schema.py). `compute_problems` checks the rules that need both.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from config.cloudfront_prefix_lists import CLOUDFRONT_ORIGIN_PREFIX_LISTS, PREFIX_LIST_COMMAND
+from config.fields import ConfigFieldError, Strict, bounded, clock_time, key_path
+from platform_constructs.fargate_sizes import size_problem
+from platform_constructs.limits import Limit
+
+if TYPE_CHECKING:
+    from config.schema import EnvironmentConfig
+
+PERCENT = Limit(0, 100, "%")
+#: Tasks per service: this platform's ceiling (ECS allows far more; raise it here deliberately).
+TASKS = Limit(0, 100, "tasks")
+COOLDOWN_SECONDS = Limit(0, 3600, "seconds")
+#: Target tracking targets below 10% or above 95% would keep a service scaling all the time.
+TARGET_PERCENT = Limit(10, 95, "%")
+#: ECS deployment bounds: the minimum healthy share may be 0-100, the maximum 100-200 (this
+#: platform's ceiling; ECS allows more).
+MINIMUM_HEALTHY_PERCENT = Limit(0, 100, "%")
+MAXIMUM_PERCENT = Limit(100, 200, "%")
+#: ALB target-group health checks.
+HEALTH_CHECK_INTERVAL_SECONDS = Limit(5, 300, "seconds")
+HEALTH_CHECK_TIMEOUT_SECONDS = Limit(2, 120, "seconds")
+HEALTH_CHECK_THRESHOLD = Limit(2, 10, "checks")
+DEREGISTRATION_DELAY_SECONDS = Limit(0, 3600, "seconds")
+IDLE_TIMEOUT_SECONDS = Limit(1, 4000, "seconds")
+LIFECYCLE_DAYS = Limit(1, 3650, "days")
+
+
+class ScalingConfig(Strict):
+    """Target tracking per service (the guide: CPU 70%, memory 80%, in 300 s, out 60 s)."""
+
+    cpu_target_percent: int = bounded(TARGET_PERCENT, "Average CPU the service is kept at.", default=70)
+    memory_target_percent: int = bounded(TARGET_PERCENT, "Average memory the service is kept at.", default=80)
+    scale_in_cooldown_seconds: int = bounded(COOLDOWN_SECONDS, "Wait after scaling in.", default=300)
+    scale_out_cooldown_seconds: int = bounded(COOLDOWN_SECONDS, "Wait after scaling out.", default=60)
+
+
+class DeploymentConfig(Strict):
+    """How a new task definition rolls out; the circuit breaker (with rollback) is always on."""
+
+    minimum_healthy_percent: int = bounded(
+        MINIMUM_HEALTHY_PERCENT, "Running share kept during a deployment; prod: 100.", default=100
+    )
+    maximum_percent: int = bounded(MAXIMUM_PERCENT, "Upper bound during a deployment.", default=200)
+
+    @model_validator(mode="after")
+    def _room_to_roll(self) -> DeploymentConfig:
+        if self.minimum_healthy_percent == 100 and self.maximum_percent == 100:
+            raise ConfigFieldError(
+                "compute.deployment.maximum_percent",
+                self.maximum_percent,
+                "with minimum_healthy_percent = 100 ECS can neither stop an old task nor start a new one: "
+                "raise maximum_percent above 100 (e.g. 200)",
+            )
+        return self
+
+
+class NightScalingConfig(Strict):
+    """Outside prod: every service goes to zero tasks at `stop_at` and comes back at `start_at`.
+
+    The guide stops dev and staging at 20:00 and starts them at 09:00. Stopping happens every day
+    (so a service deployed on a Saturday morning is stopped that evening); starting happens
+    Monday to Friday when `weekends = "stopped"` (nothing runs from Friday evening to Monday
+    morning), every day when `weekends = "running"`.
+    """
+
+    time_zone: str = Field(default="Asia/Seoul", description="IANA time zone of stop_at and start_at.")
+    stop_at: str = Field(default="20:00", description="HH:MM every service goes to zero tasks.")
+    start_at: str = Field(default="09:00", description="HH:MM services return to their min/max tasks.")
+    weekends: Literal["stopped", "running"] = Field(
+        default="stopped", description="stopped: start Monday to Friday only; running: start every day."
+    )
+
+    @field_validator("stop_at", "start_at")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        clock_time(value)
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from config.schema import check_time_zone  # the one list of zones
+
+        return check_time_zone(value)
+
+    @model_validator(mode="after")
+    def _distinct_times(self) -> NightScalingConfig:
+        if self.stop_at == self.start_at:
+            raise ConfigFieldError(
+                "compute.night_scaling.start_at", self.start_at, "must differ from stop_at, or nothing ever runs"
+            )
+        return self
+
+
+class ServiceSizing(Strict):
+    """Per environment and service: what differs from the shared services.toml and [compute]."""
+
+    cpu: int | None = Field(default=None, description="Task CPU units (256 = 1/4 vCPU).")
+    memory_mib: int | None = Field(default=None, description="Task memory in MiB.")
+    min_tasks: int | None = bounded(TASKS, "Fewest tasks target tracking keeps.", default=None)
+    max_tasks: int | None = bounded(TASKS, "Most tasks target tracking starts.", default=None)
+
+
+class ComputeConfig(Strict):
+    """ECS Fargate capacity, scaling and deployments of every service in one environment."""
+
+    spot_percent: int = bounded(PERCENT, "Share of the tasks above the base that run on FARGATE_SPOT (guide: 80).")
+    on_demand_base: int = bounded(TASKS, "Tasks per service always on FARGATE (on demand); prod: at least 1.")
+    min_tasks: int = bounded(TASKS, "Fewest tasks per service by day (the guide's 2).")
+    max_tasks: int = bounded(TASKS, "Most tasks per service.")
+    log_retention_days: int = Field(description="Days container logs are kept.")
+    scaling: ScalingConfig = Field(default_factory=ScalingConfig)
+    deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
+    night_scaling: NightScalingConfig | None = Field(
+        default=None, description="Stop every service at night (not allowed in prod)."
+    )
+    services: dict[str, ServiceSizing] = Field(default_factory=dict, description="Per-service overrides.")
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        from config.schema import check_retention
+
+        return check_retention(value)
+
+
+_CERTIFICATE_ARN = re.compile(
+    r"^arn:aws:acm:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):certificate/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$"
+)
+_HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_PREFIX_LIST_ID = re.compile(r"^pl-[0-9a-f]{8,17}$")
+
+
+def _domain_problem(name: str) -> str | None:
+    labels = name.split(".")
+    if len(name) > 253 or len(labels) < 2 or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels):
+        return "a lower-case DNS name such as origin.dev.tickets.example.com (labels of a-z, 0-9 and -)"
+    return None
+
+
+class HealthCheckConfig(Strict):
+    """ALB target-group health checks (the guide: every 30 s)."""
+
+    interval_seconds: int = bounded(HEALTH_CHECK_INTERVAL_SECONDS, "Between checks.", default=30)
+    timeout_seconds: int = bounded(HEALTH_CHECK_TIMEOUT_SECONDS, "A check fails after this long.", default=5)
+    healthy_threshold: int = bounded(HEALTH_CHECK_THRESHOLD, "Passes before a target is healthy.", default=2)
+    unhealthy_threshold: int = bounded(HEALTH_CHECK_THRESHOLD, "Failures before it is unhealthy.", default=3)
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> HealthCheckConfig:
+        if self.timeout_seconds >= self.interval_seconds:
+            raise ConfigFieldError(
+                "load_balancer.health_check.timeout_seconds",
+                self.timeout_seconds,
+                f"must be less than interval_seconds ({self.interval_seconds})",
+            )
+        return self
+
+
+class LogLifecycleConfig(Strict):
+    """S3 lifecycle of a log bucket (the guide's ArchiveOldLogs: IA at 30 days, Glacier at 90, gone at 365)."""
+
+    infrequent_access_after_days: int = bounded(LIFECYCLE_DAYS, "Move to STANDARD_IA.", default=30)
+    glacier_after_days: int = bounded(LIFECYCLE_DAYS, "Move to GLACIER.", default=90)
+    expire_after_days: int = bounded(LIFECYCLE_DAYS, "Delete.", default=365)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> LogLifecycleConfig:
+        # S3 moves objects to STANDARD_IA no sooner than 30 days after creation.
+        if self.infrequent_access_after_days < 30:
+            raise ConfigFieldError(
+                "load_balancer.access_logs.infrequent_access_after_days",
+                self.infrequent_access_after_days,
+                "S3 moves objects to STANDARD_IA 30 days after creation at the earliest: use 30 or more",
+            )
+        if not self.infrequent_access_after_days < self.glacier_after_days < self.expire_after_days:
+            raise ConfigFieldError(
+                "load_balancer.access_logs",
+                f"{self.infrequent_access_after_days}/{self.glacier_after_days}/{self.expire_after_days}",
+                "infrequent_access_after_days < glacier_after_days < expire_after_days",
+            )
+        return self
+
+
+class LoadBalancerConfig(Strict):
+    """The ALB in front of the services, reachable only through CloudFront."""
+
+    certificate_arn: str = Field(description="ACM certificate in the environment's region covering origin_domain_name.")
+    origin_domain_name: str = Field(description="Host name CloudFront connects to (an alias of the ALB).")
+    hosted_zone_id: str = Field(description="Route 53 public hosted zone holding origin_domain_name.")
+    hosted_zone_name: str = Field(description="That zone's domain name.")
+    cloudfront_prefix_list_id: str | None = Field(
+        default=None, description="CloudFront origin-facing prefix list of the region (default: the built-in table)."
+    )
+    health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)
+    health_check_path: str = Field(default="/health", description="Default health-check path of every service.")
+    deregistration_delay_seconds: int = bounded(DEREGISTRATION_DELAY_SECONDS, "Connection draining.", default=60)
+    idle_timeout_seconds: int = bounded(IDLE_TIMEOUT_SECONDS, "Idle connection timeout.", default=60)
+    accept_previous_origin_header: bool = Field(
+        default=False, description="During a rotation of the origin header: also accept the previous value."
+    )
+    access_logs: LogLifecycleConfig = Field(default_factory=LogLifecycleConfig)
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _arn(cls, value: str) -> str:
+        if not _CERTIFICATE_ARN.fullmatch(value):
+            raise ValueError("must be an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<uuid>")
+        return value
+
+    @field_validator("hosted_zone_id")
+    @classmethod
+    def _zone_id(cls, value: str) -> str:
+        if not _HOSTED_ZONE_ID.fullmatch(value):
+            raise ValueError("must be a Route 53 hosted zone id: Z and upper-case letters or digits, e.g. Z0123ABC")
+        return value
+
+    @field_validator("origin_domain_name", "hosted_zone_name")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        problem = _domain_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("cloudfront_prefix_list_id")
+    @classmethod
+    def _prefix_list(cls, value: str | None) -> str | None:
+        if value is not None and not _PREFIX_LIST_ID.fullmatch(value):
+            raise ValueError(f"must be a prefix list id such as pl-22a6434b; find yours with: {PREFIX_LIST_COMMAND}")
+        return value
+
+    @model_validator(mode="after")
+    def _origin_in_zone(self) -> LoadBalancerConfig:
+        if not self.origin_domain_name.endswith("." + self.hosted_zone_name):
+            raise ConfigFieldError(
+                "load_balancer.origin_domain_name",
+                self.origin_domain_name,
+                f"must be a name inside hosted_zone_name ({self.hosted_zone_name}): origin.{self.hosted_zone_name}",
+            )
+        if not self.health_check_path.startswith("/"):
+            raise ConfigFieldError(
+                "load_balancer.health_check_path", self.health_check_path, "a path starting with /, e.g. /health"
+            )
+        return self
+
+    def prefix_list_id(self, region: str) -> str:
+        """CloudFront's origin-facing prefix list in `region`: config's, else the built-in table's."""
+        return self.cloudfront_prefix_list_id or CLOUDFRONT_ORIGIN_PREFIX_LISTS[region]
+
+
+#: An image in config: a tag of the service's own ECR repository, or a full image reference.
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_IMAGE_REFERENCE = re.compile(
+    r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$"
+)
+
+
+def image_problem(value: str) -> str | None:
+    """None for a usable image, else why not and what is allowed."""
+    if "/" in value:
+        if not _IMAGE_REFERENCE.fullmatch(value):
+            return "an image reference is registry/repository:tag or registry/repository@sha256:<digest>"
+        if value.endswith(":latest"):
+            return "latest is a moving tag: a deploy would not notice a new image; give a version or a digest"
+        return None
+    if not _IMAGE_TAG.fullmatch(value):
+        return "an image tag is 1 to 128 of A-Z a-z 0-9 _ . - (not starting with . or -)"
+    if value == "latest":
+        return "latest is a moving tag and the service repositories keep tags immutable: give a version, e.g. 1.4.2"
+    return None
+
+
+def compute_problems(config: EnvironmentConfig) -> list[str]:
+    """Rules between an environment's [compute], [images] and [load_balancer] and the shared services."""
+    problems: list[str] = []
+    compute = config.compute
+    services = config.services
+    known = ", ".join(services)
+    for section, names in (("compute.services", compute.services), ("images", config.images)):
+        for name in names:
+            if name not in services:
+                problems.append(f"{key_path((*section.split('.'), name))}: no such service in services.toml ({known})")
+    for name, image in config.images.items():
+        problem = image_problem(image)
+        if problem:
+            problems.append(f"{key_path(('images', name))} = {image!r}: {problem}")
+    for name in services:
+        size = effective_sizing(config, name)
+        where = key_path(("compute", "services", name)) if name in compute.services else "compute"
+        problem = size_problem(size.cpu, size.memory_mib)
+        if problem:
+            problems.append(f"services.{name}: cpu = {size.cpu}, memory_mib = {size.memory_mib}: {problem}")
+        if size.min_tasks > size.max_tasks:
+            problems.append(f"{where}: min_tasks = {size.min_tasks} is above max_tasks = {size.max_tasks}")
+        if compute.on_demand_base > size.max_tasks:
+            problems.append(
+                f"compute.on_demand_base = {compute.on_demand_base}: above max_tasks = {size.max_tasks} of "
+                f"{name}; the base must fit within the service's maximum"
+            )
+        if config.is_production and size.min_tasks < 2:
+            problems.append(f"{where}.min_tasks = {size.min_tasks}: prod runs at least 2 tasks of {name}, in two zones")
+    if config.is_production:
+        if compute.on_demand_base < 1:
+            problems.append(
+                f"compute.on_demand_base = {compute.on_demand_base}: prod keeps at least 1 task per service on "
+                "on-demand FARGATE, so a Spot reclaim never takes a service to zero"
+            )
+        if compute.night_scaling is not None:
+            problems.append("compute.night_scaling: prod never stops at night; remove the table")
+        if compute.deployment.minimum_healthy_percent != 100:
+            problems.append(
+                f"compute.deployment.minimum_healthy_percent = {compute.deployment.minimum_healthy_percent}: "
+                "prod keeps 100% of its tasks healthy during a deployment"
+            )
+    lb = config.load_balancer
+    arn = _CERTIFICATE_ARN.fullmatch(lb.certificate_arn)
+    if arn and (arn["region"], arn["account"]) != (config.region, config.account):
+        problems.append(
+            f"load_balancer.certificate_arn: the certificate is in {arn['region']} / {arn['account']}; the ALB "
+            f"needs one in its own region and account ({config.region} / {config.account})"
+        )
+    if lb.cloudfront_prefix_list_id is None and config.region not in CLOUDFRONT_ORIGIN_PREFIX_LISTS:
+        problems.append(
+            f"load_balancer.cloudfront_prefix_list_id: not set, and config/aws_regions.py has no id for "
+            f"{config.region}; find it with: {PREFIX_LIST_COMMAND} --region {config.region}"
+        )
+    return problems
+
+
+class Sizing(Strict):
+    """One service's effective size and task bounds in one environment."""
+
+    cpu: int
+    memory_mib: int
+    min_tasks: int
+    max_tasks: int
+
+
+def effective_sizing(config: EnvironmentConfig, service: str) -> Sizing:
+    """services.toml's size, [compute]'s task bounds, then [compute.services.<service>]'s overrides."""
+    shared = config.services[service]
+    override = config.compute.services.get(service, ServiceSizing())
+    return Sizing(
+        cpu=override.cpu if override.cpu is not None else shared.cpu,
+        memory_mib=override.memory_mib if override.memory_mib is not None else shared.memory_mib,
+        min_tasks=override.min_tasks if override.min_tasks is not None else config.compute.min_tasks,
+        max_tasks=override.max_tasks if override.max_tasks is not None else config.compute.max_tasks,
+    )
