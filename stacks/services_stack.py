@@ -43,6 +43,7 @@ from platform_constructs.fargate_service import (
     CapacityMix,
     ContainerSpec,
     FargateMicroservice,
+    SecretReference,
     TaskScaling,
 )
 from platform_constructs.log_encryption import allow_cloudwatch_logs
@@ -328,6 +329,7 @@ class ServicesStack(PlatformStack):
             if self.cluster.default_cloud_map_namespace
             else None,
             discovery_name=name,
+            family=f"ticketing-{config.name}-{name}",
         )
         settings.attach_data_access(scope, microservice.task_role)
         acknowledge(
@@ -363,13 +365,13 @@ class ServicesStack(PlatformStack):
         return microservice
 
 
-def _service_secret(scope: Construct, environment: str, service: str, variable: str, reference: str) -> ecs.Secret:
-    """`name[:json-key]` below `ticketing/<env>/<service>/` as an ECS secret (the execution role may read it)."""
-    name, _, field = reference.partition(":")
+def _service_secret(scope: Construct, environment: str, service: str, variable: str, reference: str) -> SecretReference:
+    """`name[:json-key]` below `ticketing/<env>/<service>/`: created by an operator before the first image runs."""
+    name, _, key = reference.partition(":")
     secret = secretsmanager.Secret.from_secret_name_v2(
         scope, f"Secret{variable}", f"ticketing/{environment}/{service}/{name}"
     )
-    return ecs.Secret.from_secrets_manager(secret, field or None)
+    return SecretReference(secret, key or None)
 
 
 _ECR_IMAGE = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<name>[^:@]+)")

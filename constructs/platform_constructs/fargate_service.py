@@ -34,6 +34,7 @@ from aws_cdk import (
     aws_elasticloadbalancingv2 as elbv2,
     aws_iam as iam,
     aws_logs as logs,
+    aws_secretsmanager as secretsmanager,
 )
 from constructs import Construct
 
@@ -109,6 +110,21 @@ class ScheduledCapacity:
 
 
 @dataclass(frozen=True)
+class SecretReference:
+    """A Secrets Manager secret (or one JSON key of it) handed to the container as a variable."""
+
+    secret: secretsmanager.ISecret
+    json_key: str | None = None
+
+    def as_ecs_secret(self) -> ecs.Secret:
+        return ecs.Secret.from_secrets_manager(self.secret, self.json_key)
+
+    def policy_resource(self) -> str:
+        """The ARN GetSecretValue needs: the full ARN, or a name's ARN with the 6-character suffix wildcard."""
+        return self.secret.secret_full_arn or f"{self.secret.secret_arn}-??????"
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """What runs: image, size, port and settings."""
 
@@ -120,7 +136,7 @@ class ContainerSpec:
     port: int
     architecture: ecs.CpuArchitecture
     environment: Mapping[str, str]
-    secrets: Mapping[str, ecs.Secret]
+    secrets: Mapping[str, SecretReference]
     user: str
     read_only_root_filesystem: bool = True
 
@@ -149,9 +165,11 @@ class FargateMicroservice(Construct):
         schedules: Sequence[ScheduledCapacity] = (),
         service_connect_namespace: str | None = None,
         discovery_name: str | None = None,
+        family: str | None = None,
     ) -> None:
         """
         :param running: False before the service has an image: `DesiredCount: 0`, no scaling.
+        :param family: task definition family (account-wide: include the environment); default the service name.
         :param metric_namespace: the only CloudWatch namespace the task role may publish to.
         :param service_connect_namespace: Cloud Map namespace; the service is then reachable by
             the other services as ``http://<discovery_name>:<port>``.
@@ -217,7 +235,7 @@ class FargateMicroservice(Construct):
             ),
             task_role=self.task_role.without_policy_updates(),
             execution_role=self.execution_role.without_policy_updates(),
-            family=service_name,
+            family=family or service_name,
         )
         self.container = self.task_definition.add_container(
             "App",
@@ -225,7 +243,7 @@ class FargateMicroservice(Construct):
             image=container.image,
             essential=True,
             environment=dict(container.environment),
-            secrets=dict(container.secrets),
+            secrets={name: reference.as_ecs_secret() for name, reference in container.secrets.items()},
             port_mappings=[
                 ecs.PortMapping(
                     container_port=container.port,
@@ -340,7 +358,7 @@ class FargateMicroservice(Construct):
             statements.append(
                 iam.PolicyStatement(
                     actions=["secretsmanager:GetSecretValue"],
-                    resources=sorted({secret.arn for secret in container.secrets.values()}),
+                    resources=sorted({reference.policy_resource() for reference in container.secrets.values()}),
                 )
             )
         acknowledge(
