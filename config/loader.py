@@ -54,11 +54,15 @@ def load_services(config_dir: Path = CONFIG_DIR) -> dict[str, ServiceConfig]:
 @functools.cache
 def _load_services(config_dir: Path) -> dict[str, ServiceConfig]:
     path = config_dir / SERVICES_FILE
-    raw = _parse(path)
+    return validate_services(_parse(path), source=_show(path))
+
+
+def validate_services(raw: dict[str, Any], *, source: str) -> dict[str, ServiceConfig]:
+    """Validate an already-parsed services.toml; every problem names `source`, the key and what is allowed."""
     try:
         return ServicesConfig.model_validate(raw).services
     except ValidationError as error:
-        raise ConfigError([f"{_show(path)}: {line}" for e in error.errors() for line in _describe(e, raw)]) from None
+        raise ConfigError([f"{source}: {line}" for e in error.errors() for line in _describe(e, raw)]) from None
 
 
 def _parse(path: Path) -> dict[str, Any]:
