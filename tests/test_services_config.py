@@ -88,9 +88,12 @@ def test_a_region_without_a_known_prefix_list_needs_one_in_config() -> None:
                        r"ap-southeast-3; find it with: aws ec2 describe-managed-prefix-lists"):  # fmt: skip
         validate_environment(data, source="dev.toml", expected_name="dev")
     data["load_balancer"]["cloudfront_prefix_list_id"] = "pl-0123abcd"
-    assert validate_environment(data, source="dev.toml", expected_name="dev").load_balancer.prefix_list_id(
-        "ap-southeast-3"
-    ) == "pl-0123abcd"
+    assert (
+        validate_environment(data, source="dev.toml", expected_name="dev").load_balancer.prefix_list_id(
+            "ap-southeast-3"
+        )
+        == "pl-0123abcd"
+    )
 
 
 def shared() -> dict[str, Any]:
@@ -153,7 +156,9 @@ def test_a_fargate_size_error_lists_the_valid_pairs() -> None:
     assert problem is not None
     for cpu in FARGATE_TASK_SIZES:
         assert f"{cpu}:" in problem
-    assert size_problem(3000, 4096) == "Fargate offers cpu 256, 512, 1024, 2048, 4096, 8192, 16384 (units of 1/1024 vCPU)"
+    assert (
+        size_problem(3000, 4096) == "Fargate offers cpu 256, 512, 1024, 2048, 4096, 8192, 16384 (units of 1/1024 vCPU)"
+    )
     assert all(size_problem(cpu, memory) is None for cpu, sizes in FARGATE_TASK_SIZES.items() for memory in sizes)
 
 

@@ -330,6 +330,11 @@ def test_target_group_checks_health_every_30_s_and_drains_for_60_s(env: Synthesi
     assert group["Port"] == env.config.services["api-gateway"].port
     attributes = {a["Key"]: a["Value"] for a in group["TargetGroupAttributes"]}
     assert attributes["deregistration_delay.timeout_seconds"] == "60"
+    gateway = services_by_name(env)["api-gateway"]["Properties"]
+    assert gateway["HealthCheckGracePeriodSeconds"] == 60
+    (registration,) = gateway["LoadBalancers"]
+    assert registration["ContainerName"] == "app"
+    assert registration["ContainerPort"] == env.config.services["api-gateway"].port
 
 
 def test_access_logs_follow_the_guides_lifecycle(env: SynthesizedEnvironment) -> None:

@@ -48,6 +48,8 @@ FARGATE_SPOT = "FARGATE_SPOT"
 PLATFORM_VERSION = ecs.FargatePlatformVersion.VERSION1_4
 #: The port mapping's name, used by Service Connect.
 PORT_NAME = "http"
+#: How long ECS ignores failing load-balancer health checks of a new task.
+DEFAULT_HEALTH_CHECK_GRACE = Duration.seconds(60)
 #: Where the read-only root file system may still be written.
 SCRATCH_PATH = "/tmp"
 
@@ -369,7 +371,13 @@ class FargateMicroservice(Construct):
         )
         return statements
 
-    def attach_to(self, target_group: elbv2.IApplicationTargetGroup, *, after: Sequence[Construct] = ()) -> None:
+    def attach_to(
+        self,
+        target_group: elbv2.IApplicationTargetGroup,
+        *,
+        after: Sequence[Construct] = (),
+        health_check_grace_period: Duration | None = None,
+    ) -> None:
         """Register the service's tasks (the app container's port) with `target_group`.
 
         Unlike aws-cdk-lib's `attach_to_application_target_group`, this adds no security-group rule:
@@ -387,5 +395,9 @@ class FargateMicroservice(Construct):
                 target_group_arn=target_group.target_group_arn,
             )
         ]
+        # A starting application is not killed for failing its first load-balancer checks.
+        cfn_service.health_check_grace_period_seconds = int(
+            (health_check_grace_period or DEFAULT_HEALTH_CHECK_GRACE).to_seconds()
+        )
         for construct in after:
             self.service.node.add_dependency(construct)
