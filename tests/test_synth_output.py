@@ -36,6 +36,7 @@ def test_app_py_synth_is_byte_identical_to_the_test_synth(
             assert counterpart.read_bytes() == template.read_bytes(), template.name
 
 
+@pytest.mark.slow  # about 18 s for the templates of three environments; `make synth` runs the same gate
 def test_cfn_lint_has_no_unaccepted_finding(platform: Callable[[str], SynthesizedEnvironment]) -> None:
     """One cfn-lint process over every environment's templates (it costs seconds to start)."""
     templates = [t for name in ("dev", "staging", "prod") for t in platform(name).template_files()]
