@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from config import CONFIG_DIR, ENVIRONMENT_NAMES, ConfigError, EnvironmentConfig, load_environment
 from config.aws_offerings import cache_node_types, postgres_instance_classes
 from config.aws_regions import ZONES_BY_REGION
-from config.loader import validate_environment
+from config.loader import load_services, validate_environment
 from config.schema import CACHE_ENGINE_VERSIONS, LOG_RETENTION_DAYS
 from platform_constructs.postgres import GRAVITON_FAMILIES as DB_INSTANCE_FAMILIES
 from platform_constructs.redis import ALLOWED_NODE_FAMILIES as CACHE_NODE_FAMILIES
@@ -216,6 +216,29 @@ def valid_configs(draw: st.DrawFn) -> EnvironmentConfig:
     data["cache"]["engine_version"] = draw(st.sampled_from([None, *CACHE_ENGINE_VERSIONS[engine]]))
     if data["cache"]["engine_version"] is None:
         del data["cache"]["engine_version"]
+    # the services tier: capacity, scaling, schedules, images (running services) and the load balancer
+    max_tasks = draw(st.integers(min_value=2, max_value=100))
+    data["compute"].update(
+        spot_percent=draw(st.integers(min_value=0, max_value=100)),
+        on_demand_base=draw(st.integers(min_value=1 if prod else 0, max_value=max_tasks)),
+        min_tasks=draw(st.integers(min_value=2 if prod else 0, max_value=max_tasks)),
+        max_tasks=max_tasks,
+        scaling={
+            "cpu_target_percent": draw(st.integers(min_value=10, max_value=95)),
+            "memory_target_percent": draw(st.integers(min_value=10, max_value=95)),
+            "scale_in_cooldown_seconds": draw(st.integers(min_value=0, max_value=3600)),
+            "scale_out_cooldown_seconds": draw(st.integers(min_value=0, max_value=3600)),
+        },
+    )
+    if not prod:
+        data["compute"]["night_scaling"] = draw(
+            st.sampled_from([{}, {"weekends": "running", "stop_at": "23:30", "start_at": "06:15", "time_zone": "UTC"}])
+        )
+    services = sorted(load_services())
+    data["images"] = {name: "1.2.3" for name in draw(st.lists(st.sampled_from(services), unique=True))}
+    data["load_balancer"]["certificate_arn"] = (
+        f"arn:aws:acm:{region}:{data['account']}:certificate/00000000-0000-4000-8000-000000000000"
+    )
     try:
         return validate_environment(data, source=f"{name}.toml", expected_name=name)
     except ConfigError:
