@@ -185,7 +185,14 @@ def _message(error: Any) -> str:
         allowed = _field_extra(loc, "allowed")
         if allowed:
             return f"must be {allowed}"
-        bound = next(iter(error.get("ctx", {}).values()), "?")
+        ctx = error.get("ctx", {})
+        if kind in ("too_short", "too_long"):
+            bound = ctx.get("min_length" if kind == "too_short" else "max_length", "?")
+            return (
+                f"must have {'at least' if kind == 'too_short' else 'at most'} {bound} entries, "
+                f"got {ctx.get('actual_length') or len(error['input'])}"
+            )
+        bound = next(iter(ctx.values()), "?")
         return f"must be {'at least' if kind.startswith('greater') else 'at most'} {bound}"
     if kind == "literal_error":
         return f"must be one of {error['ctx']['expected'].replace(' or ', ', ')}"

@@ -33,6 +33,7 @@ from config.path_patterns import overlap, pattern_problem
 from platform_constructs import limits
 from platform_constructs.limits import Limit
 from platform_constructs.log_retention import RETENTION_BY_DAYS
+from platform_constructs.origin_load_balancer import MAX_RULE_CONDITION_VALUES
 from platform_constructs.postgres import (
     DEFAULT_ENGINE_VERSION as DEFAULT_POSTGRES_VERSION,
     GRAVITON_FAMILIES as DB_INSTANCE_FAMILIES,
@@ -350,6 +351,10 @@ _KEY_PREFIX = re.compile(r"^[!-~]{1,100}$")
 #: Tables of the maintenance jobs: `table` or `schema.table`, unquoted PostgreSQL identifiers.
 TableName = Annotated[str, StringConstraints(pattern=r"^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$")]
 ColumnName = Annotated[str, StringConstraints(pattern=_PG_IDENTIFIER)]
+#: An ALB rule holds 5 condition values; the origin header takes up to 2 of them (during a rotation).
+PATHS_PER_LISTENER_RULE = MAX_RULE_CONDITION_VALUES - 2
+#: Rules per ALB listener (the default quota, the listener's default action not counted).
+MAX_LISTENER_RULES = 100
 #: Container ports: unprivileged (a non-root process cannot listen below 1024).
 CONTAINER_PORT = Limit(1024, 65535)
 _CONTAINER_USER = re.compile(r"^[0-9]{1,10}(:[0-9]{1,10})?$")
@@ -559,6 +564,16 @@ class ServicesConfig(_Strict):
                     )
             problems.extend(service.platform_variable_problems(name))
         problems.extend(_path_problems(services))
+        rules = sum(-(-len(s.paths) // PATHS_PER_LISTENER_RULE) for s in services.values())
+        if rules > MAX_LISTENER_RULES:
+            problems.append(
+                ConfigFieldError(
+                    "services",
+                    "{table}",
+                    f"the path patterns need {rules} listener rules ({PATHS_PER_LISTENER_RULE} patterns per rule next "
+                    f"to the origin header's values) and an ALB holds {MAX_LISTENER_RULES}: use fewer, wider patterns",
+                )
+            )
         raise_all(problems)
         return services
 

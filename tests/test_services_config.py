@@ -143,6 +143,25 @@ def test_bad_service_shapes_are_named(service: str, values: dict[str, Any], mess
     assert all(p.startswith("services.toml: ") for p in caught.value.problems)
 
 
+def test_more_listener_rules_than_an_alb_holds_are_refused() -> None:
+    data = copy.deepcopy(shared())
+    for index in range(15):  # 15 services x 20 patterns = 105 rules of 3 patterns, and api-gateway's
+        data["services"][f"svc{index}"] = {"paths": [f"/s{index}/p{n}" for n in range(20)]}
+    with pytest.raises(
+        ConfigError,
+        match=r"services = '\{table\}': the path patterns need 106 listener rules \(3 patterns per rule next to the origin header's values\) and an ALB holds 100",
+    ):
+        validate_services(data, source="services.toml")
+
+
+def test_more_than_twenty_services_are_refused_with_the_count() -> None:
+    data = copy.deepcopy(shared())
+    for index in range(16):
+        data["services"][f"svc{index}"] = {}
+    with pytest.raises(ConfigError, match=r"services.toml: services = \{table\}: must have at most 20 entries, got 21"):
+        validate_services(data, source="services.toml")
+
+
 def test_the_committed_services_are_valid_and_a_sixth_service_is_one_entry() -> None:
     assert list(validate_services(shared(), source="services.toml")) == [
         "api-gateway", "events", "auth", "inventory", "bookings"
