@@ -138,42 +138,26 @@ class ServicesStack(PlatformStack):
         The rules are resources of this stack (the network stack's group must not refer to the
         ALB's group, which lives here), so they come and go with the services.
         """
-        balancer = self.load_balancer.security_group
+        balancer = self.load_balancer.security_group.security_group_id
+        group = tasks.security_group_id
         for port in sorted({service.port for service in self.config.services.values()}):
-            ec2.CfnSecurityGroupEgress(
-                self,
-                f"LoadBalancerToTasks{port}",
-                group_id=balancer.security_group_id,
-                destination_security_group_id=tasks.security_group_id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                description=f"To the services on {port}",
-            )
-            for source, label, description in (
-                (balancer.security_group_id, "FromLoadBalancer", "From the ALB"),
-                (tasks.security_group_id, "FromServices", "Service to service (Service Connect)"),
+            for rule_id, direction, owner, peer, description in (
+                ("LoadBalancerToTasks", "egress", balancer, group, "To the services"),
+                ("TasksFromLoadBalancer", "ingress", group, balancer, "From the ALB"),
+                ("TasksFromServices", "ingress", group, group, "Service to service (Service Connect)"),
+                ("TasksToServices", "egress", group, group, "Service to service (Service Connect)"),
             ):
-                ec2.CfnSecurityGroupIngress(
-                    self,
-                    f"Tasks{label}{port}",
-                    group_id=tasks.security_group_id,
-                    source_security_group_id=source,
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    description=f"{description} on {port}",
-                )
-            ec2.CfnSecurityGroupEgress(
-                self,
-                f"TasksToServices{port}",
-                group_id=tasks.security_group_id,
-                destination_security_group_id=tasks.security_group_id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                description=f"Service to service (Service Connect) on {port}",
-            )
+                common: dict[str, Any] = {
+                    "group_id": owner,
+                    "ip_protocol": "tcp",
+                    "from_port": port,
+                    "to_port": port,
+                    "description": f"{description} on {port}",
+                }
+                if direction == "ingress":
+                    ec2.CfnSecurityGroupIngress(self, f"{rule_id}{port}", source_security_group_id=peer, **common)
+                else:
+                    ec2.CfnSecurityGroupEgress(self, f"{rule_id}{port}", destination_security_group_id=peer, **common)
 
     def _origin_secret(self) -> secretsmanager.Secret:
         """The origin header's value: generated, never in a template, replicated to the edge's region."""

@@ -188,31 +188,15 @@ class FargateMicroservice(Construct):
 
         # Both roles get customer-managed policies (reviewable, versioned; NIST/PCI IAMNoInlinePolicy)
         # and are handed on without policy updates, so nothing aws-cdk-lib grants by itself slips in.
-        self.execution_role = iam.Role(
-            self,
-            "ExecutionRole",
-            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            description=f"{service_name}: pull its image, write its logs, read its own secrets",
+        self.execution_role, self.execution_policy = self._role(
+            "Execution",
+            f"{service_name}: pull its image, write its logs, read its own secrets",
+            self._execution_statements(container, log_group),
         )
-        self.execution_policy = iam.ManagedPolicy(
-            self,
-            "ExecutionPolicy",
-            description=f"ECS starting {service_name}: its image, its log group, its secrets",
-            roles=[self.execution_role],
-            statements=self._execution_statements(container, log_group),
-        )
-        self.task_role = iam.Role(
-            self,
-            "TaskRole",
-            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            description=f"{service_name}: what the application itself may do",
-        )
-        self.task_policy = iam.ManagedPolicy(
-            self,
-            "TaskPolicy",
-            description=f"The {service_name} application: its own metrics (data access is attached separately)",
-            roles=[self.task_role],
-            statements=[
+        self.task_role, self.task_policy = self._role(
+            "Task",
+            f"The {service_name} application: its own metrics (data access is attached separately)",
+            [
                 iam.PolicyStatement(
                     actions=["cloudwatch:PutMetricData"],
                     resources=["*"],
@@ -340,6 +324,18 @@ class FargateMicroservice(Construct):
                     max_capacity=schedule.max_tasks,
                     time_zone=TimeZone.of(schedule.time_zone),
                 )
+
+    def _role(
+        self, name: str, description: str, statements: Sequence[iam.PolicyStatement]
+    ) -> tuple[iam.Role, iam.ManagedPolicy]:
+        """`<name>Role` for ECS tasks with `<name>Policy`, a customer-managed policy of `statements`."""
+        role = iam.Role(
+            self, f"{name}Role", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"), description=description
+        )
+        policy = iam.ManagedPolicy(
+            self, f"{name}Policy", description=description, roles=[role], statements=list(statements)
+        )
+        return role, policy
 
     def _execution_statements(self, container: ContainerSpec, log_group: logs.ILogGroup) -> list[iam.PolicyStatement]:
         statements = [
