@@ -204,6 +204,13 @@ class FargateMicroservice(Construct):
                 )
             ],
         )
+        if container.repository is not None:
+            acknowledge(
+                self.execution_policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                reason="ecr:GetAuthorizationToken has no resource-level permissions; image layers are read from the "
+                "service's own repository only",
+            )
         acknowledge(
             self.task_policy,
             "AwsSolutions-IAM5[Resource::*]",
@@ -359,12 +366,6 @@ class FargateMicroservice(Construct):
                     resources=sorted({reference.policy_resource() for reference in container.secrets.values()}),
                 )
             )
-        acknowledge(
-            self,
-            "AwsSolutions-IAM5[Resource::*]",
-            reason="ecr:GetAuthorizationToken has no resource-level permissions; image layers are read from the "
-            "service's own repository only",
-        )
         return statements
 
     def attach_to(
