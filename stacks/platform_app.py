@@ -27,12 +27,15 @@ def feature_flags() -> dict[str, Any]:
 
 
 def new_app(**kwargs: Any) -> App:
-    """An App as every entry point and test builds it.
+    """An App as every entry point and test builds it, with cdk.json's feature flags unless `context` is given.
 
     No construct stack traces (they put temp paths into metadata, breaking determinism), and
     validation findings do not abort `synth()` in any path: `stacks.compliance.synthesize` is the
     gate, the same for `python app.py` and for every CLI command (which would otherwise differ).
     """
+    # cdk.json's context (the feature flags) is the default, so `python app.py` builds what `cdk synth`
+    # builds; the CLI passes the same values, and its context outranks this.
+    kwargs.setdefault("context", feature_flags())
     return App(stack_traces=False, post_cli_context={FAIL_SYNTH_ON_VALIDATION_ERRORS: False}, **kwargs)
 
 

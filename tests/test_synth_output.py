@@ -22,11 +22,12 @@ def test_app_py_synth_is_byte_identical_to_the_test_synth(
     platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
 ) -> None:
     """Determinism across processes, and proof that app.py builds what the tests assert."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    cdk_json = json.loads((ROOT / "cdk.json").read_text())
-    # The built-in CloudFormation validation only reads templates (the session synth ran it); skipping
-    # it here saves its ~3 s start-up and changes no byte of output.
-    env.update(CDK_OUTDIR=str(tmp_path), CDK_CONTEXT_JSON=json.dumps(cdk_json["context"]), CDK_VALIDATION="false")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_CONTEXT"))}
+    # Bare `python app.py`, as a user runs it without the CLI: cdk.json's feature flags still apply
+    # (new_app defaults to them), so it builds what `cdk synth` builds. The built-in CloudFormation
+    # validation only reads templates (the session synth ran it); skipping it here saves its ~3 s
+    # start-up and changes no byte of output.
+    env.update(CDK_OUTDIR=str(tmp_path), CDK_VALIDATION="false")
     subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
     fresh = sorted(tmp_path.rglob("*.template.json"))
     assert len(fresh) == sum(len(platform(name).template_files()) for name in ("dev", "staging", "prod"))
