@@ -183,16 +183,14 @@ class LogLifecycleConfig(Strict):
     def _in_order(self) -> LogLifecycleConfig:
         # S3 moves objects to STANDARD_IA no sooner than 30 days after creation.
         if self.infrequent_access_after_days < 30:
-            raise ConfigFieldError(
-                "load_balancer.access_logs.infrequent_access_after_days",
-                self.infrequent_access_after_days,
-                "S3 moves objects to STANDARD_IA 30 days after creation at the earliest: use 30 or more",
+            raise ValueError(
+                f"infrequent_access_after_days = {self.infrequent_access_after_days}: S3 moves objects to "
+                "STANDARD_IA 30 days after creation at the earliest: use 30 or more"
             )
         if not self.infrequent_access_after_days < self.glacier_after_days < self.expire_after_days:
-            raise ConfigFieldError(
-                "load_balancer.access_logs",
-                f"{self.infrequent_access_after_days}/{self.glacier_after_days}/{self.expire_after_days}",
-                "infrequent_access_after_days < glacier_after_days < expire_after_days",
+            raise ValueError(
+                f"{self.infrequent_access_after_days}/{self.glacier_after_days}/{self.expire_after_days} days: "
+                "need infrequent_access_after_days < glacier_after_days < expire_after_days"
             )
         return self
 

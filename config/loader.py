@@ -16,6 +16,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 
 from config.compute import compute_problems
+from config.edge import edge_problems
 from config.fields import ConfigFieldError, ConfigFieldsError, key_path, visible as _visible
 from config.schema import EnvironmentConfig, EnvironmentName, ServiceConfig, ServicesConfig, maintenance_problems
 
@@ -139,7 +140,14 @@ def validate_environment(
     if problems:
         raise ConfigError(problems)
     config = config.model_copy(update={"services": load_services() if services is None else services})
-    problems = [f"{source}: {problem}" for problem in (*maintenance_problems(config), *compute_problems(config))]
+    problems = [
+        f"{source}: {problem}"
+        for problem in (
+            *maintenance_problems(config),
+            *compute_problems(config),
+            *edge_problems(config.name, config.account, config.edge),
+        )
+    ]
     if problems:
         raise ConfigError(problems)
     return config

@@ -20,6 +20,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from config.aws_offerings import cache_node_types, deprecated_postgres_versions, postgres_instance_classes
 from config.aws_regions import REGIONS, SOURCE as REGIONS_SOURCE, ZONES_BY_REGION
 from config.compute import ComputeConfig, LoadBalancerConfig
+from config.edge import EdgeConfig
 from config.fields import (
     ConfigFieldError,
     Strict as _Strict,
@@ -684,6 +685,7 @@ class EnvironmentConfig(_Strict):
     maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
     compute: ComputeConfig
     load_balancer: LoadBalancerConfig
+    edge: EdgeConfig
     images: dict[str, str] = Field(
         default_factory=dict,
         description="Per service: an image tag of its ECR repository, or a full image reference; "

@@ -5,13 +5,15 @@ from __future__ import annotations
 from aws_cdk import Aspects, Environment, Stage
 from constructs import Construct
 
+from config.edge import EDGE_REGION
 from config.schema import EnvironmentConfig
 from platform_constructs.capacity_provider_order import ServicesAfterCapacityProviders
 from platform_constructs.tagging import apply_tags
 from stacks.data_stack import DataStack
+from stacks.edge_stack import EdgeStack, stack_output
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
-from stacks.services_stack import ServicesStack
+from stacks.services_stack import ORIGIN_SECRET_EDGE_ARN_OUTPUT, ServicesStack
 
 PROJECT = "ticketing"
 
@@ -71,6 +73,17 @@ class PlatformStage(Stage):
         self.services.add_stack_dependency(self.data, "reads the data tier's SSM parameters and access policies")
         self.services.add_stack_dependency(self.registry, "pulls its images from the registry's repositories")
         Aspects.of(self.services).add(ServicesAfterCapacityProviders())
+        self.edge = EdgeStack(
+            self,
+            "Edge",
+            config=config,
+            origin_secret_arn=stack_output(self.services, ORIGIN_SECRET_EDGE_ARN_OUTPUT),
+            env=Environment(account=config.account, region=EDGE_REGION),
+            stack_name=f"{PROJECT}-{config.name}-edge",
+            description=f"Ticketing platform {config.name}: CloudFront, WAF, the SPA bucket (us-east-1)",
+            termination_protection=not config.is_disposable,
+        )
+        self.edge.add_stack_dependency(self.services, "its origin is the ALB, its header the services' secret")
 
         tags = {
             "Project": PROJECT,

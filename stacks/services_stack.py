@@ -20,7 +20,9 @@ import re
 from typing import Any
 
 from aws_cdk import (
+    CfnOutput,
     Duration,
+    Fn,
     RemovalPolicy,
     SecretValue,
     aws_ec2 as ec2,
@@ -37,6 +39,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from config.compute import effective_sizing
+from config.edge import EDGE_REGION
 from config.schema import EnvironmentConfig, ServiceConfig
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.fargate_service import (
@@ -55,8 +58,8 @@ from stacks.platform_stack import PlatformStack
 from stacks.registry_stack import repository_name
 from stacks.service_settings import data_tier_settings
 
-#: The region CloudFront (and the edge stack reading the origin secret) lives in.
-EDGE_REGION = "us-east-1"
+#: The services stack's output the edge stack reads across regions.
+ORIGIN_SECRET_EDGE_ARN_OUTPUT = "OriginSecretEdgeArn"
 #: The JSON key of the origin secret holding the header value.
 ORIGIN_SECRET_KEY = "value"
 #: The tag a service runs from before its first image exists (never pulled: zero tasks).
@@ -93,6 +96,25 @@ class ServicesStack(PlatformStack):
         allow_cloudwatch_logs(self.key, self)
 
         self.origin_secret = self._origin_secret()
+        # The same secret's replica in CloudFront's region (its ARN differs only in the region), as an
+        # output the edge stack reads with Fn::GetStackOutput. Computed here, where the secret is a Ref.
+        self.origin_secret_edge_arn_output = CfnOutput(
+            self,
+            ORIGIN_SECRET_EDGE_ARN_OUTPUT,
+            description="ARN of the origin-header secret's replica in us-east-1, for the edge stack",
+            value=Fn.join(
+                ":",
+                [
+                    "arn",
+                    self.partition,
+                    "secretsmanager",
+                    EDGE_REGION,
+                    self.account,
+                    "secret",
+                    Fn.select(6, Fn.split(":", _cfn_secret(self.origin_secret).ref)),
+                ],
+            ),
+        )
         self.load_balancer = self._load_balancer(network)
 
         self.cluster = ecs.Cluster(
@@ -368,3 +390,9 @@ def _ecr_repository_of(scope: Construct, reference: str) -> ecr.IRepository | No
         return None  # a public registry: no credentials needed
     arn = f"arn:aws:ecr:{match['region']}:{match['account']}:repository/{match['name']}"
     return ecr.Repository.from_repository_arn(scope, "ImageRepository", arn)
+
+
+def _cfn_secret(secret: secretsmanager.Secret) -> secretsmanager.CfnSecret:
+    resource = secret.node.default_child
+    assert isinstance(resource, secretsmanager.CfnSecret)
+    return resource

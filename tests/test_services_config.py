@@ -57,7 +57,7 @@ INVALID_ENVIRONMENT = [
     ("prefix-list-malformed", "dev", "load_balancer.cloudfront_prefix_list_id", "cloudfront", "load_balancer.cloudfront_prefix_list_id = 'cloudfront': must be a prefix list id such as pl-22a6434b; find yours with: aws ec2 describe-managed-prefix-lists"),
     ("health-timeout-not-below-interval", "dev", "load_balancer.health_check", {"interval_seconds": 10, "timeout_seconds": 10}, "load_balancer.health_check.timeout_seconds = 10: must be less than interval_seconds (10)"),
     ("health-path-relative", "dev", "load_balancer.health_check_path", "health", "load_balancer.health_check_path = 'health': a path starting with /"),
-    ("access-logs-out-of-order", "dev", "load_balancer.access_logs", {"glacier_after_days": 400}, "load_balancer.access_logs = '30/400/365': infrequent_access_after_days < glacier_after_days < expire_after_days"),
+    ("access-logs-out-of-order", "dev", "load_balancer.access_logs", {"glacier_after_days": 400}, "load_balancer.access_logs = {table}: 30/400/365 days: need infrequent_access_after_days < glacier_after_days < expire_after_days"),
     ("access-logs-ia-too-early", "dev", "load_balancer.access_logs", {"infrequent_access_after_days": 7}, "S3 moves objects to STANDARD_IA 30 days after creation at the earliest"),
     ("missing-compute", "dev", "compute", DELETE, "compute: required key is missing"),
     ("missing-certificate", "dev", "load_balancer.certificate_arn", DELETE, "load_balancer.certificate_arn: required key is missing"),
