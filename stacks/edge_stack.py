@@ -41,7 +41,7 @@ from constructs import Construct
 from config.edge import EDGE_REGION
 from config.schema import EnvironmentConfig
 from platform_constructs.acknowledgments import acknowledge
-from platform_constructs.log_encryption import allow_cloudwatch_logs
+from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.origin_load_balancer import ORIGIN_HEADER_NAME
 
@@ -94,7 +94,6 @@ class EdgeStack(Stack):
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        allow_cloudwatch_logs(self.key, self)
         self.site_bucket = self._site_bucket()
         self.log_bucket = self._log_bucket()
         self.web_acl = self._web_acl()
@@ -312,7 +311,8 @@ class EdgeStack(Stack):
         )
         # WAF only logs to a destination whose name starts with aws-waf-logs-, and refuses the
         # ":*" that aws-cdk-lib appends to a log group's ARN.
-        log_group_name = f"aws-waf-logs-ticketing-{env}"
+        log_group_name = f"aws-waf-logs-ticketing-{env}-edge"
+        allow_cloudwatch_logs(self.key, self.key, log_group_arns=[log_group_arn(self, log_group_name)])
         log_group = logs.LogGroup(
             self,
             "WafLogs",
@@ -457,7 +457,9 @@ class EdgeStack(Stack):
         )
 
     def _acknowledge(self) -> None:
-        distribution = self.distribution
+        # on the L1 resources: every acknowledgment sits on one resource, never on a whole stack
+        distribution = _resource(self.distribution)
+        log_bucket, site_bucket = _resource(self.log_bucket), _resource(self.site_bucket)
         acknowledge(
             distribution,
             "AwsSolutions-CFR1",
@@ -473,7 +475,7 @@ class EdgeStack(Stack):
                 "(the config schema refuses them without one).",
             )
         acknowledge(
-            self.log_bucket,
+            log_bucket,
             "AwsSolutions-S1",
             "NIST.800.53.R5-S3BucketLoggingEnabled",
             "PCI.DSS.321-S3BucketLoggingEnabled",
@@ -481,13 +483,13 @@ class EdgeStack(Stack):
             "whose logs need another, without end",
         )
         acknowledge(
-            self.log_bucket,
+            log_bucket,
             "NIST.800.53.R5-S3DefaultEncryptionKMS",
             "PCI.DSS.321-S3DefaultEncryptionKMS",
             reason="CloudFront standard log delivery writes with an ACL and cannot use a customer-managed KMS key; the "
             "logs are encrypted with S3-managed keys",
         )
-        for bucket in (self.log_bucket, self.site_bucket):
+        for bucket in (log_bucket, site_bucket):
             acknowledge(
                 bucket,
                 "NIST.800.53.R5-S3BucketReplicationEnabled",
@@ -496,20 +498,26 @@ class EdgeStack(Stack):
                 "uploads again from the repository; neither is worth a second-region copy",
             )
         acknowledge(
-            self.site_bucket,
+            site_bucket,
             "NIST.800.53.R5-S3DefaultEncryptionKMS",
             "PCI.DSS.321-S3DefaultEncryptionKMS",
             reason="The SPA bucket holds the public build of the web app, served to everyone through CloudFront; "
             "S3-managed encryption at rest, no KMS request per uncached read",
         )
         acknowledge(
-            self.site_bucket,
+            site_bucket,
             "AwsSolutions-S1",
             "NIST.800.53.R5-S3BucketLoggingEnabled",
             "PCI.DSS.321-S3BucketLoggingEnabled",
             reason="Every read of the SPA bucket comes through CloudFront, whose access logs record it; its writes "
             "are CI's uploads, recorded by CloudTrail",
         )
+
+
+def _resource(construct: Construct) -> Construct:
+    resource = construct.node.default_child
+    assert resource is not None, construct.node.path
+    return resource  # type: ignore[return-value]
 
 
 def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:

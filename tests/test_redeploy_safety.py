@@ -29,9 +29,14 @@ NAME_PROPERTIES = {
 # Not listed: the private hosted zone (db.internal) and its records, whose names are unique per VPC.
 
 
-def named_resources(env: SynthesizedEnvironment) -> Iterator[tuple[str, dict[str, Any], str]]:
-    for stack in env.stacks:
-        for logical_id, resource in env.template_json(stack.node.id)["Resources"].items():
+def named_resources(
+    env: SynthesizedEnvironment, *, stack: str | None = None
+) -> Iterator[tuple[str, dict[str, Any], str]]:
+    for found in env.stacks:
+        if stack is not None and found.node.id != stack:
+            continue
+        stack_id = found.node.id
+        for logical_id, resource in env.template_json(stack_id)["Resources"].items():
             prop = NAME_PROPERTIES.get(resource["Type"])
             name = resource.get("Properties", {}).get(prop) if prop else None
             if isinstance(name, str):
@@ -70,7 +75,9 @@ def test_data_key_admits_logs_only_for_named_groups_and_names_no_new_role(env: S
             assert not (isinstance(entry, dict) and "Fn::GetAtt" in entry), (
                 f"key policy names a role of this deploy: {aws}"
             )
-    named_groups = {name for _, resource, name in named_resources(env) if resource["Type"] == "AWS::Logs::LogGroup"}
+    named_groups = {
+        name for _, resource, name in named_resources(env, stack="Data") if resource["Type"] == "AWS::Logs::LogGroup"
+    }
     admitted = {
         arn.rsplit(":log-group:", 1)[1]
         for statement in key["Properties"]["KeyPolicy"]["Statement"]
