@@ -23,6 +23,7 @@ from typing import Any
 
 from aws_cdk import (
     ArnFormat,
+    CfnOutput,
     Duration,
     RemovalPolicy,
     SecretValue,
@@ -184,6 +185,12 @@ class EdgeStack(Stack):
             default_root_object="index.html",
         )
         self._acknowledge()
+        for output_id, value, description in (
+            ("DistributionDomainName", self.distribution.distribution_domain_name, "Point the custom domains here"),
+            ("DistributionId", self.distribution.distribution_id, "For invalidations after a deploy of the SPA"),
+            ("SiteBucketName", self.site_bucket.bucket_name, "Where the SPA's build is uploaded"),
+        ):
+            CfnOutput(self, output_id, value=value, description=description)
 
     # --- buckets ------------------------------------------------------------------------------
 
