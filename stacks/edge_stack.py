@@ -42,6 +42,7 @@ from constructs import Construct
 from config.edge import EDGE_REGION
 from config.schema import EnvironmentConfig
 from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.log_bucket import LogLifecycle, log_bucket
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.origin_load_balancer import ORIGIN_HEADER_NAME
@@ -218,35 +219,16 @@ class EdgeStack(Stack):
 
     def _log_bucket(self) -> s3.Bucket:
         lifecycle = self.config.edge.access_logs
-        return s3.Bucket(
+        return log_bucket(
             self,
             "LogBucket",
-            # CloudFront standard logs are written with an ACL: the bucket must allow ACLs, and
-            # CloudFront's log delivery cannot use a KMS key of ours.
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            removal_policy=RemovalPolicy.RETAIN,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="ArchiveOldLogs",
-                    transitions=[
-                        s3.Transition(
-                            storage_class=s3.StorageClass.INFREQUENT_ACCESS,
-                            transition_after=Duration.days(lifecycle.infrequent_access_after_days),
-                        ),
-                        s3.Transition(
-                            storage_class=s3.StorageClass.GLACIER,
-                            transition_after=Duration.days(lifecycle.glacier_after_days),
-                        ),
-                    ],
-                    expiration=Duration.days(lifecycle.expire_after_days),
-                    noncurrent_version_expiration=Duration.days(30),
-                    abort_incomplete_multipart_upload_after=Duration.days(7),
-                )
-            ],
+            writer="CloudFront",
+            acl_delivery=True,  # standard logs are written with an ACL
+            lifecycle=LogLifecycle(
+                infrequent_access_after=Duration.days(lifecycle.infrequent_access_after_days),
+                glacier_after=Duration.days(lifecycle.glacier_after_days),
+                expire_after=Duration.days(lifecycle.expire_after_days),
+            ),
         )
 
     # --- WAF ----------------------------------------------------------------------------------
@@ -466,7 +448,7 @@ class EdgeStack(Stack):
     def _acknowledge(self) -> None:
         # on the L1 resources: every acknowledgment sits on one resource, never on a whole stack
         distribution = _resource(self.distribution)
-        log_bucket, site_bucket = _resource(self.log_bucket), _resource(self.site_bucket)
+        site_bucket = _resource(self.site_bucket)
         acknowledge(
             distribution,
             "AwsSolutions-CFR1",
@@ -482,28 +464,12 @@ class EdgeStack(Stack):
                 "(the config schema refuses them without one).",
             )
         acknowledge(
-            log_bucket,
-            "AwsSolutions-S1",
-            "NIST.800.53.R5-S3BucketLoggingEnabled",
-            "PCI.DSS.321-S3BucketLoggingEnabled",
-            reason="This bucket receives CloudFront's access logs; logging its own access would need another bucket "
-            "whose logs need another, without end",
+            site_bucket,
+            "NIST.800.53.R5-S3BucketReplicationEnabled",
+            "PCI.DSS.321-S3BucketReplicationEnabled",
+            reason="The SPA bucket holds build output that CI uploads again from the repository; a second-region "
+            "copy would restore nothing the build cannot",
         )
-        acknowledge(
-            log_bucket,
-            "NIST.800.53.R5-S3DefaultEncryptionKMS",
-            "PCI.DSS.321-S3DefaultEncryptionKMS",
-            reason="CloudFront standard log delivery writes with an ACL and cannot use a customer-managed KMS key; the "
-            "logs are encrypted with S3-managed keys",
-        )
-        for bucket in (log_bucket, site_bucket):
-            acknowledge(
-                bucket,
-                "NIST.800.53.R5-S3BucketReplicationEnabled",
-                "PCI.DSS.321-S3BucketReplicationEnabled",
-                reason="Access logs have a lifecycle of their own, and the SPA bucket holds build output that CI "
-                "uploads again from the repository; neither is worth a second-region copy",
-            )
         acknowledge(
             site_bucket,
             "NIST.800.53.R5-S3DefaultEncryptionKMS",

@@ -49,9 +49,10 @@ from platform_constructs.fargate_service import (
     SecretReference,
     TaskScaling,
 )
+from platform_constructs.log_bucket import LogLifecycle
 from platform_constructs.log_encryption import allow_cloudwatch_logs
 from platform_constructs.log_retention import retention_from_days
-from platform_constructs.origin_load_balancer import LogLifecycle, OriginLoadBalancer
+from platform_constructs.origin_load_balancer import OriginLoadBalancer
 from stacks.network_stack import NetworkStack
 from stacks.night_scaling import night_schedules
 from stacks.platform_stack import PlatformStack

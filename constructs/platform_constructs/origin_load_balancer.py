@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from aws_cdk import (
     Duration,
     RemovalPolicy,
     aws_ec2 as ec2,
     aws_elasticloadbalancingv2 as elbv2,
-    aws_s3 as s3,
 )
 from constructs import Construct
 
-from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.log_bucket import LogLifecycle, log_bucket
 
 HTTPS_PORT = 443
 #: The header the CDN adds to every origin request; its value is the shared secret.
@@ -38,15 +36,6 @@ MAX_RULE_CONDITION_VALUES = 5
 MAX_PRIORITY = 50_000
 #: TLS 1.2 and 1.3 with forward secrecy and AEAD ciphers only (ELBSecurityPolicy-TLS13-1-2-Res-2021-06).
 SSL_POLICY = elbv2.SslPolicy.TLS13_RES
-
-
-@dataclass(frozen=True)
-class LogLifecycle:
-    """Days after which access logs move to STANDARD_IA, then GLACIER, then are deleted."""
-
-    infrequent_access_after: Duration
-    glacier_after: Duration
-    expire_after: Duration
 
 
 class OriginLoadBalancer(Construct):
@@ -86,54 +75,12 @@ class OriginLoadBalancer(Construct):
             ec2.Peer.prefix_list(origin_prefix_list_id), ec2.Port.tcp(HTTPS_PORT), "CloudFront origin-facing"
         )
 
-        self.access_log_bucket = s3.Bucket(
+        self.access_log_bucket = log_bucket(
             self,
             "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            writer="the load balancer",
+            lifecycle=access_log_lifecycle,
             removal_policy=log_bucket_removal_policy,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="ArchiveOldLogs",
-                    transitions=[
-                        s3.Transition(
-                            storage_class=s3.StorageClass.INFREQUENT_ACCESS,
-                            transition_after=access_log_lifecycle.infrequent_access_after,
-                        ),
-                        s3.Transition(
-                            storage_class=s3.StorageClass.GLACIER,
-                            transition_after=access_log_lifecycle.glacier_after,
-                        ),
-                    ],
-                    expiration=access_log_lifecycle.expire_after,
-                    noncurrent_version_expiration=Duration.days(30),
-                    abort_incomplete_multipart_upload_after=Duration.days(7),
-                )
-            ],
-        )
-        acknowledge(
-            self.access_log_bucket,
-            "AwsSolutions-S1",
-            "NIST.800.53.R5-S3BucketLoggingEnabled",
-            "PCI.DSS.321-S3BucketLoggingEnabled",
-            reason="This bucket receives the load balancer's access logs; logging its own access would need "
-            "another bucket whose logs need another, without end",
-        )
-        acknowledge(
-            self.access_log_bucket,
-            "NIST.800.53.R5-S3DefaultEncryptionKMS",
-            "PCI.DSS.321-S3DefaultEncryptionKMS",
-            reason="ALB access log delivery supports SSE-S3 only (AWS-managed AES-256); a KMS key would stop delivery",
-        )
-        acknowledge(
-            self.access_log_bucket,
-            "NIST.800.53.R5-S3BucketReplicationEnabled",
-            "PCI.DSS.321-S3BucketReplicationEnabled",
-            reason="Access logs are operational records with a lifecycle of their own; a second-region copy is "
-            "not worth its cost here",
         )
 
         self.load_balancer = elbv2.ApplicationLoadBalancer(
