@@ -66,8 +66,9 @@ def log_bucket(
             )
         ],
     )
+    resource = bucket.node.default_child or bucket  # the acknowledgments sit on the bucket resource itself
     acknowledge(
-        bucket,
+        resource,
         "AwsSolutions-S1",
         "NIST.800.53.R5-S3BucketLoggingEnabled",
         "PCI.DSS.321-S3BucketLoggingEnabled",
@@ -75,14 +76,14 @@ def log_bucket(
         "whose logs need another, without end",
     )
     acknowledge(
-        bucket,
+        resource,
         "NIST.800.53.R5-S3DefaultEncryptionKMS",
         "PCI.DSS.321-S3DefaultEncryptionKMS",
         reason=f"{writer[0].upper()}{writer[1:]}'s log delivery supports S3-managed encryption only (AES-256); a "
         "customer-managed KMS key would stop delivery",
     )
     acknowledge(
-        bucket,
+        resource,
         "NIST.800.53.R5-S3BucketReplicationEnabled",
         "PCI.DSS.321-S3BucketReplicationEnabled",
         reason="Access logs are operational records with a lifecycle of their own; a second-region copy is not "
