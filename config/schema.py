@@ -34,7 +34,7 @@ from config.path_patterns import overlap, pattern_problem
 from platform_constructs import limits
 from platform_constructs.limits import Limit
 from platform_constructs.log_retention import RETENTION_BY_DAYS
-from platform_constructs.origin_load_balancer import MAX_RULE_CONDITION_VALUES
+from platform_constructs.origin_load_balancer import MAX_HEADER_VALUES, MAX_RULE_CONDITION_VALUES
 from platform_constructs.postgres import (
     DEFAULT_ENGINE_VERSION as DEFAULT_POSTGRES_VERSION,
     GRAVITON_FAMILIES as DB_INSTANCE_FAMILIES,
@@ -353,7 +353,7 @@ _KEY_PREFIX = re.compile(r"^[!-~]{1,100}$")
 TableName = Annotated[str, StringConstraints(pattern=r"^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$")]
 ColumnName = Annotated[str, StringConstraints(pattern=_PG_IDENTIFIER)]
 #: An ALB rule holds 5 condition values; the origin header takes up to 2 of them (during a rotation).
-PATHS_PER_LISTENER_RULE = MAX_RULE_CONDITION_VALUES - 2
+PATHS_PER_LISTENER_RULE = MAX_RULE_CONDITION_VALUES - MAX_HEADER_VALUES
 #: Rules per ALB listener (the default quota, the listener's default action not counted).
 MAX_LISTENER_RULES = 100
 #: Container ports: unprivileged (a non-root process cannot listen below 1024).
@@ -460,6 +460,11 @@ class ServiceConfig(_Strict):
             problem = pattern_problem(pattern)
             if problem:
                 raise ValueError(f"{pattern!r}: {problem}")
+            if not (pattern == "/api" or pattern.startswith("/api/")):
+                raise ValueError(
+                    f"{pattern!r}: CloudFront sends only /api and /api/* to the load balancer (everything else is "
+                    "the single-page app): use a pattern below /api/"
+                )
         return value
 
     @field_validator("health_check_path")

@@ -67,6 +67,8 @@ PRICE_CLASSES = {
     "PriceClass_200": cloudfront.PriceClass.PRICE_CLASS_200,
     "PriceClass_All": cloudfront.PriceClass.PRICE_CLASS_ALL,
 }
+#: How WAF reads a path before comparing it: as the service will (decoded, normalised, any case).
+PATH_TRANSFORMS = ("URL_DECODE", "NORMALIZE_PATH", "LOWERCASE")
 #: Request headers WAF leaves out of its logs.
 REDACTED_HEADERS = ("authorization", "cookie")
 
@@ -264,8 +266,10 @@ class EdgeStack(Stack):
                         scope_down_statement=wafv2.CfnWebACL.StatementProperty(
                             and_statement=wafv2.CfnWebACL.AndStatementProperty(
                                 statements=[
-                                    _byte_match({"uriPath": {}}, login.path, "EXACTLY"),
-                                    _byte_match({"method": {}}, "POST", "EXACTLY"),
+                                    # decoded, normalised and lower-cased first: /api/auth/%6Cogin and
+                                    # /api//auth/./Login are the same login to the service
+                                    _byte_match({"uriPath": {}}, login.path.lower(), "EXACTLY", PATH_TRANSFORMS),
+                                    _byte_match({"method": {}}, "POST", "EXACTLY", ("NONE",)),
                                 ]
                             )
                         ),
@@ -379,14 +383,17 @@ class EdgeStack(Stack):
         )
 
     def _api_request_policy(self) -> cloudfront.OriginRequestPolicy:
+        """What reaches the origin on a cached API path beyond the cache key: every viewer header but
+        Host (a POST or DELETE there needs its headers), no cookie and no other query string, so a
+        GET's response can depend on nothing the key does not hold."""
         existing = self.node.try_find_child("ApiRequestPolicy")
         if isinstance(existing, cloudfront.OriginRequestPolicy):
             return existing
         return cloudfront.OriginRequestPolicy(
             self,
             "ApiRequestPolicy",
-            comment=f"ticketing {self.config.name}: what a cached API path's origin needs beyond the key",
-            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list("Content-Type", "Accept"),
+            comment=f"ticketing {self.config.name}: a cached API path: viewer headers but Host, nothing else",
+            header_behavior=cloudfront.OriginRequestHeaderBehavior.deny_list("Host"),
             query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.none(),
             cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
         )
@@ -499,13 +506,18 @@ def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
     )
 
 
-def _byte_match(field: dict[str, Any], value: str, position: str) -> wafv2.CfnWebACL.StatementProperty:
+def _byte_match(
+    field: dict[str, Any], value: str, position: str, transforms: tuple[str, ...]
+) -> wafv2.CfnWebACL.StatementProperty:
     return wafv2.CfnWebACL.StatementProperty(
         byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
             field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(**{_snake(k): v for k, v in field.items()}),
             positional_constraint=position,
             search_string=value,
-            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+            text_transformations=[
+                wafv2.CfnWebACL.TextTransformationProperty(priority=index, type=transform)
+                for index, transform in enumerate(transforms)
+            ],
         )
     )
 

@@ -2,9 +2,9 @@
 
 Stopping sets min = max = 0: with only the desired count set to 0, target tracking would start
 tasks again at the next alarm. Starting restores the service's own min and max, after which target
-tracking takes over. Stopping runs every day, so a service deployed at a weekend (a deploy resets
-min and max to the daytime values) is stopped that evening; starting runs Monday to Friday unless
-the config keeps weekends running.
+tracking takes over. Stopping runs every day, so a service started at a weekend (by hand, or by a
+deploy that changes its scalable target, which resets min and max to the daytime values) is stopped
+that evening; starting runs Monday to Friday unless the config keeps weekends running.
 """
 
 from __future__ import annotations

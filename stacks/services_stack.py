@@ -156,20 +156,26 @@ class ServicesStack(PlatformStack):
         )
 
     def _open_container_ports(self, tasks: ec2.ISecurityGroup) -> None:
-        """The ALB reaches the containers, the services reach each other; on the container ports only.
+        """The ALB reaches the public services' containers, the services reach each other; container ports only.
 
         The rules are resources of this stack (the network stack's group must not refer to the
         ALB's group, which lives here), so they come and go with the services.
         """
         balancer = self.load_balancer.security_group.security_group_id
         group = tasks.security_group_id
-        for port in sorted({service.port for service in self.config.services.values()}):
-            for rule_id, direction, owner, peer, description in (
-                ("LoadBalancerToTasks", "egress", balancer, group, "To the services"),
-                ("TasksFromLoadBalancer", "ingress", group, balancer, "From the ALB"),
+        services = self.config.services.values()
+        public = {service.port for service in services if service.paths}
+        for port in sorted({service.port for service in services}):
+            rules = [
                 ("TasksFromServices", "ingress", group, group, "Service to service (Service Connect)"),
                 ("TasksToServices", "egress", group, group, "Service to service (Service Connect)"),
-            ):
+            ]
+            if port in public:  # the ALB reaches only the services it routes to
+                rules += [
+                    ("LoadBalancerToTasks", "egress", balancer, group, "To the services"),
+                    ("TasksFromLoadBalancer", "ingress", group, balancer, "From the ALB"),
+                ]
+            for rule_id, direction, owner, peer, description in rules:
                 common: dict[str, Any] = {
                     "group_id": owner,
                     "ip_protocol": "tcp",

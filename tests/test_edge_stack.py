@@ -151,6 +151,12 @@ def test_the_public_event_list_is_cached_as_its_origin_says(env: SynthesizedEnvi
     assert key["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["Authorization"]}
     assert key["CookiesConfig"] == {"CookieBehavior": "none"}
     assert key["EnableAcceptEncodingGzip"] is True
+    # beyond the key: every viewer header but Host (a POST needs them), no cookie, no other query string
+    request = policy(env, "AWS::CloudFront::OriginRequestPolicy", behavior["OriginRequestPolicyId"])
+    forwarded = request["OriginRequestPolicyConfig"]
+    assert forwarded["HeadersConfig"] == {"HeaderBehavior": "allExcept", "Headers": ["Host"]}
+    assert forwarded["CookiesConfig"] == {"CookieBehavior": "none"}
+    assert forwarded["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
 
 
 def test_paths_route_most_specific_first(env: SynthesizedEnvironment) -> None:
@@ -244,9 +250,16 @@ def test_waf_has_the_managed_groups_and_the_guides_rate_limits(env: SynthesizedE
     assert login["Action"] == {"Block": {}}
     rate = login["Statement"]["RateBasedStatement"]
     assert (rate["Limit"], rate["EvaluationWindowSec"], rate["AggregateKeyType"]) == (10, 120, "IP")  # the guide
-    scope = json.dumps(rate["ScopeDownStatement"])
-    assert waf.login_rate_limit.path in scope
-    assert '"SearchString": "POST"' in scope
+    (path_match, method_match) = rate["ScopeDownStatement"]["AndStatement"]["Statements"]
+    path = path_match["ByteMatchStatement"]
+    assert path["FieldToMatch"] == {"UriPath": {}}
+    assert (path["SearchString"], path["PositionalConstraint"]) == (waf.login_rate_limit.path.lower(), "EXACTLY")
+    # compared as the service routes it: /api/auth/%6Cogin and /api//auth/./LOGIN count as logins too
+    assert [t["Type"] for t in sorted(path["TextTransformations"], key=lambda t: t["Priority"])] == [
+        "URL_DECODE", "NORMALIZE_PATH", "LOWERCASE"
+    ]  # fmt: skip
+    assert method_match["ByteMatchStatement"]["FieldToMatch"] == {"Method": {}}
+    assert method_match["ByteMatchStatement"]["SearchString"] == "POST"
     overall = rules["RateLimit"]["Statement"]["RateBasedStatement"]
     assert (overall["Limit"], overall["EvaluationWindowSec"]) == (waf.rate_limit.limit, waf.rate_limit.window_seconds)
     assert "ScopeDownStatement" not in overall

@@ -200,8 +200,11 @@ def test_each_public_service_gets_rules_for_its_paths_within_the_alb_limits(vari
         header = conditions["http-header"]["HttpHeaderConfig"]
         paths = conditions["path-pattern"]["PathPatternConfig"]["Values"]
         assert header["HttpHeaderName"] == ORIGIN_HEADER_NAME
-        assert len(header["Values"]) == 2  # AWSCURRENT and, while rotating, AWSPREVIOUS
-        assert [":AWSCURRENT}}" in json.dumps(x) or ":AWSPREVIOUS}}" in json.dumps(x) for x in header["Values"]]
+        # AWSCURRENT and, while rotating, AWSPREVIOUS of the same secret, by dynamic reference
+        current, previous = (json.dumps(value) for value in header["Values"])
+        assert ":SecretString:value:AWSCURRENT:}}" in current
+        assert ":SecretString:value:AWSPREVIOUS:}}" in previous
+        assert current.replace("AWSCURRENT", "AWSPREVIOUS") == previous
         assert len(header["Values"]) + len(paths) <= MAX_RULE_CONDITION_VALUES
         (action,) = rule["Actions"]
         group = action["TargetGroupArn"]["Ref"]

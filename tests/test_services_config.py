@@ -116,7 +116,8 @@ INVALID_SERVICES = [
     ("duplicate-path", "events", {"paths": ["/api/events", "/api/events"]}, "services.events.paths[1] = '/api/events': is listed twice"),
     ("two-services-on-one-path", "events", {"paths": ["/api/*"]}, "services.events.paths[0] = '/api/*': is also api-gateway's: two services on one path"),
     ("overlapping-paths", "bookings", {"paths": ["/api/bookings/*"]}, "services.bookings.paths[0] = '/api/bookings/*': overlaps '/api/*' of api-gateway: some path matches both, so the listener rule order would pick the service"),
-    ("overlap-by-wildcard-in-the-middle", "events", {"paths": ["/x/*/list", "/x/a*"]}, "services.events.paths[1] = '/x/a*': overlaps '/x/*/list' of the same service"),
+    ("overlap-by-wildcard-in-the-middle", "events", {"paths": ["/api/x/*/list", "/api/x/a*"]}, "services.events.paths[1] = '/api/x/a*': overlaps '/api/x/*/list' of the same service"),
+    ("path-outside-api", "events", {"paths": ["/v1/events"]}, "services.events.paths = ['/v1/events']: '/v1/events': CloudFront sends only /api and /api/* to the load balancer (everything else is the single-page app): use a pattern below /api/"),
     ("database-variables-without-a-database", "api-gateway", {"environment": {"DATABASE_URL": "postgres://db"}}, "services.api-gateway.environment.DATABASE_URL = 'postgres://db': reserved (DATABASE_*, DB_*, REDIS_*, AWS_REGION, ENVIRONMENT, METRIC_NAMESPACE, SERVICE_NAME): api-gateway has no database: set services.api-gateway.database to give it one"),
     ("database-secret-without-a-database", "api-gateway", {"secrets": {"DB_PASSWORD": "db"}}, "services.api-gateway.secrets.DB_PASSWORD = 'db': reserved"),
     ("platform-variable-overridden", "events", {"environment": {"REDIS_HOST": "localhost"}}, "services.events.environment.REDIS_HOST = 'localhost': reserved (DATABASE_*, DB_*, REDIS_*, AWS_REGION, ENVIRONMENT, METRIC_NAMESPACE, SERVICE_NAME): the platform sets it from the data tier"),
@@ -146,7 +147,7 @@ def test_bad_service_shapes_are_named(service: str, values: dict[str, Any], mess
 def test_more_listener_rules_than_an_alb_holds_are_refused() -> None:
     data = copy.deepcopy(shared())
     for index in range(15):  # 15 services x 20 patterns = 105 rules of 3 patterns, and api-gateway's
-        data["services"][f"svc{index}"] = {"paths": [f"/s{index}/p{n}" for n in range(20)]}
+        data["services"][f"svc{index}"] = {"paths": [f"/api/s{index}/p{n}" for n in range(20)]}
     with pytest.raises(
         ConfigError,
         match=r"services = '\{table\}': the path patterns need 106 listener rules \(3 patterns per rule next to the origin header's values\) and an ALB holds 100",

@@ -253,19 +253,24 @@ def test_alb_admits_only_cloudfront_on_443_and_reaches_only_the_services(env: Sy
         for key, e in resources(env, "Services", "AWS::EC2::SecurityGroupEgress").items()
         if key.startswith("LoadBalancerToTasks")
     ]
-    assert sorted(e["FromPort"] for e in egress) == sorted({s.port for s in env.config.services.values()})
+    # only the ports of the services it routes to (api-gateway's), not every container port
+    assert sorted(e["FromPort"] for e in egress) == sorted({s.port for s in env.config.services.values() if s.paths})
     assert all("ServiceSecurityGroup" in json.dumps(e["DestinationSecurityGroupId"]) for e in egress)
 
 
 def test_tasks_admit_only_the_alb_and_each_other_on_container_ports(env: SynthesizedEnvironment) -> None:
     ports = {s.port for s in env.config.services.values()}
+    public = {s.port for s in env.config.services.values() if s.paths}
     ingress = [
         r["Properties"]
         for r in resources(env, "Services", "AWS::EC2::SecurityGroupIngress").values()
         if "ServiceSecurityGroup" in json.dumps(r["Properties"]["GroupId"])
     ]
     assert {(r["FromPort"], r["ToPort"]) for r in ingress} == {(p, p) for p in ports}
-    assert len(ingress) == 2 * len(ports)  # from the ALB, from the services
+    from_services = [r for r in ingress if "ServiceSecurityGroup" in json.dumps(r["SourceSecurityGroupId"])]
+    from_alb = [r for r in ingress if r not in from_services]
+    assert {r["FromPort"] for r in from_services} == ports
+    assert {r["FromPort"] for r in from_alb} == public == {8000}
     network = env.template_json("Network")["Resources"]
     (tasks,) = [r for key, r in network.items() if key.startswith("ServiceSecurityGroup") and
                 r["Type"] == "AWS::EC2::SecurityGroup"]  # fmt: skip

@@ -32,6 +32,8 @@ HTTPS_PORT = 443
 ORIGIN_HEADER_NAME = "X-Origin-Verify"
 #: An ALB rule holds at most 5 condition values in all (each header value and path pattern counts).
 MAX_RULE_CONDITION_VALUES = 5
+#: The origin header has one value, or two while it rotates.
+MAX_HEADER_VALUES = 2
 #: Listener rule priorities ALB accepts.
 MAX_PRIORITY = 50_000
 #: TLS 1.2 and 1.3 with forward secrecy and AEAD ciphers only (ELBSecurityPolicy-TLS13-1-2-Res-2021-06).
@@ -59,7 +61,7 @@ class OriginLoadBalancer(Construct):
         :param origin_header_values: 1 or 2 accepted values of ``ORIGIN_HEADER_NAME`` (tokens are fine).
         """
         super().__init__(scope, construct_id)
-        if not 1 <= len(origin_header_values) <= 2:
+        if not 1 <= len(origin_header_values) <= MAX_HEADER_VALUES:
             raise ValueError(f"origin_header_values: give 1 or 2 values, got {len(origin_header_values)}")
         self._header_values = list(origin_header_values)
         self._priorities: dict[int, str] = {}
@@ -116,14 +118,16 @@ class OriginLoadBalancer(Construct):
         """Forward requests with the origin header and one of `path_patterns` to `target_group`.
 
         A rule holds at most five condition values, the header's included, so the patterns are
-        spread over as many rules as needed. Priorities come from a hash of `name` and the rule's
+        spread over rules of three (room for two header values). Priorities come from a hash of `name` and the rule's
         position, so adding or removing a route never moves another route's rules (which would
         make CloudFormation swap priorities in use); the patterns of different routes must not
         overlap, so their order does not matter.
         """
         if not path_patterns:
             raise ValueError(f"route {name}: give at least one path pattern")
-        per_rule = MAX_RULE_CONDITION_VALUES - len(self._header_values)
+        # Sized for two header values whether or not a rotation is on: switching it must not split or
+        # merge rules (CloudFormation could update one before it creates the other: 403s meanwhile).
+        per_rule = MAX_RULE_CONDITION_VALUES - MAX_HEADER_VALUES
         rules = []
         for index in range(0, len(path_patterns), per_rule):
             chunk = list(path_patterns[index : index + per_rule])
