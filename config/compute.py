@@ -138,7 +138,8 @@ class ComputeConfig(Strict):
         return check_retention(value)
 
 
-_CERTIFICATE_ARN = re.compile(
+#: An ACM certificate ARN; `region` and `account` are checked against the environment.
+CERTIFICATE_ARN = re.compile(
     r"^arn:aws:acm:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):certificate/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$"
 )
 _HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
@@ -217,7 +218,7 @@ class LoadBalancerConfig(Strict):
     @field_validator("certificate_arn")
     @classmethod
     def _arn(cls, value: str) -> str:
-        if not _CERTIFICATE_ARN.fullmatch(value):
+        if not CERTIFICATE_ARN.fullmatch(value):
             raise ValueError("must be an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<uuid>")
         return value
 
@@ -327,7 +328,7 @@ def compute_problems(config: EnvironmentConfig) -> list[str]:
                 "prod keeps 100% of its tasks healthy during a deployment"
             )
     lb = config.load_balancer
-    arn = _CERTIFICATE_ARN.fullmatch(lb.certificate_arn)
+    arn = CERTIFICATE_ARN.fullmatch(lb.certificate_arn)
     if arn and (arn["region"], arn["account"]) != (config.region, config.account):
         problems.append(
             f"load_balancer.certificate_arn: the certificate is in {arn['region']} / {arn['account']}; the ALB "

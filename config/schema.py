@@ -34,6 +34,7 @@ from config.path_patterns import overlap, pattern_problem
 from platform_constructs import limits
 from platform_constructs.limits import Limit
 from platform_constructs.log_retention import RETENTION_BY_DAYS
+from platform_constructs.naming import pascal_case
 from platform_constructs.origin_load_balancer import MAX_HEADER_VALUES, MAX_RULE_CONDITION_VALUES
 from platform_constructs.postgres import (
     DEFAULT_ENGINE_VERSION as DEFAULT_POSTGRES_VERSION,
@@ -535,7 +536,7 @@ class ServiceConfig(_Strict):
 
     def namespace(self, name: str) -> str:
         """The CloudWatch namespace the service publishes to: config's, else Ticketing/<CamelName>."""
-        return self.metric_namespace or "Ticketing/" + "".join(part.capitalize() for part in name.split("-"))
+        return self.metric_namespace or "Ticketing/" + pascal_case(name)
 
 
 class ServicesConfig(_Strict):

@@ -24,6 +24,7 @@ from constructs import Construct
 from config.schema import EnvironmentConfig, cache_user, database_role
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.log_retention import retention_from_days
+from platform_constructs.naming import pascal_case
 from platform_constructs.postgres import PROXY_PORT, PostgresCluster
 from platform_constructs.redis import RedisReplicationGroup
 from stacks.data_parameters import SERVICE_ACCESS_POLICY, DataParameter, parameter_name, service_parameter_name
@@ -194,7 +195,7 @@ class DataStack(PlatformStack):
                 )
             if not statements:
                 continue
-            construct_id = "".join(part.capitalize() for part in service.split("-")) + "DataAccess"
+            construct_id = pascal_case(service) + "DataAccess"
             policy = iam.ManagedPolicy(
                 self,
                 construct_id,
@@ -241,7 +242,7 @@ class DataStack(PlatformStack):
     def _publish(self, values: dict[DataParameter, str]) -> None:
         """One SSM String parameter per endpoint (names are the contract in data_parameters.py)."""
         for parameter, value in values.items():
-            construct_id = "".join(part.capitalize() for part in parameter.name.split("_")) + "Parameter"
+            construct_id = pascal_case(parameter.name) + "Parameter"
             ssm.StringParameter(
                 self,
                 construct_id,

@@ -28,6 +28,7 @@ from constructs import Construct, IConstruct
 from config.schema import EnvironmentConfig, database_role
 from platform_constructs.database_function import DatabaseFunction
 from platform_constructs.log_retention import retention_from_days
+from platform_constructs.naming import pascal_case
 from platform_constructs.postgres import FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, PostgresCluster
 from stacks.lambda_code import CA_FILE, function_code
 
@@ -205,7 +206,7 @@ class DatabaseAccess(Construct):
         # One run per database: a run may take at most a Lambda's 15 minutes, and the schema keeps each
         # database's tables times the statement timeout below that.
         for database, tables in vacuum.items():
-            name = "Vacuum" + "".join(part.capitalize() for part in database.split("_"))
+            name = "Vacuum" + pascal_case(database)
             tasks.append((name, daily, {"task": "vacuum", "databases": {database: tables}}))
         if partitions:
             tasks.append(("Partitions", daily, {"task": "partitions", "tables": partitions}))

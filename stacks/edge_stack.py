@@ -39,17 +39,16 @@ from aws_cdk import (
 )
 from constructs import Construct
 
-from config.edge import EDGE_REGION
+from config.edge import EDGE_REGION, RateLimitConfig
 from config.schema import EnvironmentConfig
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.log_bucket import LogLifecycle, log_bucket
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.origin_load_balancer import ORIGIN_HEADER_NAME
+from stacks.services_stack import ORIGIN_SECRET_KEY
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "lambda" / "edge"
-#: The header value's key in the origin secret (services_stack.ORIGIN_SECRET_KEY).
-ORIGIN_SECRET_KEY = "value"
 #: Hashed assets: a year, never revalidated (a new build has new names).
 IMMUTABLE = "public, max-age=31536000, immutable"
 IMAGE_MAX_AGE = Duration.days(1)
@@ -129,6 +128,7 @@ class EdgeStack(Stack):
             compress=False,  # the services compress (GZip middleware); CloudFront never does on uncached responses
         )
         behaviors: dict[str, cloudfront.BehaviorOptions] = {}
+        request_policy = self._api_request_policy() if edge.cached_api else None
         for index, cached in enumerate(edge.cached_api):
             behaviors[cached.path] = cloudfront.BehaviorOptions(
                 origin=api,
@@ -136,7 +136,7 @@ class EdgeStack(Stack):
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
                 cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
                 cache_policy=self._api_cache_policy(index, cached.query_keys),
-                origin_request_policy=self._api_request_policy(),
+                origin_request_policy=request_policy,
                 response_headers_policy=security,
                 compress=False,
             )
@@ -226,10 +226,8 @@ class EdgeStack(Stack):
             "LogBucket",
             writer="CloudFront",
             acl_delivery=True,  # standard logs are written with an ACL
-            lifecycle=LogLifecycle(
-                infrequent_access_after=Duration.days(lifecycle.infrequent_access_after_days),
-                glacier_after=Duration.days(lifecycle.glacier_after_days),
-                expire_after=Duration.days(lifecycle.expire_after_days),
+            lifecycle=LogLifecycle.of_days(
+                lifecycle.infrequent_access_after_days, lifecycle.glacier_after_days, lifecycle.expire_after_days
             ),
         )
 
@@ -254,45 +252,23 @@ class EdgeStack(Stack):
         ]
         login = waf.login_rate_limit
         rules.append(
-            wafv2.CfnWebACL.RuleProperty(
-                name="LoginRateLimit",
-                priority=len(rules),
-                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                        limit=login.limit,
-                        evaluation_window_sec=login.window_seconds,
-                        aggregate_key_type="IP",
-                        scope_down_statement=wafv2.CfnWebACL.StatementProperty(
-                            and_statement=wafv2.CfnWebACL.AndStatementProperty(
-                                statements=[
-                                    # decoded, normalised and lower-cased first: /api/auth/%6Cogin and
-                                    # /api//auth/./Login are the same login to the service
-                                    _byte_match({"uriPath": {}}, login.path.lower(), "EXACTLY", PATH_TRANSFORMS),
-                                    _byte_match({"method": {}}, "POST", "EXACTLY", ("NONE",)),
-                                ]
-                            )
-                        ),
+            _rate_rule(
+                "LoginRateLimit",
+                len(rules),
+                login,
+                scope_down=wafv2.CfnWebACL.StatementProperty(
+                    and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                        statements=[
+                            # decoded, normalised and lower-cased first: /api/auth/%6Cogin and
+                            # /api//auth/./Login are the same login to the service
+                            _byte_match(URI_PATH, login.path.lower(), PATH_TRANSFORMS),
+                            _byte_match(METHOD, "POST", ("NONE",)),
+                        ]
                     )
                 ),
-                visibility_config=_visibility("LoginRateLimit"),
             )
         )
-        rules.append(
-            wafv2.CfnWebACL.RuleProperty(
-                name="RateLimit",
-                priority=len(rules),
-                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                        limit=waf.rate_limit.limit,
-                        evaluation_window_sec=waf.rate_limit.window_seconds,
-                        aggregate_key_type="IP",
-                    )
-                ),
-                visibility_config=_visibility("RateLimit"),
-            )
-        )
+        rules.append(_rate_rule("RateLimit", len(rules), waf.rate_limit))
         acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
@@ -386,9 +362,6 @@ class EdgeStack(Stack):
         """What reaches the origin on a cached API path beyond the cache key: every viewer header but
         Host (a POST or DELETE there needs its headers), no cookie and no other query string, so a
         GET's response can depend on nothing the key does not hold."""
-        existing = self.node.try_find_child("ApiRequestPolicy")
-        if isinstance(existing, cloudfront.OriginRequestPolicy):
-            return existing
         return cloudfront.OriginRequestPolicy(
             self,
             "ApiRequestPolicy",
@@ -506,13 +479,42 @@ def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
     )
 
 
+def _rate_rule(
+    name: str,
+    priority: int,
+    limit: RateLimitConfig,
+    *,
+    scope_down: wafv2.CfnWebACL.StatementProperty | None = None,
+) -> wafv2.CfnWebACL.RuleProperty:
+    """Block a client IP that sends more than `limit` (matching requests) in its window."""
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                limit=limit.limit,
+                evaluation_window_sec=limit.window_seconds,
+                aggregate_key_type="IP",
+                scope_down_statement=scope_down,
+            )
+        ),
+        visibility_config=_visibility(name),
+    )
+
+
+URI_PATH = wafv2.CfnWebACL.FieldToMatchProperty(uri_path={})
+METHOD = wafv2.CfnWebACL.FieldToMatchProperty(method={})
+
+
 def _byte_match(
-    field: dict[str, Any], value: str, position: str, transforms: tuple[str, ...]
+    field: wafv2.CfnWebACL.FieldToMatchProperty, value: str, transforms: tuple[str, ...]
 ) -> wafv2.CfnWebACL.StatementProperty:
+    """`field`, after `transforms`, equals `value`."""
     return wafv2.CfnWebACL.StatementProperty(
         byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
-            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(**{_snake(k): v for k, v in field.items()}),
-            positional_constraint=position,
+            field_to_match=field,
+            positional_constraint="EXACTLY",
             search_string=value,
             text_transformations=[
                 wafv2.CfnWebACL.TextTransformationProperty(priority=index, type=transform)
@@ -520,10 +522,6 @@ def _byte_match(
             ],
         )
     )
-
-
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
 def stack_output(stack: Stack, output_name: str) -> str:

@@ -52,6 +52,7 @@ from platform_constructs.fargate_service import (
 from platform_constructs.log_bucket import LogLifecycle
 from platform_constructs.log_encryption import allow_cloudwatch_logs
 from platform_constructs.log_retention import retention_from_days
+from platform_constructs.naming import pascal_case
 from platform_constructs.origin_load_balancer import OriginLoadBalancer
 from stacks.network_stack import NetworkStack
 from stacks.night_scaling import night_schedules
@@ -66,11 +67,6 @@ ORIGIN_SECRET_KEY = "value"
 #: The tag a service runs from before its first image exists (never pulled: zero tasks).
 NO_IMAGE_TAG = "no-image-yet"
 _ARCHITECTURES = {"arm64": ecs.CpuArchitecture.ARM64, "x86_64": ecs.CpuArchitecture.X86_64}
-
-
-def construct_name(service: str) -> str:
-    """`api-gateway` -> `ApiGateway`: construct ids and logical ids of a service's resources."""
-    return "".join(part.capitalize() for part in re.split(r"[-_]", service))
 
 
 class ServicesStack(PlatformStack):
@@ -236,7 +232,7 @@ class ServicesStack(PlatformStack):
 
     def _load_balancer(self, network: NetworkStack) -> OriginLoadBalancer:
         lb = self.config.load_balancer
-        logs_lifecycle = lb.access_logs
+        logs = lb.access_logs
         balancer = OriginLoadBalancer(
             self,
             "Ingress",
@@ -244,10 +240,10 @@ class ServicesStack(PlatformStack):
             certificate_arn=lb.certificate_arn,
             origin_prefix_list_id=lb.prefix_list_id(self.config.region),
             origin_header_values=self._origin_header_values(),
-            access_log_lifecycle=LogLifecycle(
-                infrequent_access_after=Duration.days(logs_lifecycle.infrequent_access_after_days),
-                glacier_after=Duration.days(logs_lifecycle.glacier_after_days),
-                expire_after=Duration.days(logs_lifecycle.expire_after_days),
+            access_log_lifecycle=LogLifecycle.of_days(
+                logs.infrequent_access_after_days,
+                logs.glacier_after_days,
+                logs.expire_after_days,
             ),
             idle_timeout=Duration.seconds(lb.idle_timeout_seconds),
             deletion_protection=not self.config.is_disposable,
@@ -272,7 +268,7 @@ class ServicesStack(PlatformStack):
         config = self.config
         compute = config.compute
         sizing = effective_sizing(config, name)
-        scope = Construct(self, construct_name(name))
+        scope = Construct(self, pascal_case(name))
         image_reference = config.images.get(name)
         running = image_reference is not None
         # By name, not by reference: the registry stack is deployed first, and no export ties the two.
@@ -371,9 +367,7 @@ class ServicesStack(PlatformStack):
                     healthy_http_codes="200",
                 ),
             )
-            rules = self.load_balancer.route(
-                construct_name(name), target_group=target_group, path_patterns=service.paths
-            )
+            rules = self.load_balancer.route(pascal_case(name), target_group=target_group, path_patterns=service.paths)
             microservice.attach_to(target_group, after=rules)
         return microservice
 

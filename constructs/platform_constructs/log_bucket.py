@@ -25,6 +25,10 @@ class LogLifecycle:
     glacier_after: Duration
     expire_after: Duration
 
+    @classmethod
+    def of_days(cls, infrequent_access_after: int, glacier_after: int, expire_after: int) -> LogLifecycle:
+        return cls(Duration.days(infrequent_access_after), Duration.days(glacier_after), Duration.days(expire_after))
+
 
 def log_bucket(
     scope: Construct,

@@ -31,6 +31,7 @@ from platform_constructs import limits
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 from platform_constructs.maintenance_windows import validate_windows
+from platform_constructs.naming import pascal_case
 from platform_constructs.zoned_stack import select_subnets
 
 Engine = Literal["valkey", "redis"]
@@ -438,7 +439,7 @@ class RedisReplicationGroup(Construct):
             # never shifts this one onto a new logical id, which would replace it under the same id.
             self.users[user_id] = elasticache.CfnUser(
                 self,
-                "User" + "".join(part.capitalize() for part in user_id.split("-")),
+                "User" + pascal_case(user_id),
                 engine=self.engine,
                 user_id=user_id,
                 user_name=user_id,  # IAM authentication requires the name to equal the id
