@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from config.compute import LogLifecycleConfig
+from config.compute import CERTIFICATE_ARN, LogLifecycleConfig
 from config.fields import ConfigFieldError, Strict, bounded, key_path, raise_all
 from config.path_patterns import overlap, pattern_problem
 from platform_constructs.limits import Limit
@@ -23,12 +23,10 @@ RATE_LIMIT = Limit(10, 2_000_000_000, "requests")
 RATE_WINDOWS = (60, 120, 300, 600)
 #: Longest value CloudFront accepts for the Content-Security-Policy of a response headers policy.
 MAX_CSP_LENGTH = 1783
-#: Seconds a browser and the CDN keep index.html (hashed assets are kept a year).
-INDEX_MAX_AGE_SECONDS = Limit(0, 3600, "seconds")
+#: Seconds a browser and the CDN keep index.html (hashed assets are kept a year). At least 1: with every
+#: TTL at 0 the policy disables caching, and CloudFront then refuses the compression settings in its key.
+INDEX_MAX_AGE_SECONDS = Limit(1, 3600, "seconds")
 
-_CERTIFICATE_ARN = re.compile(
-    r"^arn:aws:acm:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):certificate/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$"
-)
 _DOMAIN = re.compile(r"^(\*\.)?((?!-)[a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
 _QUERY_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
@@ -129,7 +127,7 @@ class EdgeConfig(Strict):
     def _certificate(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        match = _CERTIFICATE_ARN.fullmatch(value)
+        match = CERTIFICATE_ARN.fullmatch(value)
         if not match:
             raise ValueError("must be an ACM certificate ARN: arn:aws:acm:us-east-1:<account>:certificate/<uuid>")
         if match["region"] != EDGE_REGION:
@@ -178,7 +176,7 @@ def edge_problems(name: str, account: str, edge: EdgeConfig) -> list[str]:
             f"edge.domain_names: {name} needs a custom domain with its certificate in {EDGE_REGION}: with the "
             "default *.cloudfront.net certificate CloudFront accepts TLS 1.0 whatever the security policy says"
         )
-    match = _CERTIFICATE_ARN.fullmatch(edge.certificate_arn or "")
+    match = CERTIFICATE_ARN.fullmatch(edge.certificate_arn or "")
     if match and match["account"] != account:
         problems.append(
             f"edge.certificate_arn: the certificate is in account {match['account']}; the distribution is in {account}"

@@ -29,8 +29,9 @@ INVALID_EDGE = [
     ("cached-path-outside-api", "dev", "edge.cached_api", [{"path": "/events"}], "edge.cached_api[0].path = '/events': a path pattern below /api/"),
     ("cached-paths-overlap", "dev", "edge.cached_api", [{"path": "/api/events"}, {"path": "/api/ev*"}], "edge.cached_api[1].path = '/api/ev*': overlaps '/api/events'"),
     ("cached-query-key-twice", "dev", "edge.cached_api", [{"path": "/api/events", "query_keys": ["page", "page"]}], "query keys must not repeat"),
-    ("index-kept-too-long", "dev", "edge.index_max_age_seconds", 86400, "edge.index_max_age_seconds = 86400: must be 0 to 3600 seconds"),
+    ("index-kept-too-long", "dev", "edge.index_max_age_seconds", 86400, "edge.index_max_age_seconds = 86400: must be 1 to 3600 seconds"),
     ("logs-ia-too-early", "dev", "edge.access_logs", {"infrequent_access_after_days": 10}, "edge.access_logs = {table}: infrequent_access_after_days = 10: S3 moves objects to STANDARD_IA 30 days after creation at the earliest"),
+    ("index-never-cached", "dev", "edge.index_max_age_seconds", 0, "edge.index_max_age_seconds = 0: must be 1 to 3600 seconds"),
     ("missing-waf", "dev", "edge.waf", DELETE, "edge.waf: required key is missing"),
 ]  # fmt: skip
 
