@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from config.compute import compute_problems
 from config.edge import edge_problems
 from config.fields import ConfigFieldError, ConfigFieldsError, key_path, visible as _visible
+from config.observability import observability_problems
 from config.schema import EnvironmentConfig, EnvironmentName, ServiceConfig, ServicesConfig, maintenance_problems
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -146,6 +147,7 @@ def validate_environment(
             *maintenance_problems(config),
             *compute_problems(config),
             *edge_problems(config.name, config.account, config.edge),
+            *observability_problems(config),
         )
     ]
     if problems:

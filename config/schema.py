@@ -30,6 +30,7 @@ from config.fields import (
     raise_all,
     visible,
 )
+from config.observability import ObservabilityConfig
 from config.path_patterns import overlap, pattern_problem
 from platform_constructs import limits
 from platform_constructs.limits import Limit
@@ -692,6 +693,7 @@ class EnvironmentConfig(_Strict):
     compute: ComputeConfig
     load_balancer: LoadBalancerConfig
     edge: EdgeConfig
+    observability: ObservabilityConfig
     images: dict[str, str] = Field(
         default_factory=dict,
         description="Per service: an image tag of its ECR repository, or a full image reference; "

@@ -27,6 +27,7 @@ class DataParameter(StrEnum):
     CACHE_READER_HOST = "cache/reader-host"
     CACHE_PORT = "cache/port"
     CACHE_REPLICATION_GROUP_ID = "cache/replication-group-id"  # what an ElastiCache IAM token is signed for
+    MAINTENANCE_FUNCTION_NAME = "maintenance/function-name"  # the monitoring stack's alarms watch its errors
 
 
 def parameter_name(environment: str, parameter: DataParameter) -> str:

@@ -145,6 +145,7 @@ class DataStack(PlatformStack):
                 DataParameter.CACHE_READER_HOST: self.cache.reader_endpoint_address,
                 DataParameter.CACHE_PORT: self.cache.primary_endpoint_port,
                 DataParameter.CACHE_REPLICATION_GROUP_ID: self.cache.replication_group_id,
+                DataParameter.MAINTENANCE_FUNCTION_NAME: self.access.maintenance_function.function.function_name,
             }
         )
 

@@ -39,7 +39,7 @@ METRICS_NAMESPACE = "Ticketing/Database"
 
 
 class DatabaseAccess(Construct):
-    """Exposes ``bootstrap_function``, ``bootstrap``, ``maintenance_function``, ``schedules``,
+    """Exposes ``bootstrap_function``, ``bootstrap``, ``maintenance_function``, ``schedules``, ``daily_tasks``,
     ``bootstrap_security_group`` and ``maintenance_security_group``."""
 
     def __init__(
@@ -212,6 +212,8 @@ class DatabaseAccess(Construct):
             tasks.append(("Partitions", daily, {"task": "partitions", "tables": partitions}))
         if databases:
             tasks.append(("Report", weekly, {"task": "report", "databases": sorted(set(databases.values()))}))
+        #: Each maintenance task that is scheduled, and whether it runs daily (else weekly).
+        self.daily_tasks = {payload["task"]: expression == daily for _, expression, payload in tasks}
         for _, _, payload in tasks:
             payload["statement_timeout_seconds"] = timeout if payload["task"] != "report" else min(timeout, 60)
         if not tasks:

@@ -46,6 +46,7 @@ from platform_constructs.log_bucket import LogLifecycle, log_bucket
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.origin_load_balancer import ORIGIN_HEADER_NAME
+from stacks.edge_alarms import EdgeAlarms
 from stacks.services_stack import ORIGIN_SECRET_KEY
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "lambda" / "edge"
@@ -187,6 +188,7 @@ class EdgeStack(Stack):
             web_acl_id=self.web_acl.attr_arn,
             default_root_object="index.html",
         )
+        self.alarms = EdgeAlarms(self, "Alarms", config=config, distribution=self.distribution, web_acl=self.web_acl)
         self._acknowledge()
         for output_id, value, description in (
             ("DistributionDomainName", self.distribution.distribution_domain_name, "Point the custom domains here"),

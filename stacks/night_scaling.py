@@ -9,6 +9,8 @@ that evening; starting runs Monday to Friday unless the config keeps weekends ru
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from config.compute import NightScalingConfig, Sizing
 from config.fields import clock_time
 from platform_constructs.fargate_service import ScheduledCapacity
@@ -42,4 +44,52 @@ def night_schedules(night: NightScalingConfig | None, sizing: Sizing) -> list[Sc
             min_tasks=sizing.min_tasks,
             max_tasks=sizing.max_tasks,
         ),
+    ]
+
+
+DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+MINUTES_PER_DAY = 24 * 60
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+
+
+@dataclass(frozen=True)
+class QuietWindow:
+    """From `hour`:`minute` on each of `week_days`, for `duration_minutes`: the services are stopped
+    (and, for the grace minutes at its end, still starting)."""
+
+    week_days: tuple[str, ...]
+    hour: int
+    minute: int
+    duration_minutes: int
+
+
+def quiet_windows(night: NightScalingConfig | None, grace_minutes: int) -> list[QuietWindow]:
+    """When the night schedule leaves the services stopped, as few recurring windows as there are lengths.
+
+    Each window opens at a NightStop and lasts until the next MorningStart plus `grace_minutes`. A
+    stop that falls while the services are already stopped (Saturday's and Sunday's, when weekends
+    are stopped) opens no window of its own: the window of the stop before it covers it.
+    """
+    if night is None:
+        return []
+    stop_hour, stop_minute = clock_time(night.stop_at)
+    start_hour, start_minute = clock_time(night.start_at)
+    start_days = range(5) if night.weekends == "stopped" else range(7)
+    starts = sorted(day * MINUTES_PER_DAY + start_hour * 60 + start_minute for day in start_days)
+
+    def next_start(moment: int) -> int:
+        base = moment - moment % MINUTES_PER_WEEK
+        later = [start for start in starts if start > moment - base]
+        return base + (later[0] if later else starts[0] + MINUTES_PER_WEEK)
+
+    stops = [day * MINUTES_PER_DAY + stop_hour * 60 + stop_minute for day in range(7)]
+    by_length: dict[int, list[str]] = {}
+    for day, stop in enumerate(stops):
+        previous = stops[day - 1] - (MINUTES_PER_WEEK if day == 0 else 0)
+        if next_start(previous) == next_start(stop):
+            continue  # no start since the previous stop: already stopped
+        by_length.setdefault(next_start(stop) - stop + grace_minutes, []).append(DAYS[day])
+    return [
+        QuietWindow(week_days=tuple(days), hour=stop_hour, minute=stop_minute, duration_minutes=length)
+        for length, days in sorted(by_length.items(), key=lambda item: DAYS.index(item[1][0]))
     ]

@@ -9,8 +9,10 @@ from config.edge import EDGE_REGION
 from config.schema import EnvironmentConfig
 from platform_constructs.capacity_provider_order import ServicesAfterCapacityProviders
 from platform_constructs.tagging import apply_tags
+from stacks.alerts_stack import AlertsStack
 from stacks.data_stack import DataStack
 from stacks.edge_stack import EdgeStack, stack_output
+from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
 from stacks.services_stack import ORIGIN_SECRET_EDGE_ARN_OUTPUT, ServicesStack
@@ -51,6 +53,15 @@ class PlatformStage(Stage):
             termination_protection=not config.is_disposable,
         )
 
+        self.alerts = AlertsStack(
+            self,
+            "Alerts",
+            config=config,
+            stack_name=f"{PROJECT}-{config.name}-alerts",
+            description=f"Ticketing platform {config.name}: alarm topics (critical pages, warning mails)",
+            termination_protection=False,  # stateless: the topics are created again with the same names
+        )
+
         self.registry = RegistryStack(
             self,
             "Registry",
@@ -72,6 +83,7 @@ class PlatformStage(Stage):
         # The services read the data tier's endpoints from SSM at deploy time: no reference, so say it.
         self.services.add_stack_dependency(self.data, "reads the data tier's SSM parameters and access policies")
         self.services.add_stack_dependency(self.registry, "pulls its images from the registry's repositories")
+        self.services.add_stack_dependency(self.alerts, "its seat alarm notifies the warning topic")
         Aspects.of(self.services).add(ServicesAfterCapacityProviders())
         self.edge = EdgeStack(
             self,
@@ -84,6 +96,21 @@ class PlatformStage(Stage):
             termination_protection=not config.is_disposable,
         )
         self.edge.add_stack_dependency(self.services, "its origin is the ALB, its header the services' secret")
+        self.monitoring = MonitoringStack(
+            self,
+            "Monitoring",
+            config=config,
+            data=self.data,
+            stack_name=f"{PROJECT}-{config.name}-monitoring",
+            description=f"Ticketing platform {config.name}: alarms and the dashboard",
+            termination_protection=False,  # stateless: alarms and the dashboard are created again
+        )
+        for stack, reason in (
+            (self.alerts, "its alarms notify the alert topics"),
+            (self.data, "reads the data tier's SSM parameters (cache group, maintenance function)"),
+            (self.services, "reads the ALB's name from the services' SSM parameter"),
+        ):
+            self.monitoring.add_stack_dependency(stack, reason)
 
         tags = {
             "Project": PROJECT,

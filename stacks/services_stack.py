@@ -25,6 +25,8 @@ from aws_cdk import (
     Fn,
     RemovalPolicy,
     SecretValue,
+    aws_cloudwatch as cloudwatch,
+    aws_cloudwatch_actions as cloudwatch_actions,
     aws_ec2 as ec2,
     aws_ecr as ecr,
     aws_ecs as ecs,
@@ -35,6 +37,8 @@ from aws_cdk import (
     aws_route53_targets as route53_targets,
     aws_secretsmanager as secretsmanager,
     aws_servicediscovery as servicediscovery,
+    aws_sns as sns,
+    aws_ssm as ssm,
 )
 from constructs import Construct
 
@@ -42,6 +46,8 @@ from config.compute import effective_sizing
 from config.edge import EDGE_REGION
 from config.schema import EnvironmentConfig, ServiceConfig
 from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.alarm_topics import Severity, topic_arn
+from platform_constructs.alarms import page_alarm
 from platform_constructs.fargate_service import (
     CapacityMix,
     ContainerSpec,
@@ -54,6 +60,7 @@ from platform_constructs.log_encryption import allow_cloudwatch_logs
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.naming import pascal_case
 from platform_constructs.origin_load_balancer import OriginLoadBalancer
+from stacks.alerts_stack import alerts_prefix
 from stacks.network_stack import NetworkStack
 from stacks.night_scaling import night_schedules
 from stacks.platform_stack import PlatformStack
@@ -62,6 +69,13 @@ from stacks.service_settings import data_tier_settings
 
 #: The services stack's output the edge stack reads across regions.
 ORIGIN_SECRET_EDGE_ARN_OUTPUT = "OriginSecretEdgeArn"
+
+
+def load_balancer_parameter_name(environment: str) -> str:
+    """The SSM parameter holding the ALB's full name (`app/<name>/<id>`), which its metrics are keyed by."""
+    return f"/ticketing/{environment}/services/load-balancer-full-name"
+
+
 #: The JSON key of the origin secret holding the header value.
 ORIGIN_SECRET_KEY = "value"
 #: The tag a service runs from before its first image exists (never pulled: zero tasks).
@@ -134,6 +148,15 @@ class ServicesStack(PlatformStack):
         for name, service in config.services.items():
             self.services[name] = self._service(name, service, network)
 
+        ssm.StringParameter(
+            self,
+            "LoadBalancerNameParameter",
+            parameter_name=load_balancer_parameter_name(env),
+            string_value=self.load_balancer.load_balancer.load_balancer_full_name,
+            description=f"ticketing {env}: the ALB's full name, the dimension of its metrics (monitoring stack)",
+        )
+        self.seat_alarm = self._seat_alarm()
+
         zone = route53.PublicHostedZone.from_hosted_zone_attributes(
             self,
             "Zone",
@@ -149,6 +172,52 @@ class ServicesStack(PlatformStack):
                 route53_targets.LoadBalancerTarget(self.load_balancer.load_balancer)
             ),
             comment=f"ticketing {env}: CloudFront's origin for /api/* (matches the ALB's certificate)",
+        )
+
+    def _seat_alarm(self) -> cloudwatch.Alarm:
+        """The guide's LowAvailableSeats: notify, and add tasks to the services that sell the seats.
+
+        It lives here, beside the scalable targets its step policies act on (a policy outside the stack
+        of its target would vanish unnoticed whenever this stack is destroyed and deployed again). It is
+        never muted: a muted alarm's Auto Scaling actions are suppressed too.
+        """
+        config = self.config
+        seats = config.observability.seats
+        steps = []
+        for name in seats.scale_out_services:
+            action = self.services[name].scale_out_below(
+                "SeatScaleOut",
+                tasks=seats.scale_out_tasks,
+                cooldown=Duration.seconds(config.compute.scaling.scale_out_cooldown_seconds),
+            )
+            if action is not None:  # a service without an image has no scalable target yet
+                steps.append(cloudwatch_actions.ApplicationScalingAction(action))
+        warning = sns.Topic.from_topic_arn(
+            self, "WarningTopic", topic_arn(self, alerts_prefix(config.name), Severity.WARNING)
+        )
+        dimensions = ", ".join(f"{key}={value}" for key, value in seats.dimensions.items()) or "none"
+        return page_alarm(
+            self,
+            "LowAvailableSeats",
+            alarm_name=f"ticketing-{config.name}-low-available-seats",
+            metric=cloudwatch.Metric(
+                namespace=seats.namespace,
+                metric_name=seats.metric,
+                dimensions_map=dict(seats.dimensions),
+                statistic="Minimum",
+                period=Duration.minutes(1),
+            ),
+            threshold=seats.threshold,
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=1,
+            missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            topics=[warning],
+            extra_actions=steps,
+            check_first=f"Fewer than {seats.threshold} seats left ({seats.namespace} {seats.metric}, dimensions "
+            f"{dimensions}): an on-sale is running hot. {', '.join(seats.scale_out_services)} get "
+            f"{seats.scale_out_tasks} more tasks a minute while it lasts, up to their max_tasks; check the services' "
+            "CPU and running tasks on the dashboard and raise compute max_tasks if they are at the ceiling. No "
+            "seat metric (no on-sale) counts as enough seats.",
         )
 
     def _open_container_ports(self, tasks: ec2.ISecurityGroup) -> None:

@@ -332,6 +332,33 @@ class FargateMicroservice(Construct):
                     time_zone=TimeZone.of(schedule.time_zone),
                 )
 
+    def scale_out_below(
+        self, construct_id: str, *, tasks: int, cooldown: Duration
+    ) -> appscaling.StepScalingAction | None:
+        """A step policy adding `tasks` tasks (up to max_tasks) each time an alarm whose metric fell below
+        its threshold invokes it (the step covers every negative difference to the threshold).
+
+        Returns None while the service is not running (no scalable target yet). The caller adds the
+        returned action to its alarm (``ApplicationScalingAction``); CloudWatch invokes an Auto
+        Scaling action every minute while the alarm stays in ALARM, so the service keeps growing,
+        one cooldown apart, until the alarm clears or max_tasks is reached. Target tracking scales
+        it back in afterwards.
+        """
+        if self.scaling is None:
+            return None
+        target = self.scaling.node.find_child("Target")
+        assert isinstance(target, appscaling.ScalableTarget)
+        action = appscaling.StepScalingAction(
+            self,
+            construct_id,
+            scaling_target=target,
+            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            cooldown=cooldown,
+            metric_aggregation_type=appscaling.MetricAggregationType.MINIMUM,
+        )
+        action.add_adjustment(adjustment=tasks, upper_bound=0)
+        return action
+
     def _role(
         self, name: str, description: str, statements: Sequence[iam.PolicyStatement]
     ) -> tuple[iam.Role, iam.ManagedPolicy]:

@@ -469,6 +469,8 @@ class PostgresCluster(Construct):
 
         # --- Log groups (created before the instances so retention and KMS apply) -----------------
         identifiers = [base_identifier] + [f"{base_identifier}-replica{i}" for i in range(1, read_replicas + 1)]
+        #: The replicas' DB identifiers (their metrics' dimension), in order.
+        self.replica_identifiers: list[str] = identifiers[1:]
         self.log_groups = self._create_log_groups(identifiers, log_retention, encryption_key, log_removal_policy)
 
         # --- Instances ----------------------------------------------------------------------------
@@ -513,10 +515,12 @@ class PostgresCluster(Construct):
 
         # --- RDS Proxy ----------------------------------------------------------------------------
         self.proxy_role, self.proxy_policy = self._create_proxy_role(encryption_key)
+        #: The proxy's name (its metrics' dimension), known at synthesis.
+        self.proxy_name = self._proxy_name(base_identifier, vpc, subnets)
         self.proxy = self._create_proxy(
             vpc,
             subnets,
-            name=self._proxy_name(base_identifier, vpc, subnets),
+            name=self.proxy_name,
             borrow_timeout=proxy_borrow_timeout,
             max_connections_percent=proxy_max_connections_percent,
             max_idle_connections_percent=proxy_max_idle_connections_percent,

@@ -1,0 +1,304 @@
+"""Config of the alarms, their topics and the metrics the services publish: `[observability]`.
+
+Every threshold has the guide's number (or, where the guide gives none, a conventional one) as its
+default, so an environment file sets only what differs. `observability_problems` checks the rules
+that need the services too: a custom metric's namespace must be one a service may publish to (each
+task role may write to its own namespace only), and the services to scale out must exist.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from pydantic import Field, field_validator
+
+from config.fields import ConfigFieldError, Strict, bounded, key_path
+from config.instance_memory import memory_gib
+from platform_constructs.limits import Limit
+
+if TYPE_CHECKING:
+    from config.schema import EnvironmentConfig
+
+SHARE_PERCENT = Limit(1, 100, "%")
+MILLISECONDS = Limit(1, 600_000, "ms")
+SECONDS = Limit(1, 86_400, "seconds")
+COUNT = Limit(1, 1_000_000_000)
+#: A CloudWatch alarm takes at most 5 actions per state: the warning topic and up to 4 scaling policies.
+SCALE_OUT_SERVICES = 4
+SCALE_OUT_TASKS = Limit(1, 20, "tasks")
+MORNING_GRACE_MINUTES = Limit(0, 120, "minutes")
+ANOMALY_BAND_WIDTH = Limit(1, 10, "standard deviations")
+#: CloudWatch: at most 30 dimensions per metric; names up to 255 characters, values up to 1024.
+MAX_DIMENSIONS = 30
+INSTANCE_MEMORY_GIB = Limit(1, 4096, "GiB")
+
+_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[!-~]*$")
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_NAMESPACE = re.compile(r"^[A-Za-z0-9.\-_/#:]{1,255}$")
+_METRIC_NAME = re.compile(r"^[!-~]{1,255}$")
+_DIMENSION_NAME = re.compile(r"^[!-9;-~][!-~]{0,254}$")  # printable, no space, not starting with ':'
+_DIMENSION_VALUE = re.compile(r"^[ -~]{1,1024}$")
+
+
+def _namespace_problem(value: str) -> str | None:
+    if not _NAMESPACE.fullmatch(value):
+        return "a CloudWatch namespace: 1 to 255 of A-Z a-z 0-9 . - _ / # :, e.g. Ticketing/Inventory"
+    if value.startswith("AWS/"):
+        return "namespaces starting with AWS/ are reserved for AWS services"
+    return None
+
+
+class LoadBalancerAlarms(Strict):
+    """The guide's HighErrorRate and HighLatency on the ALB."""
+
+    error_count: int = bounded(COUNT, "Target 5XX responses in 5 minutes above which the critical topic is paged.",
+                               default=10)  # fmt: skip
+    latency_p95_ms: int = bounded(MILLISECONDS, "p95 TargetResponseTime above which the warning topic hears.",
+                                  default=500)  # fmt: skip
+
+
+class SeatAlarm(Strict):
+    """The guide's LowAvailableSeats: notify, and scale out the services that sell the seats."""
+
+    namespace: str = Field(default="Ticketing/Inventory", description="Namespace the inventory service publishes to.")
+    metric: str = Field(default="AvailableSeats", description="Metric name.")
+    dimensions: dict[str, str] = Field(
+        default_factory=lambda: {"EventClass": "popular"},
+        description="Dimensions the seat metric is published with (the guide: seats of popular events).",
+    )
+    threshold: int = bounded(COUNT, "Seats below which the alarm fires (the guide: 100).", default=100)
+    scale_out_services: tuple[str, ...] = Field(
+        default=("inventory", "bookings"),
+        strict=False,
+        max_length=SCALE_OUT_SERVICES,
+        description="Services that get more tasks while seats are scarce (the guide: trigger auto-scaling).",
+    )
+    scale_out_tasks: int = bounded(SCALE_OUT_TASKS, "Tasks added per step (up to the service's max_tasks).",
+                                   default=2)  # fmt: skip
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        problem = _namespace_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        if not _METRIC_NAME.fullmatch(value):
+            raise ValueError("a metric name: 1 to 255 printable ASCII characters without spaces")
+        return value
+
+    @field_validator("dimensions")
+    @classmethod
+    def _dimensions(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > MAX_DIMENSIONS:
+            raise ValueError(f"CloudWatch allows at most {MAX_DIMENSIONS} dimensions per metric, got {len(value)}")
+        problems = []
+        for name, dimension_value in value.items():
+            if not _DIMENSION_NAME.fullmatch(name):
+                problems.append(
+                    ConfigFieldError(
+                        key_path(("observability", "seats", "dimensions", name)),
+                        name,
+                        "a dimension name is 1 to 255 printable ASCII characters, no spaces, not starting with ':'",
+                    )
+                )
+            elif not _DIMENSION_VALUE.fullmatch(dimension_value):
+                problems.append(
+                    ConfigFieldError(
+                        key_path(("observability", "seats", "dimensions", name)),
+                        dimension_value,
+                        "a dimension value is 1 to 1024 printable ASCII characters",
+                    )
+                )
+        if problems:
+            raise problems[0]
+        return value
+
+    @field_validator("scale_out_services")
+    @classmethod
+    def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("services must not repeat")
+        return value
+
+
+class BookingAlarms(Strict):
+    """The guide's booking metrics (`BookingAttempts` by `Status`, `BookingLatency`) and their alarms."""
+
+    namespace: str = Field(default="Ticketing/Bookings", description="Namespace the bookings service publishes to.")
+    min_success_percent: int = bounded(SHARE_PERCENT, "Share of successful attempts below which the critical "
+                                       "topic is paged.", default=95)  # fmt: skip
+    min_attempts: int = bounded(COUNT, "Attempts in 5 minutes below which the success rate is not judged (a few "
+                                "failures among few attempts are noise).", default=20)  # fmt: skip
+    latency_p95_ms: int = bounded(MILLISECONDS, "p95 BookingLatency above which the warning topic hears.",
+                                  default=1000)  # fmt: skip
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        problem = _namespace_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class ServiceAlarms(Strict):
+    """Per ECS service (target tracking holds CPU at 70% and memory at 80%: these fire above that)."""
+
+    cpu_percent: int = bounded(SHARE_PERCENT, "Average CPU sustained for 10 minutes.", default=90)
+    memory_percent: int = bounded(SHARE_PERCENT, "Average memory sustained for 10 minutes.", default=90)
+    missing_task_minutes: int = bounded(
+        Limit(3, 60, "minutes"),
+        "Minutes in a row with fewer running tasks than desired before the warning topic hears "
+        "(a Spot reclaim is replaced within a few).",
+        default=10,
+    )
+
+
+class DatabaseAlarms(Strict):
+    """PostgreSQL instances (primary and replicas) and RDS Proxy."""
+
+    cpu_percent: int = bounded(SHARE_PERCENT, "Average CPU for 15 minutes.", default=80)
+    freeable_memory_percent: int = bounded(SHARE_PERCENT, "Freeable memory below this share of the class's "
+                                           "memory.", default=10)  # fmt: skip
+    free_storage_percent: int = bounded(SHARE_PERCENT, "Free storage below this share of the allocated storage "
+                                        "(autoscaling adds at 10%; this fires when it has not).",
+                                        default=5)  # fmt: skip
+    connections_percent: int = bounded(SHARE_PERCENT, "Connections above this share of max_connections.",
+                                       default=80)  # fmt: skip
+    instance_memory_gib: dict[str, int] = Field(
+        default_factory=dict,
+        description="GiB of memory per instance class whose size the class name does not tell (families other "
+        'than t3, t4g, m and r), e.g. { "db.x2iedn.large" = 64 }.',
+    )
+
+    @field_validator("instance_memory_gib")
+    @classmethod
+    def _sizes(cls, value: dict[str, int]) -> dict[str, int]:
+        for instance_class, gib in value.items():
+            if not instance_class.startswith("db.") or gib not in INSTANCE_MEMORY_GIB:
+                raise ConfigFieldError(
+                    key_path(("observability", "database", "instance_memory_gib", instance_class)),
+                    gib,
+                    f"an RDS class (db.<family>.<size>) and its memory, {INSTANCE_MEMORY_GIB.describe()}",
+                )
+        return value
+
+    replica_lag_seconds: int = bounded(SECONDS, "ReplicaLag of a read replica.", default=30)
+    read_latency_ms: int = bounded(MILLISECONDS, "Average ReadLatency.", default=20)
+    write_latency_ms: int = bounded(MILLISECONDS, "Average WriteLatency.", default=20)
+    proxy_connections_percent: int = bounded(SHARE_PERCENT, "Proxy's database connections above this share of "
+                                             "what it may open.", default=90)  # fmt: skip
+    proxy_borrow_latency_ms: int = bounded(MILLISECONDS, "Average time to borrow a connection from the proxy's pool.",
+                                           default=50)  # fmt: skip
+
+
+class CacheAlarms(Strict):
+    """Every node of the cache's replication group."""
+
+    engine_cpu_percent: int = bounded(SHARE_PERCENT, "EngineCPUUtilization (the engine's one thread).", default=80)
+    memory_percent: int = bounded(SHARE_PERCENT, "DatabaseMemoryUsagePercentage.", default=80)
+    evictions: int = bounded(COUNT, "Keys evicted in 5 minutes (memory is full).", default=1000)
+    connections: int = bounded(COUNT, "Client connections to one node (each task's pool holds a few).", default=1000)
+    replication_lag_seconds: int = bounded(SECONDS, "ReplicationLag of a replica node.", default=5)
+
+
+class EdgeAlarms(Strict):
+    """CloudFront and WAF (their metrics, alarms and a topic pair live in us-east-1)."""
+
+    error_rate_percent: int = bounded(SHARE_PERCENT, "CloudFront 5xxErrorRate over 5 minutes.", default=5)
+    waf_blocked_band_width: int = bounded(
+        ANOMALY_BAND_WIDTH,
+        "Blocked requests above the anomaly band of this many standard deviations count as a spike.",
+        default=3,
+    )
+
+
+class ObservabilityConfig(Strict):
+    """Where alarms go and when they fire."""
+
+    pagerduty_url: str = Field(
+        description="HTTPS endpoint of the PagerDuty CloudWatch integration; the critical topic delivers to it."
+    )
+    warning_emails: tuple[str, ...] = Field(
+        default=(), strict=False, max_length=10, description="Addresses the warning topic mails."
+    )
+    morning_grace_minutes: int = bounded(
+        MORNING_GRACE_MINUTES,
+        "Outside prod: minutes after night_scaling.start_at during which alarms that the night's stopped "
+        "services trip stay muted (tasks start and pass their health checks).",
+        default=15,
+    )
+    load_balancer: LoadBalancerAlarms = Field(default_factory=LoadBalancerAlarms)
+    seats: SeatAlarm = Field(default_factory=SeatAlarm)
+    bookings: BookingAlarms = Field(default_factory=BookingAlarms)
+    services: ServiceAlarms = Field(default_factory=ServiceAlarms)
+    database: DatabaseAlarms = Field(default_factory=DatabaseAlarms)
+    cache: CacheAlarms = Field(default_factory=CacheAlarms)
+    edge: EdgeAlarms = Field(default_factory=EdgeAlarms)
+
+    @field_validator("pagerduty_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not _HTTPS_URL.fullmatch(value) or len(value) > 2048:
+            raise ValueError(
+                "an https:// URL without spaces, e.g. https://events.pagerduty.com/integration/<key>/enqueue "
+                "(SNS delivers to HTTPS endpoints only over TLS)"
+            )
+        return value
+
+    @field_validator("warning_emails")
+    @classmethod
+    def _emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for index, email in enumerate(value):
+            if not _EMAIL.fullmatch(email) or len(email) > 254:
+                raise ConfigFieldError(
+                    key_path(("observability", "warning_emails", index)), email, "an e-mail address, e.g. a@b.com"
+                )
+        if len({email.lower() for email in value}) != len(value):
+            raise ValueError("addresses must not repeat")
+        return value
+
+
+def observability_problems(config: EnvironmentConfig) -> list[str]:
+    """Rules between [observability], the shared services and the database."""
+    observability = config.observability
+    services = config.services
+    problems: list[str] = []
+    namespaces = {service.namespace(name): name for name, service in services.items()}
+    published = ", ".join(sorted(namespaces)) or "none"
+    for key, namespace in (
+        ("observability.seats.namespace", observability.seats.namespace),
+        ("observability.bookings.namespace", observability.bookings.namespace),
+    ):
+        if namespace not in namespaces:
+            problems.append(
+                f"{key} = {namespace!r}: no service publishes to it (each task may write to its own namespace "
+                f"only); the services' namespaces: {published}"
+            )
+    for index, name in enumerate(observability.seats.scale_out_services):
+        if name not in services:
+            problems.append(
+                f"{key_path(('observability', 'seats', 'scale_out_services', index))} = {name!r}: no such service "
+                f"in services.toml ({', '.join(services)})"
+            )
+    for key, instance_class in (
+        ("database.instance_class", config.database.instance_class),
+        ("database.replica_instance_class", config.database.replica_instance_class),
+    ):
+        if instance_memory(config, instance_class) is None:
+            problems.append(
+                f"{key} = {instance_class!r}: the connection and memory alarms need this class's memory, which its "
+                f'name does not tell; set observability.database.instance_memory_gib = {{ "{instance_class}" = <GiB> }}'
+            )
+    return problems
+
+
+def instance_memory(config: EnvironmentConfig, instance_class: str) -> int | None:
+    """GiB of `instance_class`: config's number, else the family rule (None when neither knows)."""
+    return config.observability.database.instance_memory_gib.get(instance_class) or memory_gib(instance_class)

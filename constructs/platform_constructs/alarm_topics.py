@@ -1,0 +1,260 @@
+"""The SNS topics alarms notify: one per severity, encrypted, TLS only, with failed deliveries in sight.
+
+- `critical` pages: it delivers to one HTTPS endpoint (PagerDuty's CloudWatch integration) with
+  retries spread over several minutes, a dead-letter queue for what still fails, and a log of
+  every failed delivery. `warning` mails a list of addresses.
+- Both are encrypted with a customer-managed key that CloudWatch may use (an alarm cannot publish to
+  a topic whose key it may not use), refuse anything but TLS, and admit CloudWatch alarms of this
+  account only.
+- A failed delivery is itself an alarm, on the other topic: when paging is broken, mail says so,
+  and the other way round.
+
+Topic names are fixed (`<prefix>-critical`, `<prefix>-warning`) so that alarms in other stacks of
+the same account and region address them by ARN (`topic_arn`), without a cross-stack export.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from enum import StrEnum
+
+from aws_cdk import (
+    Arn,
+    ArnFormat,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    aws_cloudwatch as cloudwatch,
+    aws_iam as iam,
+    aws_kms as kms,
+    aws_logs as logs,
+    aws_sns as sns,
+    aws_sns_subscriptions as subscriptions,
+    aws_sqs as sqs,
+)
+from constructs import Construct
+
+from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.alarms import page_alarm
+from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"  # pages someone now
+    WARNING = "warning"  # someone looks today
+
+
+#: SNS retries to an HTTPS endpoint (at most an hour in all): 3 at once, then backing off to a minute apart.
+PAGER_DELIVERY_POLICY = {
+    "healthyRetryPolicy": {
+        "numRetries": 30,
+        "numNoDelayRetries": 3,
+        "minDelayTarget": 1,
+        "numMinDelayRetries": 2,
+        "maxDelayTarget": 60,
+        "numMaxDelayRetries": 10,
+        "backoffFunction": "exponential",
+    },
+    "throttlePolicy": {"maxReceivesPerSecond": 10},
+}
+
+
+def topic_name(prefix: str, severity: Severity) -> str:
+    return f"{prefix}-{severity.value}"
+
+
+def topic_arn(scope: Construct, prefix: str, severity: Severity) -> str:
+    """The ARN of `prefix`'s topic of `severity` in `scope`'s account and region."""
+    return Stack.of(scope).format_arn(
+        service="sns", resource=topic_name(prefix, severity), arn_format=ArnFormat.NO_RESOURCE_NAME
+    )
+
+
+def failure_log_group_name(scope: Construct, topic: str) -> str:
+    """Where SNS logs failed deliveries of `topic` (its name for HTTP/S delivery status)."""
+    stack = Stack.of(scope)
+    return f"sns/{stack.region}/{stack.account}/{topic}/Failure"
+
+
+class AlarmTopics(Construct):
+    """Exposes ``key``, ``topics`` (by Severity), ``dead_letter_queue``, ``failure_log_group`` and ``alarms``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        pager_url: str,
+        warning_emails: Sequence[str],
+        log_retention: logs.RetentionDays,
+        log_removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"{prefix}: alarm topics, their dead letters and delivery logs",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        # CloudWatch alarms encrypt what they publish; SNS encrypts what it moves to the dead-letter queue.
+        for service in ("cloudwatch.amazonaws.com", "sns.amazonaws.com"):
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"Publish{service.split('.')[0].capitalize()}",
+                    principals=[iam.ServicePrincipal(service)],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                )
+            )
+
+        critical_name = topic_name(prefix, Severity.CRITICAL)
+        self.failure_log_group = logs.LogGroup(
+            self,
+            "CriticalDeliveryFailures",
+            log_group_name=failure_log_group_name(self, critical_name),
+            retention=log_retention,
+            encryption_key=self.key,
+            removal_policy=log_removal_policy,
+        )
+        allow_cloudwatch_logs(
+            self.key, self, log_group_arns=[log_group_arn(self, failure_log_group_name(self, critical_name))]
+        )
+        feedback_role = iam.Role(
+            self,
+            "DeliveryLogRole",
+            assumed_by=iam.ServicePrincipal("sns.amazonaws.com"),
+            description=f"{prefix}: SNS writes failed deliveries of the critical topic to its log group",
+        )
+        iam.ManagedPolicy(
+            self,
+            "DeliveryLogPolicy",
+            description=f"{prefix}: write the critical topic's delivery-failure log",
+            roles=[feedback_role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[self.failure_log_group.log_group_arn],
+                )
+            ],
+        )
+
+        self.topics: dict[Severity, sns.Topic] = {}
+        for severity in Severity:
+            topic = sns.Topic(
+                self,
+                severity.value.capitalize(),
+                topic_name=topic_name(prefix, severity),
+                display_name=f"{prefix} {severity.value} alarms",
+                master_key=self.key,
+                enforce_ssl=True,
+                logging_configs=[
+                    sns.LoggingConfig(protocol=sns.LoggingProtocol.HTTP, failure_feedback_role=feedback_role)
+                ]
+                if severity is Severity.CRITICAL
+                else None,
+            )
+            topic.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="CloudWatchAlarmsOfThisAccount",
+                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                    actions=["sns:Publish"],
+                    resources=[topic.topic_arn],
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": stack.account},
+                        "ArnLike": {"aws:SourceArn": Arn.format(
+                            {"service": "cloudwatch", "resource": "alarm", "resource_name": "*",
+                             "arn_format": ArnFormat.COLON_RESOURCE_NAME},
+                            stack,
+                        )},
+                    },
+                )
+            )  # fmt: skip
+            self.topics[severity] = topic
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "Undelivered",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "Serverless-SQSRedrivePolicy",
+            reason="This queue is the dead-letter queue of the topics' subscriptions: what lands here is kept 14 "
+            "days and raises the undelivered-notifications alarm; a queue behind it would add nothing",
+        )
+        self.topics[Severity.CRITICAL].add_subscription(
+            subscriptions.UrlSubscription(
+                pager_url,
+                protocol=sns.SubscriptionProtocol.HTTPS,
+                dead_letter_queue=self.dead_letter_queue,
+            )
+        )
+        for subscription in self.topics[Severity.CRITICAL].node.find_all():
+            if isinstance(subscription, sns.CfnSubscription):
+                subscription.delivery_policy = json.loads(json.dumps(PAGER_DELIVERY_POLICY))
+        for email in warning_emails:
+            self.topics[Severity.WARNING].add_subscription(
+                subscriptions.EmailSubscription(email, dead_letter_queue=self.dead_letter_queue)
+            )
+
+        self.alarms = self._delivery_alarms(prefix)
+
+    def _delivery_alarms(self, prefix: str) -> list[cloudwatch.Alarm]:
+        critical, warning = self.topics[Severity.CRITICAL], self.topics[Severity.WARNING]
+        five_minutes = Duration.minutes(5)
+        return [
+            page_alarm(
+                self,
+                "CriticalDeliveryFailed",
+                alarm_name=f"{prefix}-critical-delivery-failed",
+                metric=critical.metric_number_of_notifications_failed(statistic="Sum", period=five_minutes),
+                threshold=1,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=1,
+                missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                topics=[warning],
+                check_first="Pages did not reach the pager. Read the log group "
+                f"{failure_log_group_name(self, critical.topic_name)} "
+                "(status code and reason per failed delivery), check the PagerDuty integration URL in config "
+                "(observability.pagerduty_url) and PagerDuty's status; undelivered pages wait in the dead-letter "
+                "queue.",
+            ),
+            page_alarm(
+                self,
+                "UndeliveredNotifications",
+                alarm_name=f"{prefix}-undelivered-notifications",
+                metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    statistic="Maximum", period=five_minutes
+                ),
+                threshold=1,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=1,
+                missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                topics=[critical, warning],
+                check_first="Notifications SNS gave up delivering (pages after an hour of retries, mails the mail "
+                "service refused) are in the dead-letter queue: read them (each is an alarm someone did not hear "
+                "of), act on them, then purge the queue.",
+            ),
+            page_alarm(
+                self,
+                "WarningDeliveryFailed",
+                alarm_name=f"{prefix}-warning-delivery-failed",
+                metric=warning.metric_number_of_notifications_failed(statistic="Sum", period=five_minutes),
+                threshold=1,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=1,
+                missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                topics=[critical],
+                check_first="Warning mails were not delivered: check the warning topic's subscriptions (an address "
+                "must confirm its subscription once; a bouncing address is dropped) and observability.warning_emails.",
+            ),
+        ]

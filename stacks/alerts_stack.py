@@ -1,0 +1,45 @@
+"""Alerts stack: the alarm topics of the environment's main region (critical pages, warning mails).
+
+Deployed before every stack whose alarms notify them; those address the topics by their fixed ARNs
+(`platform_constructs.alarm_topics.topic_arn`), so no export ties a stack to this one. The edge
+stack makes its own pair in us-east-1, where CloudFront's and WAF's alarms must live.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import RemovalPolicy
+from constructs import Construct
+
+from config.schema import EnvironmentConfig
+from platform_constructs.alarm_topics import AlarmTopics
+from platform_constructs.log_retention import retention_from_days
+from stacks.platform_stack import PlatformStack
+
+
+def alarm_topics(scope: Construct, config: EnvironmentConfig, prefix: str) -> AlarmTopics:
+    """The environment's topic pair named `prefix`-critical / -warning, in `scope`'s region."""
+    return AlarmTopics(
+        scope,
+        "AlarmTopics",
+        prefix=prefix,
+        pager_url=config.observability.pagerduty_url,
+        warning_emails=config.observability.warning_emails,
+        log_retention=retention_from_days(config.compute.log_retention_days),
+        log_removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
+    )
+
+
+class AlertsStack(PlatformStack):
+    """Exposes ``topics`` (AlarmTopics) and ``prefix``."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, config=config, **kwargs)
+        self.prefix = alerts_prefix(config.name)
+        self.topics = alarm_topics(self, config, self.prefix)
+
+
+def alerts_prefix(environment: str) -> str:
+    """Names of the main region's topics and alarms: `ticketing-<env>`."""
+    return f"ticketing-{environment}"

@@ -1,0 +1,651 @@
+"""Monitoring stack: the main region's alarms and the environment's dashboard.
+
+Deployed last in its region. It holds no reference to another stack's resources: what it watches has
+a name fixed by config (the cluster, the services, the database instances, the proxy) or a name
+another stack publishes in SSM (the ALB, the cache group, the maintenance function), read as a
+CloudFormation parameter at each deploy. So each watched stack deploys, and is replaced, on its
+own. The seat alarm lives in the services stack (its step policies act on the scalable targets
+there); CloudFront's and WAF's alarms live in the edge stack (us-east-1).
+
+Every alarm states what to check first, treats missing data deliberately and notifies its topic
+when it fires and when it recovers. The choices and the reasons are in the README (Observability).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import (
+    Duration,
+    Fn,
+    RemovalPolicy,
+    aws_cloudwatch as cloudwatch,
+    aws_events as events,
+    aws_iam as iam,
+    aws_kms as kms,
+    aws_logs as logs,
+    aws_sns as sns,
+    aws_ssm as ssm,
+)
+from constructs import Construct
+
+from config.instance_memory import GIB, max_connections_of
+from config.observability import instance_memory
+from config.schema import EnvironmentConfig
+from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.alarm_topics import Severity, topic_arn
+from platform_constructs.alarms import page_alarm
+from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
+from platform_constructs.log_retention import retention_from_days
+from platform_constructs.naming import pascal_case
+from stacks.alerts_stack import alerts_prefix
+from stacks.data_parameters import DataParameter, parameter_name
+from stacks.data_stack import DataStack
+from stacks.database_access import METRICS_NAMESPACE as MAINTENANCE_NAMESPACE
+from stacks.platform_stack import PlatformStack
+from stacks.services_stack import load_balancer_parameter_name
+
+MINUTE = Duration.minutes(1)
+FIVE_MINUTES = Duration.minutes(5)
+HOUR = Duration.hours(1)
+DAY = Duration.days(1)
+GT = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+GE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+LT = cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
+NOT_BREACHING = cloudwatch.TreatMissingData.NOT_BREACHING
+#: ECS service events that mean tasks do not start (Container Insights sends nothing for a service
+#: with no running task, so a service that cannot start a single one is seen only in these).
+START_FAILURE_EVENTS = (
+    "SERVICE_TASK_START_IMPAIRED",
+    "SERVICE_TASK_PLACEMENT_FAILURE",
+    "SERVICE_TASK_CONFIGURATION_FAILURE",
+    "SERVICE_DEPLOYMENT_FAILED",
+)
+#: The maintenance function's Powertools service name (its metrics' `service` dimension).
+MAINTENANCE_SERVICE = "database-maintenance"
+#: One database alarm: construct id, name suffix, metric, threshold, comparison, periods, severity, what to check.
+_Check = tuple[str, str, cloudwatch.IMetric, float, cloudwatch.ComparisonOperator, int, Severity, str]
+
+
+class MonitoringStack(PlatformStack):
+    """Exposes ``alarms`` (by alarm name), ``dashboard`` and ``start_failures_rule``."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, data: DataStack, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, config=config, **kwargs)
+        self.prefix = alerts_prefix(config.name)
+        self.cluster_name = f"ticketing-{config.name}"
+        self.topics = {
+            severity: sns.Topic.from_topic_arn(
+                self, f"{severity.value.capitalize()}Topic", topic_arn(self, self.prefix, severity)
+            )
+            for severity in Severity
+        }
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        load_balancer = ssm.StringParameter.value_for_string_parameter(self, load_balancer_parameter_name(config.name))
+        cache_group = ssm.StringParameter.value_for_string_parameter(
+            self, parameter_name(config.name, DataParameter.CACHE_REPLICATION_GROUP_ID)
+        )
+        maintenance_function = ssm.StringParameter.value_for_string_parameter(
+            self, parameter_name(config.name, DataParameter.MAINTENANCE_FUNCTION_NAME)
+        )
+        self.cache_nodes = [
+            Fn.join("-", [cache_group, f"{member:03d}"]) for member in range(1, config.cache.replicas + 2)
+        ]
+        self.instances = [data.postgres.primary_identifier, *data.postgres.replica_identifiers]
+        self.proxy_name = data.postgres.proxy_name
+
+        self._load_balancer_alarms(load_balancer)
+        self._booking_alarms()
+        for name in config.services:
+            self._service_alarms(name)
+        self.start_failures_rule = self._start_failure_alarm()
+        self._database_alarms()
+        self._cache_alarms()
+        self._maintenance_alarms(maintenance_function, data.access.daily_tasks)
+        self.dashboard = self._dashboard(load_balancer)
+
+    # --- Helpers ----------------------------------------------------------------------------------
+    def _alarm(self, construct_id: str, slug: str, severity: Severity, **kwargs: Any) -> cloudwatch.Alarm:
+        name = f"{self.prefix}-{slug}"
+        alarm = page_alarm(self, construct_id, alarm_name=name, topics=[self.topics[severity]], **kwargs)
+        self.alarms[name] = alarm
+        return alarm
+
+    # --- The ALB (the guide's HighErrorRate and HighLatency) -----------------------------------------
+    def _load_balancer_alarms(self, load_balancer: str) -> None:
+        limits = self.config.observability.load_balancer
+        dimensions = {"LoadBalancer": load_balancer}
+        self._alarm(
+            "HighErrorRate",
+            "high-error-rate",
+            Severity.CRITICAL,
+            metric=_metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", dimensions, "Sum", FIVE_MINUTES),
+            threshold=limits.error_count,
+            comparison=GT,
+            evaluation_periods=1,
+            missing_data=NOT_BREACHING,
+            check_first=f"More than {limits.error_count} 5XX answers from the services in 5 minutes. Open the "
+            "dashboard's error-rate and per-service graphs to see which service, then its logs "
+            "(ECS console, the service's Logs tab) for the stack traces; a deploy in the last hour is the first "
+            "suspect (the circuit breaker rolls back failed tasks, not bad code). No requests means no errors.",
+        )
+        self._alarm(
+            "HighLatency",
+            "high-latency",
+            Severity.WARNING,
+            metric=_metric("AWS/ApplicationELB", "TargetResponseTime", dimensions, "p95", FIVE_MINUTES),
+            threshold=limits.latency_p95_ms / 1000,
+            comparison=GT,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            missing_data=NOT_BREACHING,
+            check_first=f"p95 response time above {limits.latency_p95_ms} ms for 10 minutes. Check the dashboard: "
+            "database connections and replica lag (slow queries: Performance Insights, the weekly maintenance "
+            "report), cache hit rate and memory, services' CPU at their max_tasks. No requests means no latency.",
+        )
+
+    # --- Bookings (the guide's custom metrics) -----------------------------------------------------
+    def _booking_alarms(self) -> None:
+        bookings = self.config.observability.bookings
+        self._alarm(
+            "BookingSuccessRate",
+            "booking-success-rate",
+            Severity.CRITICAL,
+            metric=booking_success_rate(bookings.namespace, bookings.min_attempts),
+            threshold=bookings.min_success_percent,
+            comparison=LT,
+            evaluation_periods=1,
+            missing_data=NOT_BREACHING,
+            check_first=f"Fewer than {bookings.min_success_percent}% of booking attempts succeeded in 5 minutes "
+            f"(judged from {bookings.min_attempts} attempts up). Check the bookings service's logs for the failure "
+            "reason, then its dependencies: inventory (seat holds), the database's write latency and connections, "
+            "the payment provider. No attempts means nothing to judge.",
+        )
+        self._alarm(
+            "BookingLatency",
+            "booking-latency",
+            Severity.WARNING,
+            metric=_metric(bookings.namespace, "BookingLatency", {}, "p95", FIVE_MINUTES),
+            threshold=bookings.latency_p95_ms,
+            comparison=GT,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            missing_data=NOT_BREACHING,
+            check_first=f"p95 booking latency above {bookings.latency_p95_ms} ms for 10 minutes. Check the "
+            "database's write latency and the proxy's borrow latency (pool exhaustion), then the bookings "
+            "service's CPU. No bookings means no latency.",
+        )
+
+    # --- ECS services -------------------------------------------------------------------------------
+    def _service_alarms(self, name: str) -> None:
+        limits = self.config.observability.services
+        dimensions = {"ClusterName": self.cluster_name, "ServiceName": name}
+        construct = pascal_case(name)
+        for kind, metric_name, threshold in (
+            ("Cpu", "CPUUtilization", limits.cpu_percent),
+            ("Memory", "MemoryUtilization", limits.memory_percent),
+        ):
+            self._alarm(
+                f"{construct}{kind}",
+                f"{name}-{kind.lower()}",
+                Severity.WARNING,
+                metric=_metric("AWS/ECS", metric_name, dimensions, "Average", MINUTE),
+                threshold=threshold,
+                comparison=GT,
+                evaluation_periods=10,
+                datapoints_to_alarm=10,
+                missing_data=NOT_BREACHING,
+                check_first=f"{name} has used over {threshold}% of its {kind.lower()} for 10 minutes although target "
+                f"tracking adds tasks above its target: it is probably at max_tasks (compute) or a task is stuck. "
+                "Compare running tasks with max_tasks on the dashboard; raise max_tasks or the task size. A service "
+                "with no running task (at night) sends no data, which counts as fine.",
+            )
+        minutes = limits.missing_task_minutes
+        self._alarm(
+            f"{construct}TasksBelowDesired",
+            f"{name}-tasks-below-desired",
+            Severity.CRITICAL,
+            metric=tasks_below_desired(self.cluster_name, name),
+            threshold=1,
+            comparison=GE,
+            evaluation_periods=minutes,
+            datapoints_to_alarm=minutes,
+            missing_data=NOT_BREACHING,
+            check_first=f"{name} has run fewer tasks than desired for {minutes} minutes: tasks fail to start or "
+            "keep stopping (a Spot reclaim is replaced within minutes). Read the service's events in the ECS "
+            "console and the stopped tasks' reasons; check its image tag ([images]) and its secrets. At night "
+            "both counts are zero, which is no shortfall.",
+        )
+
+    def _start_failure_alarm(self) -> events.CfnRule:
+        """ECS events of tasks that cannot start, recorded in a log group and counted by an alarm.
+
+        The task-count alarm above needs Container Insights data, which a service that cannot start a
+        single task does not produce; ECS reports that case as events, so a failed morning scale-up
+        pages through this alarm.
+        """
+        config = self.config
+        log_group_name = f"/ticketing/{config.name}/ecs/service-events"
+        key = kms.Key(
+            self,
+            "MonitoringKey",
+            description=f"ticketing {config.name}: the ECS service-events log",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        allow_cloudwatch_logs(key, self, log_group_arns=[log_group_arn(self, log_group_name)])
+        log_group = logs.LogGroup(
+            self,
+            "ServiceEvents",
+            log_group_name=log_group_name,
+            retention=retention_from_days(config.compute.log_retention_days),
+            encryption_key=key,
+            removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
+        )
+        logs.CfnResourcePolicy(
+            self,
+            "ServiceEventsDelivery",
+            policy_name=f"ticketing-{config.name}-service-events",
+            policy_document=self.to_json_string(
+                iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(
+                            principals=[
+                                iam.ServicePrincipal("events.amazonaws.com"),
+                                iam.ServicePrincipal("delivery.logs.amazonaws.com"),
+                            ],
+                            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                            resources=[log_group.log_group_arn],
+                        )
+                    ]
+                ).to_json()
+            ),
+        )
+        rule_name = f"{self.prefix}-service-start-failures"
+        service_arn_prefix = self.format_arn(service="ecs", resource="service", resource_name=f"{self.cluster_name}/")
+        rule = events.CfnRule(
+            self,
+            "ServiceStartFailuresRule",
+            name=rule_name,
+            description=f"ticketing {config.name}: ECS services whose tasks cannot start or whose deployment failed",
+            event_pattern={
+                "source": ["aws.ecs"],
+                "detail-type": ["ECS Service Action", "ECS Deployment State Change"],
+                "resources": [{"prefix": service_arn_prefix}],
+                "detail": {"eventName": list(START_FAILURE_EVENTS)},
+            },
+            state="ENABLED",
+            targets=[events.CfnRule.TargetProperty(id="ServiceEvents", arn=log_group.log_group_arn)],
+        )
+        acknowledge(
+            rule,
+            "Serverless-EventBusDLQ",
+            reason="The alarm counts the rule's matched events (AWS/Events MatchedEvents), which does not depend on "
+            "delivering them to the log group; the log is the operator's record of which service failed and why",
+        )
+        self._alarm(
+            "ServiceStartFailures",
+            "service-start-failures",
+            Severity.CRITICAL,
+            metric=_metric("AWS/Events", "MatchedEvents", {"RuleName": rule_name}, "Sum", FIVE_MINUTES),
+            threshold=1,
+            comparison=GE,
+            evaluation_periods=1,
+            missing_data=NOT_BREACHING,
+            check_first=f"An ECS service of {self.cluster_name} cannot start its tasks, or a deployment failed and "
+            f"rolled back. The events are in the log group /ticketing/{config.name}/ecs/service-events (which "
+            "service, which reason): a missing image or secret, no Spot capacity, a failing health check. This is "
+            "how a failed morning start is seen: a service with no running task sends no task counts.",
+        )
+        return rule
+
+    # --- PostgreSQL and RDS Proxy --------------------------------------------------------------------
+    def _database_alarms(self) -> None:
+        config = self.config
+        limits = config.observability.database
+        for index, instance in enumerate(self.instances):
+            replica = index > 0
+            instance_class = config.database.replica_instance_class if replica else config.database.instance_class
+            memory_gib = instance_memory(config, instance_class)
+            assert memory_gib is not None  # observability_problems refuses a class of unknown memory
+            max_connections = max_connections_of(memory_gib)
+            dimensions = {"DBInstanceIdentifier": instance}
+            construct = pascal_case(instance.removeprefix(f"ticketing-{config.name}-"))
+            role = "replica" if replica else "primary"
+            storage_bytes = config.database.allocated_storage_gib * GIB * limits.free_storage_percent // 100
+            checks: list[_Check] = [
+                ("Cpu", "cpu", _metric("AWS/RDS", "CPUUtilization", dimensions, "Average", FIVE_MINUTES),
+                 limits.cpu_percent, GT, 3, Severity.WARNING,
+                 f"{instance} ({role}) above {limits.cpu_percent}% CPU for 15 minutes. Performance Insights' top SQL "
+                 "first; then the weekly maintenance report (slowest statements, unused indexes)."),
+                ("FreeableMemory", "freeable-memory",
+                 _metric("AWS/RDS", "FreeableMemory", dimensions, "Average", FIVE_MINUTES),
+                 memory_gib * GIB * limits.freeable_memory_percent // 100, LT, 3, Severity.WARNING,
+                 f"{instance} ({role}) has less than {limits.freeable_memory_percent}% of its {memory_gib} GiB free "
+                 "for 15 minutes: too many connections (each holds memory) or large sorts. Check connections and "
+                 "Performance Insights; a larger class is the remedy if it persists."),
+                ("FreeStorage", "free-storage",
+                 _metric("AWS/RDS", "FreeStorageSpace", dimensions, "Minimum", FIVE_MINUTES),
+                 storage_bytes, LT, 1, Severity.CRITICAL,
+                 f"{instance} ({role}) has less than {limits.free_storage_percent}% of its allocated storage free "
+                 "and storage autoscaling has not caught up or has reached max_allocated_storage_gib. Raise "
+                 "database.max_allocated_storage_gib, look for bloat (VACUUM report) and old WAL (replication slots)."),
+                ("Connections", "connections",
+                 _metric("AWS/RDS", "DatabaseConnections", dimensions, "Maximum", FIVE_MINUTES),
+                 max_connections * limits.connections_percent // 100, GT, 2, Severity.WARNING,
+                 f"{instance} ({role}) above {limits.connections_percent}% of its ~{max_connections} "
+                 "max_connections for 10 minutes. Check the services' pool settings ([database.pool] times "
+                 "tasks) and RDS Proxy's client connections; idle-in-transaction sessions are ended after the configured timeout."),
+                ("ReadLatency", "read-latency",
+                 _metric("AWS/RDS", "ReadLatency", dimensions, "Average", FIVE_MINUTES),
+                 limits.read_latency_ms / 1000, GT, 3, Severity.WARNING,
+                 f"{instance} ({role}) disk reads slower than {limits.read_latency_ms} ms for 15 minutes: the working "
+                 "set no longer fits in memory or the volume is throttled (gp3 IOPS/throughput)."),
+                ("WriteLatency", "write-latency",
+                 _metric("AWS/RDS", "WriteLatency", dimensions, "Average", FIVE_MINUTES),
+                 limits.write_latency_ms / 1000, GT, 3, Severity.WARNING,
+                 f"{instance} ({role}) disk writes slower than {limits.write_latency_ms} ms for 15 minutes: check "
+                 "write IOPS against the volume's limits and long-running bulk writes."),
+            ]  # fmt: skip
+            if replica:
+                checks.append(
+                    ("ReplicaLag", "replica-lag",
+                     _metric("AWS/RDS", "ReplicaLag", dimensions, "Maximum", MINUTE),
+                     limits.replica_lag_seconds, GT, 5, Severity.WARNING,
+                     f"{instance} is more than {limits.replica_lag_seconds} s behind the primary for 5 minutes: reads "
+                     "from the replicas are stale. Check the replica's CPU and write latency, long queries on it "
+                     "(they delay replay) and the primary's write volume.")
+                )  # fmt: skip
+            for kind, slug, metric, threshold, comparison, periods, severity, check_first in checks:
+                self._alarm(
+                    f"{construct}{kind}",
+                    f"{instance.removeprefix(self.prefix + '-')}-{slug}",
+                    severity,
+                    metric=metric,
+                    threshold=threshold,
+                    comparison=comparison,
+                    evaluation_periods=periods,
+                    datapoints_to_alarm=periods,
+                    missing_data=NOT_BREACHING,
+                    check_first=check_first,
+                )
+        proxy = {"ProxyName": self.proxy_name}
+        self._alarm(
+            "ProxyConnections",
+            "proxy-connections",
+            Severity.WARNING,
+            metric=cloudwatch.MathExpression(
+                expression="100 * used / allowed",
+                using_metrics={
+                    "used": _metric("AWS/RDS", "DatabaseConnections", proxy, "Sum", FIVE_MINUTES),
+                    "allowed": _metric("AWS/RDS", "MaxDatabaseConnectionsAllowed", proxy, "Sum", FIVE_MINUTES),
+                },
+                period=FIVE_MINUTES,
+                label="Proxy connections used (%)",
+            ),
+            threshold=limits.proxy_connections_percent,
+            comparison=GT,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            missing_data=NOT_BREACHING,
+            check_first=f"RDS Proxy holds more than {limits.proxy_connections_percent}% of the database connections "
+            "it may open, for 10 minutes: clients will wait to borrow one. Check client connections per service and "
+            "pinned sessions (DatabaseConnectionsCurrentlySessionPinned); raise database.proxy.max_connections_percent "
+            "or the instance class.",
+        )
+        self._alarm(
+            "ProxyBorrowLatency",
+            "proxy-borrow-latency",
+            Severity.WARNING,
+            metric=_metric("AWS/RDS", "DatabaseConnectionsBorrowLatency", proxy, "Average", FIVE_MINUTES),
+            threshold=limits.proxy_borrow_latency_ms * 1000,  # the metric is in microseconds
+            comparison=GT,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            missing_data=NOT_BREACHING,
+            check_first=f"Borrowing a connection from RDS Proxy takes over {limits.proxy_borrow_latency_ms} ms on "
+            "average for 10 minutes: the pool is exhausted (see the proxy-connections alarm) or the database is slow "
+            "to accept new connections. No clients means no data, which counts as fine.",
+        )
+
+    # --- The cache ------------------------------------------------------------------------------------
+    def _cache_alarms(self) -> None:
+        limits = self.config.observability.cache
+        for member, node in enumerate(self.cache_nodes, start=1):
+            dimensions = {"CacheClusterId": node}
+            label = f"cache node {member:03d}"
+            checks: list[tuple[str, str, str, str, float, int, str]] = [
+                ("EngineCpu", "engine-cpu", "EngineCPUUtilization", "Average", limits.engine_cpu_percent, 3,
+                 f"The {label}'s engine thread above {limits.engine_cpu_percent}% for 15 minutes: slow commands "
+                 "(SLOWLOG, the slow-log group), hot keys, or too few shards for the load."),
+                ("Memory", "memory", "DatabaseMemoryUsagePercentage", "Maximum", limits.memory_percent, 2,
+                 f"The {label} uses over {limits.memory_percent}% of its memory for 10 minutes: keys without TTL or "
+                 "TTLs too long; volatile-lru then evicts. Check evictions and the hit rate; a larger node helps."),
+                ("Evictions", "evictions", "Evictions", "Sum", limits.evictions, 1,
+                 f"The {label} evicted more than {limits.evictions} keys in 5 minutes: memory is full and the hit rate "
+                 "falls (more load on PostgreSQL). Check memory use and the key TTLs."),
+                ("Connections", "connections", "CurrConnections", "Maximum", limits.connections, 2,
+                 f"The {label} has over {limits.connections} client connections for 10 minutes: a service leaks "
+                 "connections or runs far more tasks than planned. Check running tasks per service."),
+                ("ReplicationLag", "replication-lag", "ReplicationLag", "Maximum", limits.replication_lag_seconds, 5,
+                 f"The {label}, as a replica, is more than {limits.replication_lag_seconds} s behind the primary for 5 "
+                 "minutes: reads from it are stale. Check the primary's engine CPU and network. A primary sends no "
+                 "lag, which counts as fine (roles swap after a failover, so every node is watched)."),
+            ]  # fmt: skip
+            for kind, slug, metric_name, statistic, threshold, periods, check_first in checks:
+                period = MINUTE if kind == "ReplicationLag" else FIVE_MINUTES
+                self._alarm(
+                    f"CacheNode{member}{kind}",
+                    f"cache-{member:03d}-{slug}",
+                    Severity.WARNING,
+                    metric=_metric("AWS/ElastiCache", metric_name, dimensions, statistic, period),
+                    threshold=threshold,
+                    comparison=GT,
+                    evaluation_periods=periods,
+                    datapoints_to_alarm=periods,
+                    missing_data=NOT_BREACHING,
+                    check_first=check_first,
+                )
+
+    # --- Database maintenance jobs ---------------------------------------------------------------------
+    def _maintenance_alarms(self, function_name: str, daily_tasks: dict[str, bool]) -> None:
+        log_group = f"/ticketing/{self.config.name}/database/maintenance"
+        self._alarm(
+            "MaintenanceErrors",
+            "maintenance-errors",
+            Severity.WARNING,
+            metric=_metric("AWS/Lambda", "Errors", {"FunctionName": function_name}, "Sum", HOUR),
+            threshold=1,
+            comparison=GE,
+            evaluation_periods=1,
+            # The state holds until the next run: a failed run stays visible until one succeeds.
+            missing_data=cloudwatch.TreatMissingData.IGNORE,
+            check_first=f"A database maintenance run crashed (timeout, import error, unreachable database) before "
+            f"reporting. Read {log_group}; the job runs again at its next schedule, and this alarm clears with the "
+            "next run that ends without an error.",
+        )
+        for task, daily in sorted(daily_tasks.items()):
+            dimensions = {"service": MAINTENANCE_SERVICE, "Task": task}
+            construct = pascal_case(task)
+            self._alarm(
+                f"Maintenance{construct}Problems",
+                f"maintenance-{task}-problems",
+                Severity.WARNING,
+                metric=_metric(MAINTENANCE_NAMESPACE, "MaintenanceProblems", dimensions, "Maximum", HOUR),
+                threshold=1,
+                comparison=GE,
+                evaluation_periods=1,
+                # Holds until the next run reports: the state is the last run's outcome.
+                missing_data=cloudwatch.TreatMissingData.IGNORE,
+                check_first=f"The last {task} run reported problems (a table it could not vacuum, a partition it "
+                f"could not create, a database it could not reach). Its structured log in {log_group} names each; "
+                "the alarm clears when a run reports none.",
+            )
+            periods = 1 if daily else 7
+            self._alarm(
+                f"Maintenance{construct}DidNotRun",
+                f"maintenance-{task}-did-not-run",
+                Severity.WARNING,
+                metric=_metric(MAINTENANCE_NAMESPACE, "MaintenanceProblems", dimensions, "SampleCount", DAY),
+                threshold=1,
+                comparison=LT,
+                evaluation_periods=periods,
+                datapoints_to_alarm=periods,
+                # No report at all is the failure this alarm exists for.
+                missing_data=cloudwatch.TreatMissingData.BREACHING,
+                check_first=f"The {task} job has not reported for {periods} day(s): its EventBridge Scheduler "
+                "schedule is disabled or failing to invoke the function, or every run crashed (see "
+                f"{self.prefix}-maintenance-errors). Check the schedule and {log_group}. Expected for the first "
+                f"{'day' if daily else 'week'} after the first deploy, before the job has run once.",
+            )
+
+    # --- Dashboard ---------------------------------------------------------------------------------------
+    def _dashboard(self, load_balancer: str) -> cloudwatch.Dashboard:
+        config = self.config
+        alb = {"LoadBalancer": load_balancer}
+        requests = _metric("AWS/ApplicationELB", "RequestCount", alb, "Sum", MINUTE)
+        errors = _metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, "Sum", MINUTE)
+        bookings = config.observability.bookings
+        seats = config.observability.seats
+        services = list(config.services)
+
+        def per_service(
+            metric_name: str, namespace: str = "AWS/ECS", statistic: str = "Average"
+        ) -> list[cloudwatch.IMetric]:
+            return [
+                _metric(namespace, metric_name, {"ClusterName": self.cluster_name, "ServiceName": name}, "Average",
+                        MINUTE, label=name)
+                for name in services
+            ]  # fmt: skip
+
+        def per_instance(metric_name: str, statistic: str, names: list[str]) -> list[cloudwatch.IMetric]:
+            return [
+                _metric("AWS/RDS", metric_name, {"DBInstanceIdentifier": name}, statistic, MINUTE, label=name)
+                for name in names
+            ]
+
+        def per_node(metric_name: str, statistic: str) -> list[cloudwatch.IMetric]:
+            return [
+                _metric("AWS/ElastiCache", metric_name, {"CacheClusterId": node}, statistic, MINUTE,
+                        label=f"node {member:03d}")
+                for member, node in enumerate(self.cache_nodes, start=1)
+            ]  # fmt: skip
+
+        def graph(title: str, left: list[cloudwatch.IMetric], unit: str = "") -> cloudwatch.GraphWidget:
+            return cloudwatch.GraphWidget(
+                title=title,
+                left=left,
+                width=8,
+                height=6,
+                left_y_axis=cloudwatch.YAxisProps(label=unit, show_units=False, min=0),
+            )
+
+        dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=self.prefix,
+            default_interval=Duration.hours(3),
+        )
+        dashboard.add_widgets(
+            cloudwatch.TextWidget(
+                markdown=f"# ticketing {config.name}\nRequests and errors at the ALB; bookings and seats as the "
+                "services publish them (README: metric contract); CloudFront and WAF are in us-east-1's console.",
+                width=24,
+                height=2,
+            )
+        )
+        dashboard.add_widgets(
+            graph("Requests per second", [cloudwatch.MathExpression(
+                expression="requests / PERIOD(requests)", using_metrics={"requests": requests},
+                label="requests/s", period=MINUTE)], "req/s"),
+            graph("Error rate (target 5XX)", [cloudwatch.MathExpression(
+                expression="100 * FILL(errors, 0) / requests", using_metrics={"errors": errors, "requests": requests},
+                label="5XX %", period=MINUTE)], "%"),
+            graph("Response time", [
+                _metric("AWS/ApplicationELB", "TargetResponseTime", alb, stat, MINUTE, label=stat)
+                for stat in ("p50", "p95", "p99")
+            ], "seconds"),
+        )  # fmt: skip
+        dashboard.add_widgets(
+            graph("Booking success rate", [booking_success_rate(bookings.namespace, 1, MINUTE)], "%"),
+            graph("Booking latency", [
+                _metric(bookings.namespace, "BookingLatency", {}, stat, MINUTE, label=stat)
+                for stat in ("p50", "p95", "p99")
+            ], "ms"),
+            graph("Available seats (minimum)", [
+                _metric(seats.namespace, seats.metric, dict(seats.dimensions), "Minimum", MINUTE, label=seats.metric)
+            ], "seats"),
+        )  # fmt: skip
+        dashboard.add_widgets(
+            graph("Service CPU", per_service("CPUUtilization"), "%"),
+            graph("Service memory", per_service("MemoryUtilization"), "%"),
+            graph("Running tasks", per_service("RunningTaskCount", "ECS/ContainerInsights"), "tasks"),
+        )
+        replicas = self.instances[1:]
+        dashboard.add_widgets(
+            graph("Database connections", [
+                *per_instance("DatabaseConnections", "Maximum", self.instances),
+                _metric("AWS/RDS", "ClientConnections", {"ProxyName": self.proxy_name}, "Sum", MINUTE,
+                        label="proxy clients"),
+            ], "connections"),
+            graph("Replica lag", per_instance("ReplicaLag", "Maximum", replicas), "seconds"),
+            graph("Database CPU", per_instance("CPUUtilization", "Average", self.instances), "%"),
+        )  # fmt: skip
+        dashboard.add_widgets(
+            graph("Cache memory", per_node("DatabaseMemoryUsagePercentage", "Maximum"), "%"),
+            graph("Cache hit rate", per_node("CacheHitRate", "Average"), "%"),
+            graph("Cache evictions", per_node("Evictions", "Sum"), "keys"),
+        )
+        return dashboard
+
+
+def _metric(
+    namespace: str,
+    metric_name: str,
+    dimensions: dict[str, str],
+    statistic: str,
+    period: Duration,
+    *,
+    label: str | None = None,
+) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=namespace,
+        metric_name=metric_name,
+        dimensions_map=dimensions,
+        statistic=statistic,
+        period=period,
+        label=label,
+    )
+
+
+def booking_success_rate(
+    namespace: str, min_attempts: int, period: Duration = FIVE_MINUTES
+) -> cloudwatch.MathExpression:
+    """Successful attempts in percent, or 100 while there are fewer than `min_attempts` (too few to judge)."""
+    attempts = {
+        status: _metric(namespace, "BookingAttempts", {"Status": status}, "Sum", period)
+        for status in ("success", "failure")
+    }
+    return cloudwatch.MathExpression(
+        expression=f"IF(FILL(success, 0) + FILL(failure, 0) >= {min_attempts}, "
+        "100 * FILL(success, 0) / (FILL(success, 0) + FILL(failure, 0)), 100)",
+        using_metrics=attempts,
+        period=period,
+        label="Booking success rate (%)",
+    )
+
+
+def tasks_below_desired(cluster: str, service: str) -> cloudwatch.MathExpression:
+    """Desired minus running tasks (Container Insights), 0 when both are 0 (night)."""
+    dimensions = {"ClusterName": cluster, "ServiceName": service}
+    return cloudwatch.MathExpression(
+        expression="FILL(desired, 0) - FILL(running, 0)",
+        using_metrics={
+            "desired": _metric("ECS/ContainerInsights", "DesiredTaskCount", dimensions, "Average", MINUTE),
+            "running": _metric("ECS/ContainerInsights", "RunningTaskCount", dimensions, "Average", MINUTE),
+        },
+        period=MINUTE,
+        label=f"{service} tasks short of desired",
+    )
