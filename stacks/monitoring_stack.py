@@ -219,7 +219,7 @@ class MonitoringStack(PlatformStack):
             "both counts are zero, which is no shortfall.",
         )
 
-    def _start_failure_alarm(self) -> events.CfnRule:
+    def _start_failure_alarm(self) -> events.Rule:
         """ECS events of tasks that cannot start, recorded in a log group and counted by an alarm.
 
         The task-count alarm above needs Container Insights data, which a service that cannot start a
@@ -265,22 +265,25 @@ class MonitoringStack(PlatformStack):
         )
         rule_name = f"{self.prefix}-service-start-failures"
         service_arn_prefix = self.format_arn(service="ecs", resource="service", resource_name=f"{self.cluster_name}/")
-        rule = events.CfnRule(
+        rule = events.Rule(
             self,
-            "ServiceStartFailuresRule",
-            name=rule_name,
+            "StartFailureEvents",
+            rule_name=rule_name,
             description=f"ticketing {config.name}: ECS services whose tasks cannot start or whose deployment failed",
-            event_pattern={
-                "source": ["aws.ecs"],
-                "detail-type": ["ECS Service Action", "ECS Deployment State Change"],
-                "resources": [{"prefix": service_arn_prefix}],
-                "detail": {"eventName": list(START_FAILURE_EVENTS)},
-            },
-            state="ENABLED",
-            targets=[events.CfnRule.TargetProperty(id="ServiceEvents", arn=log_group.log_group_arn)],
+            event_pattern=events.EventPattern(
+                source=["aws.ecs"],
+                detail_type=["ECS Service Action", "ECS Deployment State Change"],
+                resources=events.Match.prefix(service_arn_prefix),
+                detail={"eventName": list(START_FAILURE_EVENTS)},
+            ),
         )
+        cfn_rule = rule.node.default_child
+        assert isinstance(cfn_rule, events.CfnRule)
+        # The log group as a plain target: aws-cdk-lib's CloudWatchLogGroup target would add a custom resource
+        # (a Lambda function) only to write the resource policy above.
+        cfn_rule.targets = [events.CfnRule.TargetProperty(id="ServiceEvents", arn=log_group.log_group_arn)]
         acknowledge(
-            rule,
+            cfn_rule,
             "Serverless-EventBusDLQ",
             reason="The alarm counts the rule's matched events (AWS/Events MatchedEvents), which does not depend on "
             "delivering them to the log group; the log is the operator's record of which service failed and why",
@@ -337,7 +340,8 @@ class MonitoringStack(PlatformStack):
                  max_connections * limits.connections_percent // 100, GT, 2, Severity.WARNING,
                  f"{instance} ({role}) above {limits.connections_percent}% of its ~{max_connections} "
                  "max_connections for 10 minutes. Check the services' pool settings ([database.pool] times "
-                 "tasks) and RDS Proxy's client connections; idle-in-transaction sessions are ended after the configured timeout."),
+                 "tasks) and RDS Proxy's client connections; idle-in-transaction sessions end after the "
+                 "configured timeout."),
                 ("ReadLatency", "read-latency",
                  _metric("AWS/RDS", "ReadLatency", dimensions, "Average", FIVE_MINUTES),
                  limits.read_latency_ms / 1000, GT, 3, Severity.WARNING,

@@ -63,6 +63,12 @@ def the_one(env: SynthesizedEnvironment, resource_type: str) -> tuple[str, dict[
     return logical_id, resource["Properties"]
 
 
+def maintenance_function(env: SynthesizedEnvironment) -> str:
+    data = env.stack("Data")
+    assert isinstance(data, DataStack)
+    return logical_id_of(data, data.access.maintenance_function.function)
+
+
 def logical_id_of(stack: Stack, construct: IConstruct) -> str:
     element = construct.node.default_child
     assert isinstance(element, CfnElement), construct.node.path
@@ -566,6 +572,7 @@ def test_every_data_parameter_is_published_to_ssm(env: SynthesizedEnvironment) -
         DataParameter.CACHE_READER_HOST: {"Fn::GetAtt": [cache_id, "ReaderEndPoint.Address"]},
         DataParameter.CACHE_PORT: {"Fn::GetAtt": [cache_id, "PrimaryEndPoint.Port"]},
         DataParameter.CACHE_REPLICATION_GROUP_ID: {"Ref": cache_id},
+        DataParameter.MAINTENANCE_FUNCTION_NAME: {"Ref": maintenance_function(env)},
     }
     assert sorted(expected) == sorted(DataParameter)
     for member, value in expected.items():

@@ -277,8 +277,11 @@ def test_waf_logs_to_a_named_destination_without_credentials(env: SynthesizedEnv
     assert not text.rstrip('"]}').endswith(":*")
     redacted = [field["SingleHeader"]["Name"] for field in logging["RedactedFields"]]
     assert redacted == list(REDACTED_HEADERS) == ["authorization", "cookie"]
-    group = only(env, "AWS::Logs::LogGroup")
-    assert group["Properties"]["LogGroupName"] == f"aws-waf-logs-ticketing-{env.config.name}-edge"
+    (group,) = [
+        group
+        for group in resources(env, "AWS::Logs::LogGroup").values()
+        if group["Properties"]["LogGroupName"] == f"aws-waf-logs-ticketing-{env.config.name}-edge"
+    ]
     assert "KmsKeyId" in group["Properties"]
 
 
