@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from aws_cdk import (
-    Arn,
     ArnFormat,
     Duration,
     RemovalPolicy,
@@ -166,10 +165,9 @@ class AlarmTopics(Construct):
                     resources=[topic.topic_arn],
                     conditions={
                         "StringEquals": {"aws:SourceAccount": stack.account},
-                        "ArnLike": {"aws:SourceArn": Arn.format(
-                            {"service": "cloudwatch", "resource": "alarm", "resource_name": "*",
-                             "arn_format": ArnFormat.COLON_RESOURCE_NAME},
-                            stack,
+                        "ArnLike": {"aws:SourceArn": stack.format_arn(
+                            service="cloudwatch", resource="alarm", resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
                         )},
                     },
                 )
@@ -223,7 +221,7 @@ class AlarmTopics(Construct):
                 missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                 topics=[warning],
                 check_first="Pages did not reach the pager. Read the log group "
-                f"{failure_log_group_name(self, critical.topic_name)} "
+                f"{failure_log_group_name(self, topic_name(prefix, Severity.CRITICAL))} "
                 "(status code and reason per failed delivery), check the PagerDuty integration URL in config "
                 "(observability.pagerduty_url) and PagerDuty's status; undelivered pages wait in the dead-letter "
                 "queue.",
