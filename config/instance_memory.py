@@ -5,7 +5,7 @@ its size, so they need both numbers at synthesis, without an AWS call. AWS sizes
 rule per family: burstable classes (t3, t4g) by their size name, general-purpose classes (m) at
 4 GiB per vCPU, memory-optimised classes (r) at 8 GiB per vCPU, and `large` is 2 vCPUs, `xlarge`
 4, `<n>xlarge` 4n (AWS's instance-type documentation). A class outside these families returns
-None: config must then give the number (observability.database.max_connections).
+None; the schema admits only Graviton t4g, m and r classes, which all follow a rule here.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from pydantic import Field, field_validator
 
 from config.fields import ConfigFieldError, Strict, bounded, key_path
-from config.instance_memory import memory_gib
 from platform_constructs.limits import Limit
 
 if TYPE_CHECKING:
@@ -31,7 +30,6 @@ MORNING_GRACE_MINUTES = Limit(0, 120, "minutes")
 ANOMALY_BAND_WIDTH = Limit(1, 10, "standard deviations")
 #: CloudWatch: at most 30 dimensions per metric; names up to 255 characters, values up to 1024.
 MAX_DIMENSIONS = 30
-INSTANCE_MEMORY_GIB = Limit(1, 4096, "GiB")
 
 _HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[!-~]*$")
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -171,24 +169,6 @@ class DatabaseAlarms(Strict):
                                         default=5)  # fmt: skip
     connections_percent: int = bounded(SHARE_PERCENT, "Connections above this share of max_connections.",
                                        default=80)  # fmt: skip
-    instance_memory_gib: dict[str, int] = Field(
-        default_factory=dict,
-        description="GiB of memory per instance class whose size the class name does not tell (families other "
-        'than t3, t4g, m and r), e.g. { "db.x2iedn.large" = 64 }.',
-    )
-
-    @field_validator("instance_memory_gib")
-    @classmethod
-    def _sizes(cls, value: dict[str, int]) -> dict[str, int]:
-        for instance_class, gib in value.items():
-            if not instance_class.startswith("db.") or gib not in INSTANCE_MEMORY_GIB:
-                raise ConfigFieldError(
-                    key_path(("observability", "database", "instance_memory_gib", instance_class)),
-                    gib,
-                    f"an RDS class (db.<family>.<size>) and its memory, {INSTANCE_MEMORY_GIB.describe()}",
-                )
-        return value
-
     replica_lag_seconds: int = bounded(SECONDS, "ReplicaLag of a read replica.", default=30)
     read_latency_ms: int = bounded(MILLISECONDS, "Average ReadLatency.", default=20)
     write_latency_ms: int = bounded(MILLISECONDS, "Average WriteLatency.", default=20)
@@ -287,18 +267,4 @@ def observability_problems(config: EnvironmentConfig) -> list[str]:
                 f"{key_path(('observability', 'seats', 'scale_out_services', index))} = {name!r}: no such service "
                 f"in services.toml ({', '.join(services)})"
             )
-    for key, instance_class in (
-        ("database.instance_class", config.database.instance_class),
-        ("database.replica_instance_class", config.database.replica_instance_class),
-    ):
-        if instance_memory(config, instance_class) is None:
-            problems.append(
-                f"{key} = {instance_class!r}: the connection and memory alarms need this class's memory, which its "
-                f'name does not tell; set observability.database.instance_memory_gib = {{ "{instance_class}" = <GiB> }}'
-            )
     return problems
-
-
-def instance_memory(config: EnvironmentConfig, instance_class: str) -> int | None:
-    """GiB of `instance_class`: config's number, else the family rule (None when neither knows)."""
-    return config.observability.database.instance_memory_gib.get(instance_class) or memory_gib(instance_class)

@@ -29,8 +29,7 @@ from aws_cdk import (
 )
 from constructs import Construct
 
-from config.instance_memory import GIB, max_connections_of
-from config.observability import instance_memory
+from config.instance_memory import GIB, max_connections_of, memory_gib
 from config.schema import EnvironmentConfig
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.alarm_topics import Severity, topic_arn
@@ -311,9 +310,10 @@ class MonitoringStack(PlatformStack):
         for index, instance in enumerate(self.instances):
             replica = index > 0
             instance_class = config.database.replica_instance_class if replica else config.database.instance_class
-            memory_gib = instance_memory(config, instance_class)
-            assert memory_gib is not None  # observability_problems refuses a class of unknown memory
-            max_connections = max_connections_of(memory_gib)
+            memory = memory_gib(instance_class)
+            if memory is None:  # the schema admits only the families instance_memory knows
+                raise ValueError(f"{instance_class}: no memory size known for this instance class")
+            max_connections = max_connections_of(memory)
             dimensions = {"DBInstanceIdentifier": instance}
             construct = pascal_case(instance.removeprefix(f"ticketing-{config.name}-"))
             role = "replica" if replica else "primary"
@@ -325,8 +325,8 @@ class MonitoringStack(PlatformStack):
                  "first; then the weekly maintenance report (slowest statements, unused indexes)."),
                 ("FreeableMemory", "freeable-memory",
                  _metric("AWS/RDS", "FreeableMemory", dimensions, "Average", FIVE_MINUTES),
-                 memory_gib * GIB * limits.freeable_memory_percent // 100, LT, 3, Severity.WARNING,
-                 f"{instance} ({role}) has less than {limits.freeable_memory_percent}% of its {memory_gib} GiB free "
+                 memory * GIB * limits.freeable_memory_percent // 100, LT, 3, Severity.WARNING,
+                 f"{instance} ({role}) has less than {limits.freeable_memory_percent}% of its {memory} GiB free "
                  "for 15 minutes: too many connections (each holds memory) or large sorts. Check connections and "
                  "Performance Insights; a larger class is the remedy if it persists."),
                 ("FreeStorage", "free-storage",

@@ -61,7 +61,8 @@ def test_the_critical_topic_pages_pagerduty_with_retries_and_a_dead_letter_queue
         + (retries["numRetries"] - retries["numNoDelayRetries"] - retries["numMinDelayRetries"]
            - retries["numMaxDelayRetries"]) * retries["maxDelayTarget"]
     )  # fmt: skip
-    assert retries["numRetries"] >= 10 and waited <= 3600
+    assert retries["numRetries"] >= 10
+    assert waited <= 3600
     (queue_id,) = resources(env, stack, "AWS::SQS::Queue")
     assert pager["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
     mails = [s for s in subscriptions if s["TopicArn"] == {"Ref": topics[f"{prefix}-warning"]}]
@@ -94,7 +95,8 @@ def test_failed_deliveries_are_logged_and_raise_an_alarm_on_the_other_topic(
     }
     for name, (metric, topics) in expectations.items():
         alarm = rows[name]
-        assert alarm.watched is not None and alarm.watched.metric == metric
+        assert alarm.watched is not None
+        assert alarm.watched.metric == metric
         assert (alarm.threshold, alarm.comparison, alarm.missing) == (
             1,
             "GreaterThanOrEqualToThreshold",

@@ -45,7 +45,8 @@ def test_waf_blocked_spikes_are_judged_against_an_anomaly_band(env: SynthesizedE
     )
     assert raw["ThresholdMetricId"] == expression["Id"]
     metric = next(m for m in raw["Metrics"] if "MetricStat" in m)["MetricStat"]
-    assert metric["Metric"]["MetricName"] == "BlockedRequests" and metric["Metric"]["Namespace"] == "AWS/WAFV2"
+    assert metric["Metric"]["MetricName"] == "BlockedRequests"
+    assert metric["Metric"]["Namespace"] == "AWS/WAFV2"
     assert (metric["Stat"], metric["Period"]) == ("Sum", 300)
     dimensions = {d["Name"]: d["Value"] for d in metric["Metric"]["Dimensions"]}
     assert dimensions["Rule"] == "ALL"
@@ -60,7 +61,8 @@ def test_outside_prod_the_5xx_rate_is_muted_exactly_while_the_services_are_stopp
         assert rules == []
         return
     night = env.config.compute.night_scaling
-    assert night is not None and (night.stop_at, night.start_at, night.weekends) == ("20:00", "09:00", "stopped")
+    assert night is not None
+    assert (night.stop_at, night.start_at, night.weekends) == ("20:00", "09:00", "stopped")
     alarms = {k: a["AlarmName"] for k, a in edge_resources(env, "AWS::CloudWatch::Alarm").items()}
     schedules = {}
     for rule in rules:
@@ -76,7 +78,7 @@ def test_outside_prod_the_5xx_rate_is_muted_exactly_while_the_services_are_stopp
 
 def test_no_other_alarm_is_ever_muted(env: SynthesizedEnvironment) -> None:
     """The seat alarm (its scaling would be suppressed), the task alarms and the start failures never are."""
-    muted = set()
+    muted: set[str] = set()
     for stack in env.stacks:
         for resource in env.template_json(stack.node.id)["Resources"].values():
             if resource["Type"] == "AWS::CloudWatch::AlarmMuteRule":

@@ -149,8 +149,8 @@ def expected_alarms(env: str) -> dict[str, AlarmRow]:
     for task, daily in MAINTENANCE_TASKS.items():
         job = {"service": "database-maintenance", "Task": task}
         rows += [
-            row(f"{p}-maintenance-{task}-problems", w("Ticketing/Database", "MaintenanceProblems", job, "Maximum", 3600),
-                1, 1, "GreaterThanOrEqualToThreshold", "ignore", warning),
+            row(f"{p}-maintenance-{task}-problems",
+                w("Ticketing/Database", "MaintenanceProblems", job, "Maximum", 3600), 1, 1, "GreaterThanOrEqualToThreshold", "ignore", warning),
             row(f"{p}-maintenance-{task}-did-not-run",
                 w("Ticketing/Database", "MaintenanceProblems", job, "SampleCount", 86400),
                 1 if daily else 7, 1, "LessThanThreshold", "breaching", warning),
@@ -204,7 +204,8 @@ def test_every_alarm_says_what_to_check_first(env: SynthesizedEnvironment) -> No
             assert alarm.missing != "<default>", f"{name}: missing data left to CloudWatch's default"
             assert alarm.actions, f"{name}: notifies nobody"
             # Recoveries go to the topics it notifies; scaling actions (ALARM only) are the only others.
-            assert alarm.ok_actions and set(alarm.ok_actions) <= set(alarm.actions), name
+            assert alarm.ok_actions, name
+            assert set(alarm.ok_actions) <= set(alarm.actions), name
 
 
 def test_the_proxy_alarms_watch_the_proxy_the_data_stack_creates(env: SynthesizedEnvironment) -> None:
@@ -294,7 +295,7 @@ def dashboard_body(env: SynthesizedEnvironment) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    "title, needles",
+    ("title", "needles"),
     [
         ("Requests per second", ["RequestCount"]),
         ("Error rate (target 5XX)", ["HTTPCode_Target_5XX_Count", "RequestCount"]),

@@ -220,3 +220,53 @@ def test_each_public_service_gets_rules_for_its_paths_within_the_alb_limits(vari
     assert len(rules) == 1 + 2 + 1  # events' four patterns need two rules next to two header values
     health_paths = sorted(g["HealthCheckPath"] for g in groups.values())
     assert health_paths == ["/health", "/health", "/healthz"]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_low_available_seats_notifies_and_adds_tasks_to_inventory_and_bookings(
+    variants: dict[str, Variant], env: str
+) -> None:
+    """The guide's LowAvailableSeats: below 100 seats, warn and scale out (step scaling, never muted)."""
+    v = variants[env]
+    seats = v.config.observability.seats
+    (alarm,) = [
+        a["Properties"]
+        for a in v.resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["AlarmName"] == f"ticketing-{env}-low-available-seats"
+    ]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("Ticketing/Inventory", "AvailableSeats")
+    assert alarm["Dimensions"] == [{"Name": "EventClass", "Value": "popular"}]
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Minimum", 60, 1)
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (100, "LessThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"  # no on-sale, no seat metric: enough seats
+    warning = f"arn:aws:sns:{v.config.region}:{v.config.account}:ticketing-{env}-warning"
+    assert alarm["OKActions"] == [warning]
+    topics = [a for a in alarm["AlarmActions"] if a == warning]
+    steps = [a["Ref"] for a in alarm["AlarmActions"] if isinstance(a, dict)]
+    assert topics == [warning]
+    assert len(steps) == len(seats.scale_out_services) == 2
+    policies = v.resources("AWS::ApplicationAutoScaling::ScalingPolicy")
+    targets = v.resources("AWS::ApplicationAutoScaling::ScalableTarget")
+    scaled = set()
+    for step in steps:
+        policy = policies[step]["Properties"]
+        assert policy["PolicyType"] == "StepScaling"
+        configuration = policy["StepScalingPolicyConfiguration"]
+        assert configuration["AdjustmentType"] == "ChangeInCapacity"
+        assert configuration["Cooldown"] == 60  # the guide's scale-out cooldown
+        assert configuration["MetricAggregationType"] == "Minimum"
+        # Any value below the threshold adds 2 tasks; max_tasks caps the growth.
+        assert configuration["StepAdjustments"] == [{"MetricIntervalUpperBound": 0, "ScalingAdjustment": 2}]
+        target = targets[policy["ScalingTargetId"]["Ref"]]["Properties"]
+        scaled.add(show_resource_id(target["ResourceId"], v))
+    assert scaled == {f"service/ticketing-{env}/inventory", f"service/ticketing-{env}/bookings"}
+
+
+def show_resource_id(value: Any, v: Variant) -> str:
+    """`service/<cluster>/<service>` from a scalable target's ResourceId (a Join of the two names)."""
+    names = {
+        **{k: r["Properties"]["ClusterName"] for k, r in v.resources("AWS::ECS::Cluster").items()},
+        **{k: r["Properties"]["ServiceName"] for k, r in v.resources("AWS::ECS::Service").items()},
+    }
+    parts = value["Fn::Join"][1]
+    return "".join(p if isinstance(p, str) else names[p["Ref"] if "Ref" in p else p["Fn::GetAtt"][0]] for p in parts)
