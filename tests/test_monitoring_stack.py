@@ -150,7 +150,8 @@ def expected_alarms(env: str) -> dict[str, AlarmRow]:
         job = {"service": "database-maintenance", "Task": task}
         rows += [
             row(f"{p}-maintenance-{task}-problems",
-                w("Ticketing/Database", "MaintenanceProblems", job, "Maximum", 3600), 1, 1, "GreaterThanOrEqualToThreshold", "ignore", warning),
+                w("Ticketing/Database", "MaintenanceProblems", job, "Maximum", 3600),
+                1, 1, "GreaterThanOrEqualToThreshold", "ignore", warning),
             row(f"{p}-maintenance-{task}-did-not-run",
                 w("Ticketing/Database", "MaintenanceProblems", job, "SampleCount", 86400),
                 1 if daily else 7, 1, "LessThanThreshold", "breaching", warning),
