@@ -27,7 +27,8 @@ def alarm_topics(scope: Construct, config: EnvironmentConfig, prefix: str) -> Al
         pager_url=config.observability.pagerduty_url,
         warning_emails=config.observability.warning_emails,
         log_retention=retention_from_days(config.compute.log_retention_days),
-        log_removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
+        # SNS fixes the log group's name: a retained group would make the stack fail when deployed again.
+        log_removal_policy=RemovalPolicy.DESTROY,
     )
 
 

@@ -241,7 +241,8 @@ class MonitoringStack(PlatformStack):
             log_group_name=log_group_name,
             retention=retention_from_days(config.compute.log_retention_days),
             encryption_key=key,
-            removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
+            # Operational events, not audit data; deleted with the stack so that it can be deployed again.
+            removal_policy=RemovalPolicy.DESTROY,
         )
         logs.CfnResourcePolicy(
             self,
