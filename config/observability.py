@@ -9,9 +9,9 @@ task role may write to its own namespace only), and the services to scale out mu
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from config.fields import ConfigFieldError, Strict, bounded, key_path
 from platform_constructs.limits import Limit
@@ -39,12 +39,16 @@ _DIMENSION_NAME = re.compile(r"^[!-9;-~][!-~]{0,254}$")  # printable, no space, 
 _DIMENSION_VALUE = re.compile(r"^[ -~]{1,1024}$")
 
 
-def _namespace_problem(value: str) -> str | None:
+def _namespace(value: str) -> str:
     if not _NAMESPACE.fullmatch(value):
-        return "a CloudWatch namespace: 1 to 255 of A-Z a-z 0-9 . - _ / # :, e.g. Ticketing/Inventory"
+        raise ValueError("a CloudWatch namespace: 1 to 255 of A-Z a-z 0-9 . - _ / # :, e.g. Ticketing/Inventory")
     if value.startswith("AWS/"):
-        return "namespaces starting with AWS/ are reserved for AWS services"
-    return None
+        raise ValueError("namespaces starting with AWS/ are reserved for AWS services")
+    return value
+
+
+#: A namespace custom metrics may be published to.
+MetricNamespace = Annotated[str, AfterValidator(_namespace)]
 
 
 class LoadBalancerAlarms(Strict):
@@ -59,7 +63,9 @@ class LoadBalancerAlarms(Strict):
 class SeatAlarm(Strict):
     """The guide's LowAvailableSeats: notify, and scale out the services that sell the seats."""
 
-    namespace: str = Field(default="Ticketing/Inventory", description="Namespace the inventory service publishes to.")
+    namespace: MetricNamespace = Field(
+        default="Ticketing/Inventory", description="Namespace the inventory service publishes to."
+    )
     metric: str = Field(default="AvailableSeats", description="Metric name.")
     dimensions: dict[str, str] = Field(
         default_factory=lambda: {"EventClass": "popular"},
@@ -74,14 +80,6 @@ class SeatAlarm(Strict):
     )
     scale_out_tasks: int = bounded(SCALE_OUT_TASKS, "Tasks added per step (up to the service's max_tasks).",
                                    default=2)  # fmt: skip
-
-    @field_validator("namespace")
-    @classmethod
-    def _namespace(cls, value: str) -> str:
-        problem = _namespace_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
 
     @field_validator("metric")
     @classmethod
@@ -128,21 +126,15 @@ class SeatAlarm(Strict):
 class BookingAlarms(Strict):
     """The guide's booking metrics (`BookingAttempts` by `Status`, `BookingLatency`) and their alarms."""
 
-    namespace: str = Field(default="Ticketing/Bookings", description="Namespace the bookings service publishes to.")
+    namespace: MetricNamespace = Field(
+        default="Ticketing/Bookings", description="Namespace the bookings service publishes to."
+    )
     min_success_percent: int = bounded(SHARE_PERCENT, "Share of successful attempts below which the critical "
                                        "topic is paged.", default=95)  # fmt: skip
     min_attempts: int = bounded(COUNT, "Attempts in 5 minutes below which the success rate is not judged (a few "
                                 "failures among few attempts are noise).", default=20)  # fmt: skip
     latency_p95_ms: int = bounded(MILLISECONDS, "p95 BookingLatency above which the warning topic hears.",
                                   default=1000)  # fmt: skip
-
-    @field_validator("namespace")
-    @classmethod
-    def _namespace(cls, value: str) -> str:
-        problem = _namespace_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
 
 
 class ServiceAlarms(Strict):

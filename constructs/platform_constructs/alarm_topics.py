@@ -209,50 +209,49 @@ class AlarmTopics(Construct):
     def _delivery_alarms(self, prefix: str) -> list[cloudwatch.Alarm]:
         critical, warning = self.topics[Severity.CRITICAL], self.topics[Severity.WARNING]
         five_minutes = Duration.minutes(5)
+        failure_log = failure_log_group_name(self, topic_name(prefix, Severity.CRITICAL))
+        checks: list[tuple[str, str, cloudwatch.IMetric, list[sns.ITopic], str]] = [
+            (
+                "CriticalDeliveryFailed",
+                "critical-delivery-failed",
+                critical.metric_number_of_notifications_failed(statistic="Sum", period=five_minutes),
+                [warning],
+                f"Pages did not reach the pager. Read the log group {failure_log} (status code and reason per "
+                "failed delivery), check the PagerDuty integration URL in config (observability.pagerduty_url) and "
+                "PagerDuty's status; undelivered pages wait in the dead-letter queue.",
+            ),
+            (
+                "UndeliveredNotifications",
+                "undelivered-notifications",
+                self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    statistic="Maximum", period=five_minutes
+                ),
+                [critical, warning],
+                "Notifications SNS gave up delivering (pages after their retries, mails the mail service refused) "
+                "are in the dead-letter queue: read them (each is an alarm someone did not hear of), act on them, "
+                "then purge the queue.",
+            ),
+            (
+                "WarningDeliveryFailed",
+                "warning-delivery-failed",
+                warning.metric_number_of_notifications_failed(statistic="Sum", period=five_minutes),
+                [critical],
+                "Warning mails were not delivered: check the warning topic's subscriptions (an address must confirm "
+                "its subscription once; a bouncing address is dropped) and observability.warning_emails.",
+            ),
+        ]
         return [
             page_alarm(
                 self,
-                "CriticalDeliveryFailed",
-                alarm_name=f"{prefix}-critical-delivery-failed",
-                metric=critical.metric_number_of_notifications_failed(statistic="Sum", period=five_minutes),
+                construct_id,
+                alarm_name=f"{prefix}-{suffix}",
+                metric=metric,
                 threshold=1,
                 comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 evaluation_periods=1,
                 missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                topics=[warning],
-                check_first="Pages did not reach the pager. Read the log group "
-                f"{failure_log_group_name(self, topic_name(prefix, Severity.CRITICAL))} "
-                "(status code and reason per failed delivery), check the PagerDuty integration URL in config "
-                "(observability.pagerduty_url) and PagerDuty's status; undelivered pages wait in the dead-letter "
-                "queue.",
-            ),
-            page_alarm(
-                self,
-                "UndeliveredNotifications",
-                alarm_name=f"{prefix}-undelivered-notifications",
-                metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                    statistic="Maximum", period=five_minutes
-                ),
-                threshold=1,
-                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                evaluation_periods=1,
-                missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                topics=[critical, warning],
-                check_first="Notifications SNS gave up delivering (pages after an hour of retries, mails the mail "
-                "service refused) are in the dead-letter queue: read them (each is an alarm someone did not hear "
-                "of), act on them, then purge the queue.",
-            ),
-            page_alarm(
-                self,
-                "WarningDeliveryFailed",
-                alarm_name=f"{prefix}-warning-delivery-failed",
-                metric=warning.metric_number_of_notifications_failed(statistic="Sum", period=five_minutes),
-                threshold=1,
-                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                evaluation_periods=1,
-                missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                topics=[critical],
-                check_first="Warning mails were not delivered: check the warning topic's subscriptions (an address "
-                "must confirm its subscription once; a bouncing address is dropped) and observability.warning_emails.",
-            ),
+                topics=topics,
+                check_first=check_first,
+            )
+            for construct_id, suffix, metric, topics, check_first in checks
         ]
