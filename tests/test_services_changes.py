@@ -42,7 +42,8 @@ def test_a_first_image_updates_services_in_place_and_hands_the_count_to_scaling(
     platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
 ) -> None:
     """From the zero-task bootstrap to running: the service stays, DesiredCount leaves the template,
-    scaling (target tracking, the night schedule) is added, the task definition gets a new revision."""
+    scaling (target tracking, the night schedule, the seat alarm's steps) is added, the task definition
+    gets a new revision."""
     before = platform("dev")
     images = dict.fromkeys(before.config.services, "1.0.0")
     after = synth_changed("dev", tmp_path, images=images)
@@ -55,7 +56,11 @@ def test_a_first_image_updates_services_in_place_and_hands_the_count_to_scaling(
     assert re.search(r"\[-\] DesiredCount", output) or re.search(r"DesiredCount\n\s+\[-\] 0", output), output
     added = [line for line in lines if line.startswith("[+]")]
     assert sum("AWS::ApplicationAutoScaling::ScalableTarget" in line for line in added) == len(images), added
-    assert sum("AWS::ApplicationAutoScaling::ScalingPolicy" in line for line in added) == 2 * len(images), added
+    # Target tracking on CPU and memory per service, and the seat alarm's step policy per scaled-out service,
+    # which the alarm, changed in place, now invokes.
+    seat_scaled = len(before.config.observability.seats.scale_out_services)
+    assert sum("AWS::ApplicationAutoScaling::ScalingPolicy" in line for line in added) == 2 * len(images) + seat_scaled
+    assert [line for line in lines if "LowAvailableSeats" in line and line.startswith("[~]")], output
     # Task definitions are immutable: a new image is a new revision (CloudFormation "replaces" it).
     replaced = [line for line in lines if line.endswith("replace")]
     assert all("AWS::ECS::TaskDefinition" in line for line in replaced), replaced
