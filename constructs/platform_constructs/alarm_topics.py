@@ -100,16 +100,19 @@ class AlarmTopics(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         # CloudWatch alarms encrypt what they publish; SNS encrypts what it moves to the dead-letter queue.
-        for service in ("cloudwatch.amazonaws.com", "sns.amazonaws.com"):
-            self.key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid=f"Publish{service.split('.')[0].capitalize()}",
-                    principals=[iam.ServicePrincipal(service)],
-                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                    resources=["*"],
-                    conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-                )
+        # No condition: neither service is documented to send aws:SourceAccount to KMS, and the topic and
+        # queue policies already admit only this account's alarms and these topics.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AlarmsAndDeadLetters",
+                principals=[
+                    iam.ServicePrincipal("cloudwatch.amazonaws.com"),
+                    iam.ServicePrincipal("sns.amazonaws.com"),
+                ],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
             )
+        )
 
         critical_name = topic_name(prefix, Severity.CRITICAL)
         self.failure_log_group = logs.LogGroup(
