@@ -28,7 +28,7 @@ def test_one_encrypted_tls_only_topic_per_severity(env: SynthesizedEnvironment, 
         assert keys[key_id]["EnableKeyRotation"] is True
         key_statements = keys[key_id]["KeyPolicy"]["Statement"]
         (cloudwatch,) = [
-            s for s in key_statements if s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com"
+            s for s in key_statements if "cloudwatch.amazonaws.com" in s.get("Principal", {}).get("Service", [])
         ]
         assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
         (policy,) = [
