@@ -20,6 +20,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from config.aws_offerings import cache_node_types, deprecated_postgres_versions, postgres_instance_classes
 from config.aws_regions import REGIONS, SOURCE as REGIONS_SOURCE, ZONES_BY_REGION
 from config.compute import ComputeConfig, LoadBalancerConfig
+from config.cost import CostConfig
 from config.edge import EdgeConfig
 from config.fields import (
     ConfigFieldError,
@@ -694,6 +695,7 @@ class EnvironmentConfig(_Strict):
     load_balancer: LoadBalancerConfig
     edge: EdgeConfig
     observability: ObservabilityConfig
+    cost: CostConfig
     images: dict[str, str] = Field(
         default_factory=dict,
         description="Per service: an image tag of its ECR repository, or a full image reference; "
@@ -846,6 +848,14 @@ class EnvironmentConfig(_Strict):
         return problems
 
     def _production_problems(self) -> list[ConfigFieldError]:
+        if self.is_disposable and self.cost.commitment_term != "none":
+            return [
+                ConfigFieldError(
+                    "cost.commitment_term",
+                    self.cost.commitment_term,
+                    f'{self.name} is torn down and deployed again: a reservation would be paid for unused; set "none"',
+                )
+            ]
         if not self.is_production:
             return []
         problems = [

@@ -8,8 +8,9 @@ from constructs import Construct
 from config.edge import EDGE_REGION
 from config.schema import EnvironmentConfig
 from platform_constructs.capacity_provider_order import ServicesAfterCapacityProviders
+from platform_constructs.commitment_tags import CommitmentTags
 from platform_constructs.tagging import apply_tags
-from stacks.alerts_stack import AlertsStack
+from stacks.alerts_stack import ENVIRONMENT_TAG, AlertsStack
 from stacks.data_stack import DataStack
 from stacks.edge_stack import EdgeStack, stack_output
 from stacks.monitoring_stack import MonitoringStack
@@ -58,7 +59,7 @@ class PlatformStage(Stage):
             "Alerts",
             config=config,
             stack_name=f"{PROJECT}-{config.name}-alerts",
-            description=f"Ticketing platform {config.name}: alarm topics (critical pages, warning mails)",
+            description=f"Ticketing platform {config.name}: alarm topics (critical pages, warning mails), the budget",
             termination_protection=False,  # stateless: the topics are created again with the same names
         )
 
@@ -114,8 +115,9 @@ class PlatformStage(Stage):
 
         tags = {
             "Project": PROJECT,
-            "Environment": config.name,
+            ENVIRONMENT_TAG: config.name,
             "ManagedBy": "aws-cdk",
             **config.tags,
         }
         apply_tags(self, tags)
+        Aspects.of(self).add(CommitmentTags(config.cost.commitment_term))

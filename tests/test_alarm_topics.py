@@ -37,7 +37,7 @@ def test_one_encrypted_tls_only_topic_per_severity(env: SynthesizedEnvironment, 
         statements = policy["PolicyDocument"]["Statement"]
         (deny,) = [s for s in statements if s["Effect"] == "Deny"]
         assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-        (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+        (allow,) = [s for s in statements if s.get("Sid") == "CloudWatchAlarmsOfThisAccount"]
         assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
         assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": env.config.account}
         assert show(allow["Condition"]["ArnLike"]["aws:SourceArn"], {}).endswith(f":{env.config.account}:alarm:*")

@@ -209,6 +209,31 @@ class AlarmTopics(Construct):
 
         self.alarms = self._delivery_alarms(prefix)
 
+    def allow_budgets(self, severity: Severity) -> None:
+        """Let AWS Budgets of this account publish to the topic of `severity` (its policy and its key)."""
+        stack = Stack.of(self)
+        topic = self.topics[severity]
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="BudgetsOfThisAccount",
+                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:budgets::{stack.account}:*"},
+                },
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="Budgets",
+                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+            )
+        )
+
     def _delivery_alarms(self, prefix: str) -> list[cloudwatch.Alarm]:
         critical, warning = self.topics[Severity.CRITICAL], self.topics[Severity.WARNING]
         five_minutes = Duration.minutes(5)

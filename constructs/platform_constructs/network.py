@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy, aws_ec2 as ec2, aws_iam as iam, aws_kms as kms, aws_logs as logs
+from aws_cdk import (
+    CfnResource,
+    RemovalPolicy,
+    Stack,
+    aws_ec2 as ec2,
+    aws_iam as iam,
+    aws_kms as kms,
+    aws_logs as logs,
+)
 from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.log_encryption import allow_cloudwatch_logs
+
+#: The id aws-cdk-lib gives the stack's provider of the custom resource that empties the default security group.
+DEFAULT_GROUP_PROVIDER = "Custom::VpcRestrictDefaultSGCustomResourceProvider"
 
 #: Interface endpoints that keep image pulls, logs and secrets off the NAT gateways.
 DEFAULT_INTERFACE_ENDPOINTS: tuple[tuple[str, ec2.InterfaceVpcEndpointAwsService], ...] = (
@@ -29,7 +40,8 @@ class PrivateNetwork(Construct):
     - All traffic is recorded by VPC flow logs into a KMS-encrypted log group.
     - The default security group is stripped of all rules, so nothing can rely on it.
 
-    Exposes ``vpc``, ``flow_log_group``, ``log_key`` and ``endpoint_security_group``.
+    Exposes ``vpc``, ``flow_log_group``, ``log_key``, ``endpoint_security_group`` and
+    ``default_group_function_logs``.
     """
 
     def __init__(
@@ -126,6 +138,7 @@ class PrivateNetwork(Construct):
             encryption_key=self.log_key,
             removal_policy=removal_policy,
         )
+        self.default_group_function_logs = self._log_default_group_function(flow_log_retention, removal_policy)
         # A customer-managed policy instead of the inline policy FlowLog would generate, so the
         # permissions are a versioned object auditors can review (NIST/PCI IAMNoInlinePolicy).
         self.flow_log_role = iam.Role(
@@ -186,3 +199,27 @@ class PrivateNetwork(Construct):
                 open=False,
                 private_dns_enabled=True,
             )
+
+    def _log_default_group_function(
+        self, retention: logs.RetentionDays, removal_policy: RemovalPolicy
+    ) -> logs.LogGroup | None:
+        """A log group with retention for aws-cdk-lib's function that empties the default security group.
+
+        Left alone, Lambda would create `/aws/lambda/<name>` on the function's first run, kept forever.
+        The function is the stack's singleton provider; its role's AWSLambdaBasicExecutionRole covers
+        writing here.
+        """
+        provider = Stack.of(self).node.try_find_child(DEFAULT_GROUP_PROVIDER)
+        handler = provider.node.try_find_child("Handler") if provider is not None else None
+        if not isinstance(handler, CfnResource):
+            return None
+        group = logs.LogGroup(
+            self,
+            "DefaultGroupFunctionLogs",
+            retention=retention,
+            encryption_key=self.log_key,
+            removal_policy=removal_policy,
+        )
+        handler.add_property_override("LoggingConfig", {"LogGroup": group.log_group_name})
+        handler.node.add_dependency(group)
+        return group
