@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_cdk import App, Stack, assertions, aws_cloudfront as cloudfront, aws_wafv2 as wafv2
+
+from config.loader import validate_environment
+from stacks.edge_alarms import EdgeAlarms
 from tests.alarm_summary import alarm_rows
 from tests.conftest import SynthesizedEnvironment
+from tests.test_config_validation import with_change
 
 
 def edge_resources(env: SynthesizedEnvironment, kind: str) -> dict[str, dict[str, Any]]:
@@ -85,3 +90,46 @@ def test_no_other_alarm_is_ever_muted(env: SynthesizedEnvironment) -> None:
                 muted.update(t["Ref"] for t in resource["Properties"]["MuteTargets"]["AlarmNames"])
     edge_alarms = {k: a["AlarmName"] for k, a in edge_resources(env, "AWS::CloudWatch::Alarm").items()}
     assert {edge_alarms[m] for m in muted} <= {f"ticketing-{env.config.name}-edge-5xx-rate"}
+
+
+def mute_schedules(night: dict[str, str], grace: int) -> dict[str, tuple[str, str]]:
+    """The edge alarms' mute rules for a variant of dev's config, in a stack of their own (no full synth)."""
+    data = with_change("dev", "compute.night_scaling", night)
+    data["observability"]["morning_grace_minutes"] = grace
+    config = validate_environment(data, source="dev.toml", expected_name="dev")
+    stack = Stack(App(), "EdgeAlarmsOnly", env={"account": config.account, "region": "us-east-1"})
+    acl = wafv2.CfnWebACL(
+        stack,
+        "Acl",
+        scope="CLOUDFRONT",
+        default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+        visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+            cloud_watch_metrics_enabled=True, metric_name="acl", sampled_requests_enabled=True
+        ),
+    )
+    distribution = cloudfront.Distribution.from_distribution_attributes(
+        stack, "Distribution", distribution_id="E123", domain_name="d.cloudfront.net"
+    )
+    EdgeAlarms(stack, "Alarms", config=config, distribution=distribution, web_acl=acl)
+    resources = assertions.Template.from_stack(stack).to_json()["Resources"]
+    return {
+        r["Properties"]["Rule"]["Schedule"]["Expression"]: (
+            r["Properties"]["Rule"]["Schedule"]["Duration"],
+            r["Properties"]["Rule"]["Schedule"]["Timezone"],
+        )
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudWatch::AlarmMuteRule"
+    }
+
+
+def test_running_weekends_mute_every_night_in_the_schedules_time_zone() -> None:
+    night = {"time_zone": "Europe/Berlin", "stop_at": "22:30", "start_at": "07:00", "weekends": "running"}
+    assert mute_schedules(night, 0) == {"cron(30 22 * * *)": ("PT8H30M", "Europe/Berlin")}
+
+
+def test_a_stop_after_midnight_mutes_until_the_same_mornings_start() -> None:
+    night = {"time_zone": "Asia/Seoul", "stop_at": "01:00", "start_at": "07:00", "weekends": "stopped"}
+    assert mute_schedules(night, 30) == {
+        "cron(0 1 * * TUE,WED,THU,FRI)": ("PT6H30M", "Asia/Seoul"),
+        "cron(0 1 * * SAT)": ("P2DT6H30M", "Asia/Seoul"),
+    }
