@@ -61,7 +61,8 @@ lint: setup  ## ruff lint + format check
 typecheck: setup  ## mypy (strict) over app, config, stacks, constructs, tools, tests and the functions in lambda/
 	$(BIN)/mypy
 	MYPYPATH=lambda $(BIN)/mypy --strict --explicit-package-bases \
-	  lambda/pg_common lambda/database_bootstrap lambda/database_maintenance lambda/secret_rotation
+	  lambda/pg_common lambda/database_bootstrap lambda/database_maintenance lambda/secret_rotation \
+	  lambda/commitment_coverage
 
 unit: setup  ## the whole pytest suite, slow tier included (CLI runs, before/after diffs, sample configs)
 	$(BIN)/pytest
