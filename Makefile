@@ -19,7 +19,7 @@ BASELINE ?= cdk.out.baseline
 BASE_REF ?= main
 CDK_ENV_FLAG := $(if $(filter all,$(ENV)),,-c env=$(ENV))
 
-.PHONY: help setup synth lint-templates test test-fast lint typecheck unit snapshot-update baseline diff bench clean
+.PHONY: help setup synth lint-templates test test-fast lint typecheck unit snapshot-update baseline diff bench coverage-report clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -89,6 +89,9 @@ diff: setup  ## diff OUT against BASELINE (default cdk.out.baseline) with the CD
 
 bench: setup  ## print synth and test timings
 	$(BIN)/python tools/benchmark.py --with-tests
+
+coverage-report: setup  ## with AWS credentials: the commitment coverage of ENV's tagged resources (ENV=all: every environment)
+	$(BIN)/python lambda/commitment_coverage/index.py $(if $(filter all,$(ENV)),,--environment $(ENV))
 
 clean:  ## remove build output (keeps .venv and node_modules)
 	rm -rf $(OUT) cdk.out.baseline .pytest_cache .mypy_cache .ruff_cache

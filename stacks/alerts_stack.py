@@ -15,6 +15,7 @@ from constructs import Construct
 from config.schema import EnvironmentConfig
 from platform_constructs.alarm_topics import AlarmTopics, Severity
 from platform_constructs.log_retention import retention_from_days
+from stacks.commitment_report import CommitmentReport
 from stacks.platform_stack import PlatformStack
 
 #: The cost-allocation tag the budget filters by (set on every resource by platform_stage.py).
@@ -36,13 +37,20 @@ def alarm_topics(scope: Construct, config: EnvironmentConfig, prefix: str) -> Al
 
 
 class AlertsStack(PlatformStack):
-    """Exposes ``topics`` (AlarmTopics), ``prefix`` and ``budget``."""
+    """Exposes ``topics`` (AlarmTopics), ``prefix``, ``budget`` and ``commitment_report``."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, config=config, **kwargs)
         self.prefix = alerts_prefix(config.name)
         self.topics = alarm_topics(self, config, self.prefix)
         self.budget = self._budget()
+        self.commitment_report = CommitmentReport(
+            self,
+            "CommitmentReport",
+            config=config,
+            topic=self.topics.topics[Severity.WARNING],
+            key=self.topics.key,
+        )
 
     def _budget(self) -> budgets.CfnBudget:
         """The environment's monthly cost budget, by its `Environment` cost-allocation tag.

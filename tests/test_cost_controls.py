@@ -107,3 +107,40 @@ def test_bad_cost_settings_are_named(base: str, key: str, value: Any, message: s
     with pytest.raises(ConfigError) as caught:
         validate_environment(with_change(base, key, value), source=f"{base}.toml", expected_name=base)
     assert message in "\n".join(caught.value.problems)
+
+
+def test_the_coverage_report_runs_weekly_outside_the_vpc_reading_only(env: SynthesizedEnvironment) -> None:
+    resources = env.template_json("Alerts")["Resources"]
+    (function_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"]
+    function = resources[function_id]["Properties"]
+    assert (function["Runtime"], function["Architectures"], function["Handler"]) == (
+        "python3.14",
+        ["arm64"],
+        "index.handler",
+    )
+    assert "VpcConfig" not in function
+    topics = {t["Properties"]["TopicName"]: k for k, t in alerts(env, "AWS::SNS::Topic").items()}
+    assert function["Environment"]["Variables"] == {
+        "TOPIC_ARN": {"Ref": topics[f"ticketing-{env.config.name}-warning"]}
+    }
+    group = resources[function["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
+    assert group["LogGroupName"] == f"/ticketing/{env.config.name}/cost/commitment-coverage"
+    (schedule,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
+    assert schedule["ScheduleExpression"] == "cron(0 9 ? * MON *)"
+    assert schedule["ScheduleExpressionTimezone"] == env.config.maintenance.time_zone
+    assert json.loads(schedule["Target"]["Input"]) == {"environment": env.config.name}
+    assert schedule["Target"]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    policies = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+    (report_policy,) = [p for p in policies if "read tags" in p["Description"]]
+    actions = sorted(
+        a
+        for s in report_policy["PolicyDocument"]["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    )
+    # Reading, publishing the table, its own logs and traces: nothing that changes a resource.
+    assert actions == sorted([
+        "ce:GetSavingsPlansCoverage", "elasticache:DescribeReplicationGroups", "elasticache:DescribeReservedCacheNodes",
+        "kms:Decrypt", "kms:GenerateDataKey", "logs:CreateLogStream", "logs:PutLogEvents", "rds:DescribeDBInstances",
+        "rds:DescribeReservedDBInstances", "sns:Publish", "tag:GetResources", "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+    ])  # fmt: skip
