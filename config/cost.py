@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -21,6 +22,55 @@ BUDGET_USD = Limit(1, 10_000_000, "USD")
 #: AWS Budgets allows at most 5 notifications per budget.
 MAX_NOTIFICATIONS = 5
 ALERT_PERCENT = Limit(1, 1000, "%")
+
+
+#: What the unused-resource finder may delete (lambda/unused_resources DELETABLE; a test keeps them equal).
+DELETABLE_KINDS = (
+    "ebs-volume",
+    "elastic-ip",
+    "ebs-snapshot",
+    "ami",
+    "log-group-idle",
+    "rds-snapshot",
+    "elasticache-snapshot",
+    "orphaned-secret",
+    "orphaned-kms-key",
+    "orphaned-log-group",
+)
+AGE_DAYS = Limit(1, 3650, "days")
+_TAG_KEY = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{1,128}$")
+
+
+class UnusedResourcesConfig(Strict):
+    """The weekly unused-resource finder: what it reports, and what it may delete."""
+
+    dry_run: bool = Field(default=True, description="Report only; false lets it delete the kinds in `delete`.")
+    delete: tuple[str, ...] = Field(
+        default=(), strict=False, description="Kinds the finder deletes when dry_run is false (unless protected)."
+    )
+    protection_tag: str = Field(default="Protected", description="A resource with this tag key is never deleted.")
+    snapshot_age_days: int = bounded(AGE_DAYS, "EBS snapshots older than this that back no AMI.", default=30)
+    ami_age_days: int = bounded(AGE_DAYS, "AMIs registered longer ago than this.", default=90)
+    log_idle_days: int = bounded(AGE_DAYS, "Log groups without an event for this long.", default=90)
+
+    @field_validator("delete")
+    @classmethod
+    def _kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for kind in value:
+            if kind not in DELETABLE_KINDS:
+                raise ValueError(f"{kind!r} is not a kind the finder deletes; allowed: {', '.join(DELETABLE_KINDS)}")
+        if len(set(value)) != len(value):
+            raise ValueError("kinds must not repeat")
+        return value
+
+    @field_validator("protection_tag")
+    @classmethod
+    def _tag(cls, value: str) -> str:
+        if not _TAG_KEY.fullmatch(value) or value.lower().startswith("aws:"):
+            raise ValueError(
+                "a tag key: 1 to 128 of letters, digits, spaces and _ . : / = + - @, not starting with aws:"
+            )
+        return value
 
 
 class CostConfig(Strict):
@@ -37,6 +87,7 @@ class CostConfig(Strict):
         strict=False,
         description="Shares of the budget at which the month's forecast alerts the warning topic.",
     )
+    unused: UnusedResourcesConfig = Field(default_factory=UnusedResourcesConfig)
     commitment_term: Literal["none", "1-year", "3-year"] = Field(
         default="none",
         description="Term of the reservations / Savings Plan the steady-state resources are meant for.",

@@ -10,7 +10,8 @@ from config.schema import EnvironmentConfig
 from platform_constructs.capacity_provider_order import ServicesAfterCapacityProviders
 from platform_constructs.commitment_tags import CommitmentTags
 from platform_constructs.tagging import apply_tags
-from stacks.alerts_stack import ENVIRONMENT_TAG, AlertsStack
+from stacks.alerts_stack import AlertsStack
+from stacks.cost_stack import ENVIRONMENT_TAG, CostStack
 from stacks.data_stack import DataStack
 from stacks.edge_stack import EdgeStack, stack_output
 from stacks.monitoring_stack import MonitoringStack
@@ -59,9 +60,19 @@ class PlatformStage(Stage):
             "Alerts",
             config=config,
             stack_name=f"{PROJECT}-{config.name}-alerts",
-            description=f"Ticketing platform {config.name}: alarm topics (critical pages, warning mails), the budget",
+            description=f"Ticketing platform {config.name}: alarm topics (critical pages, warning mails)",
             termination_protection=False,  # stateless: the topics are created again with the same names
         )
+
+        self.cost = CostStack(
+            self,
+            "Cost",
+            config=config,
+            stack_name=f"{PROJECT}-{config.name}-cost",
+            description=f"Ticketing platform {config.name}: the budget, the coverage and unused-resource reports",
+            termination_protection=False,  # stateless: the report bucket is retained
+        )
+        self.cost.add_stack_dependency(self.alerts, "its budget and reports notify the warning topic")
 
         self.registry = RegistryStack(
             self,

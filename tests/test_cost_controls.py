@@ -9,6 +9,7 @@ import pytest
 
 from config import ConfigError
 from config.loader import validate_environment
+from tests.alarm_summary import show
 from tests.conftest import SynthesizedEnvironment
 from tests.test_config_validation import with_change
 
@@ -19,8 +20,12 @@ def alerts(env: SynthesizedEnvironment, kind: str) -> dict[str, dict[str, Any]]:
     return {k: r for k, r in env.template_json("Alerts")["Resources"].items() if r["Type"] == kind}
 
 
+def cost(env: SynthesizedEnvironment, kind: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in env.template_json("Cost")["Resources"].items() if r["Type"] == kind}
+
+
 def test_one_monthly_budget_by_environment_tag_alerting_the_warning_topic(env: SynthesizedEnvironment) -> None:
-    (budget,) = [r["Properties"] for r in alerts(env, "AWS::Budgets::Budget").values()]
+    (budget,) = [r["Properties"] for r in cost(env, "AWS::Budgets::Budget").values()]
     data = budget["Budget"]
     assert "BudgetName" not in data  # create-only: a threshold change replaces the budget
     assert (data["BudgetType"], data["TimeUnit"]) == ("COST", "MONTHLY")
@@ -28,8 +33,7 @@ def test_one_monthly_budget_by_environment_tag_alerting_the_warning_topic(env: S
     assert data["FilterExpression"] == {
         "Tags": {"Key": "Environment", "Values": [env.config.name], "MatchOptions": ["EQUALS"]}
     }
-    topics = {t["Properties"]["TopicName"]: k for k, t in alerts(env, "AWS::SNS::Topic").items()}
-    warning = {"Ref": topics[f"ticketing-{env.config.name}-warning"]}
+    warning = f"arn:aws:sns:{env.config.region}:{env.config.account}:ticketing-{env.config.name}-warning"
     alerts_seen = []
     for item in budget["NotificationsWithSubscribers"]:
         notification = item["Notification"]
@@ -109,9 +113,43 @@ def test_bad_cost_settings_are_named(base: str, key: str, value: Any, message: s
     assert message in "\n".join(caught.value.problems)
 
 
+def scheduled_function(resources: dict[str, Any], log_group: str) -> tuple[str, dict[str, Any], list[str]]:
+    """The function logging to `log_group`, its schedule's properties and its policy's actions."""
+    (function_id,) = [
+        k
+        for k, r in resources.items()
+        if r["Type"] == "AWS::Lambda::Function"
+        and resources[r["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]["LogGroupName"] == log_group
+    ]
+    (schedule,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Scheduler::Schedule"
+        and r["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    ]
+    role = resources[function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    (policy,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy" and {"Ref": role} in r["Properties"].get("Roles", [])
+    ]
+    actions = sorted(
+        a
+        for st in policy["PolicyDocument"]["Statement"]
+        for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+    )
+    return function_id, schedule, actions
+
+
+COMMON_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "logs:CreateLogStream", "logs:PutLogEvents", "sns:Publish",
+                  "xray:PutTelemetryRecords", "xray:PutTraceSegments"]  # fmt: skip
+
+
 def test_the_coverage_report_runs_weekly_outside_the_vpc_reading_only(env: SynthesizedEnvironment) -> None:
-    resources = env.template_json("Alerts")["Resources"]
-    (function_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"]
+    resources = env.template_json("Cost")["Resources"]
+    function_id, schedule, actions = scheduled_function(
+        resources, f"/ticketing/{env.config.name}/cost/commitment-coverage"
+    )
     function = resources[function_id]["Properties"]
     assert (function["Runtime"], function["Architectures"], function["Handler"]) == (
         "python3.14",
@@ -119,28 +157,78 @@ def test_the_coverage_report_runs_weekly_outside_the_vpc_reading_only(env: Synth
         "index.handler",
     )
     assert "VpcConfig" not in function
-    topics = {t["Properties"]["TopicName"]: k for k, t in alerts(env, "AWS::SNS::Topic").items()}
-    assert function["Environment"]["Variables"] == {
-        "TOPIC_ARN": {"Ref": topics[f"ticketing-{env.config.name}-warning"]}
-    }
-    group = resources[function["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
-    assert group["LogGroupName"] == f"/ticketing/{env.config.name}/cost/commitment-coverage"
-    (schedule,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
+    warning = f"arn:aws:sns:{env.config.region}:{env.config.account}:ticketing-{env.config.name}-warning"
+    assert function["Environment"]["Variables"] == {"TOPIC_ARN": warning}
     assert schedule["ScheduleExpression"] == "cron(0 9 ? * MON *)"
     assert schedule["ScheduleExpressionTimezone"] == env.config.maintenance.time_zone
     assert json.loads(schedule["Target"]["Input"]) == {"environment": env.config.name}
-    assert schedule["Target"]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
-    policies = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
-    (report_policy,) = [p for p in policies if "read tags" in p["Description"]]
-    actions = sorted(
-        a
-        for s in report_policy["PolicyDocument"]["Statement"]
-        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
-    )
     # Reading, publishing the table, its own logs and traces: nothing that changes a resource.
     assert actions == sorted([
         "ce:GetSavingsPlansCoverage", "elasticache:DescribeReplicationGroups", "elasticache:DescribeReservedCacheNodes",
-        "kms:Decrypt", "kms:GenerateDataKey", "logs:CreateLogStream", "logs:PutLogEvents", "rds:DescribeDBInstances",
-        "rds:DescribeReservedDBInstances", "sns:Publish", "tag:GetResources", "xray:PutTelemetryRecords",
-        "xray:PutTraceSegments",
+        "rds:DescribeDBInstances", "rds:DescribeReservedDBInstances", "tag:GetResources", *COMMON_ACTIONS,
     ])  # fmt: skip
+
+
+def test_the_finder_reports_weekly_and_may_delete_nothing_by_default(env: SynthesizedEnvironment) -> None:
+    resources = env.template_json("Cost")["Resources"]
+    function_id, schedule, actions = scheduled_function(
+        resources, f"/ticketing/{env.config.name}/cost/unused-resources"
+    )
+    variables = resources[function_id]["Properties"]["Environment"]["Variables"]
+    assert variables["DRY_RUN"] == "true"
+    assert variables["DELETE_KINDS"] == ""
+    assert variables["PROTECTION_TAG"] == "Protected"
+    assert json.loads(variables["UNIT_PRICES"])["ebs-gp3-gb-month"] == 0.0912  # from config/prices.toml
+    assert (variables["SNAPSHOT_AGE_DAYS"], variables["AMI_AGE_DAYS"], variables["LOG_IDLE_DAYS"]) == ("30", "90", "90")
+    (bucket,) = cost(env, "AWS::S3::Bucket")
+    assert variables["REPORT_BUCKET"] == {"Ref": bucket}
+    assert schedule["ScheduleExpression"] == "cron(0 8 ? * MON *)"
+    assert not [
+        a for a in actions if ":Delete" in a or "Deregister" in a or "Release" in a or "ScheduleKeyDeletion" in a
+    ]
+    assert "s3:PutObject" in actions
+
+
+def test_deletion_rights_exist_only_for_the_enabled_kinds(tmp_path: Any) -> None:
+    from config.cost import DELETABLE_KINDS
+    from stacks.compliance import synthesize
+    from stacks.cost_stack import CostStack
+    from stacks.platform_app import feature_flags, new_app
+
+    data = with_change(
+        "staging", "cost.unused", {"dry_run": False, "delete": ["ebs-volume", "ebs-snapshot", "orphaned-secret"]}
+    )
+    config = validate_environment(data, source="staging.toml", expected_name="staging")
+    app = new_app(outdir=str(tmp_path), context=feature_flags())
+    stack = CostStack(app, "Cost", config=config, env={"account": config.account, "region": config.region})
+    synthesize(app)  # every compliance pack: each deletion right's ARN pattern is acknowledged, nothing else open
+    template = json.loads((tmp_path / stack.template_file).read_text(encoding="utf-8"))
+    function_id, _, actions = scheduled_function(template["Resources"], "/ticketing/staging/cost/unused-resources")
+    variables = template["Resources"][function_id]["Properties"]["Environment"]["Variables"]
+    assert (variables["DRY_RUN"], variables["DELETE_KINDS"]) == ("false", "ebs-volume,ebs-snapshot,orphaned-secret")
+    deletes = sorted(a for a in actions if a.split(":")[1].startswith(("Delete", "Deregister", "Release", "Schedule")))
+    assert deletes == ["ec2:DeleteSnapshot", "ec2:DeleteVolume", "secretsmanager:DeleteSecret"]
+    role = template["Resources"][function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    (policy,) = [
+        r["Properties"]["PolicyDocument"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy" and {"Ref": role} in r["Properties"].get("Roles", [])
+    ]
+    resources = {
+        st["Action"]: show(st["Resource"], {})
+        for st in policy["Statement"]
+        if isinstance(st["Action"], str) and st["Action"] in deletes
+    }
+    region, account = config.region, config.account
+    assert resources == {
+        "ec2:DeleteVolume": f"arn:aws:ec2:{region}:{account}:volume/*",
+        "ec2:DeleteSnapshot": f"arn:aws:ec2:{region}::snapshot/*",  # snapshot ARNs have no account
+        "secretsmanager:DeleteSecret": f"arn:aws:secretsmanager:{region}:{account}:secret:*",
+    }
+    assert set(DELETABLE_KINDS) == set(load_finder().DELETABLE)
+
+
+def load_finder() -> Any:
+    from tests.test_unused_resources import finder
+
+    return finder

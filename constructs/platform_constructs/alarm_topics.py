@@ -70,6 +70,23 @@ def topic_arn(scope: Construct, prefix: str, severity: Severity) -> str:
     )
 
 
+def key_alias_name(prefix: str) -> str:
+    return f"alias/{prefix}-alarm-topics"
+
+
+def publish_statements(scope: Construct, prefix: str, severity: Severity) -> list[iam.PolicyStatement]:
+    """What a function in another stack needs to publish to `prefix`'s encrypted topic of `severity`:
+    the topic by its ARN, the key by its alias (no reference to the key's ARN, so no export)."""
+    return [
+        iam.PolicyStatement(actions=["sns:Publish"], resources=[topic_arn(scope, prefix, severity)]),
+        iam.PolicyStatement(
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resources=[Stack.of(scope).format_arn(service="kms", resource="key", resource_name="*")],
+            conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": key_alias_name(prefix)}},
+        ),
+    ]
+
+
 def failure_log_group_name(scope: Construct, topic: str) -> str:
     """Where SNS logs failed deliveries of `topic` (its name for HTTP/S delivery status)."""
     stack = Stack.of(scope)
@@ -99,6 +116,9 @@ class AlarmTopics(Construct):
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        #: Publishers in other stacks are granted the key by this alias (kms:ResourceAliases), not its ARN.
+        self.key_alias = key_alias_name(prefix)
+        kms.Alias(self, "KeyAlias", alias_name=self.key_alias, target_key=self.key)
         # CloudWatch alarms encrypt what they publish; SNS encrypts what it moves to the dead-letter queue.
         # No condition: neither service is documented to send aws:SourceAccount to KMS, and the topic and
         # queue policies already admit only this account's alarms and these topics.
