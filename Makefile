@@ -87,8 +87,9 @@ baseline: setup  ## synthesise BASE_REF (default main) into cdk.out.baseline, fo
 diff: setup  ## diff OUT against BASELINE (default cdk.out.baseline) with the CDK CLI; fails on replace/destroy
 	$(BIN)/python -m tools.diff_stacks --baseline $(BASELINE) --current $(OUT) --env $(ENV)
 
-bench: setup  ## print synth and test timings
+bench: setup  ## print synth and test timings, and the unused-resource finder's scan of 10,000 mocked resources
 	$(BIN)/python tools/benchmark.py --with-tests
+	$(BIN)/python -m tools.benchmark_unused_resources
 
 coverage-report: setup  ## with AWS credentials: the commitment coverage of ENV's tagged resources (ENV=all: every environment)
 	$(BIN)/python lambda/commitment_coverage/index.py $(if $(filter all,$(ENV)),,--environment $(ENV))
