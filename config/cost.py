@@ -34,7 +34,6 @@ DELETABLE_KINDS = (
     "rds-snapshot",
     "elasticache-snapshot",
     "orphaned-secret",
-    "orphaned-kms-key",
     "orphaned-log-group",
 )
 AGE_DAYS = Limit(1, 3650, "days")

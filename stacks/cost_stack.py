@@ -78,7 +78,6 @@ DELETE_RIGHTS: dict[str, tuple[str, str, str]] = {
     "rds-snapshot": ("rds:DeleteDBSnapshot", "rds", "snapshot:*"),
     "elasticache-snapshot": ("elasticache:DeleteSnapshot", "elasticache", "snapshot:*"),
     "orphaned-secret": ("secretsmanager:DeleteSecret", "secretsmanager", "secret:*"),
-    "orphaned-kms-key": ("kms:ScheduleKeyDeletion", "kms", "key/*"),
 }
 
 

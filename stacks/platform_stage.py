@@ -9,6 +9,7 @@ from config.edge import EDGE_REGION
 from config.schema import EnvironmentConfig
 from platform_constructs.capacity_provider_order import ServicesAfterCapacityProviders
 from platform_constructs.commitment_tags import CommitmentTags
+from platform_constructs.protect_retained import ProtectRetained
 from platform_constructs.tagging import apply_tags
 from stacks.alerts_stack import AlertsStack
 from stacks.cost_stack import ENVIRONMENT_TAG, CostStack
@@ -132,3 +133,4 @@ class PlatformStage(Stage):
         }
         apply_tags(self, tags)
         Aspects.of(self).add(CommitmentTags(config.cost.commitment_term))
+        Aspects.of(self).add(ProtectRetained(config.cost.unused.protection_tag))

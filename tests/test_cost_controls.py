@@ -232,3 +232,20 @@ def load_finder() -> Any:
     from tests.test_unused_resources import finder
 
     return finder
+
+
+def test_what_a_stack_retains_carries_the_protection_tag(env: SynthesizedEnvironment) -> None:
+    """Retained or snapshotted resources outlive their stack on purpose: the finder reports, never deletes them."""
+    tag = env.config.cost.unused.protection_tag
+    checked = 0
+    for path in env.template_files():
+        for logical_id, resource in json.loads(path.read_text(encoding="utf-8"))["Resources"].items():
+            if resource.get("DeletionPolicy") not in ("Retain", "Snapshot"):
+                continue
+            tags = resource.get("Properties", {}).get("Tags")
+            if tags is None:
+                continue  # types CloudFormation cannot tag (e.g. subnet and parameter groups here)
+            values = {t["Key"]: t["Value"] for t in tags} if isinstance(tags, list) else tags
+            assert values.get(tag) == "retained-by-its-stack", f"{path.name} {logical_id}"
+            checked += 1
+    assert checked >= 8

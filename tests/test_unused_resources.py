@@ -84,7 +84,7 @@ def clients(aws: dict[str, Any]) -> Any:
     return finder.Clients(
         ec2=aws["ec2"], logs=aws["logs"], rds=aws["rds"], elasticache=aws["elasticache"],
         tagging=aws["resourcegroupstaggingapi"], cloudformation=aws["cloudformation"],
-        secrets=aws["secretsmanager"], kms=aws["kms"],
+        secrets=aws["secretsmanager"],
     )  # fmt: skip
 
 
@@ -201,10 +201,17 @@ def test_what_a_deleted_stack_retained(aws: dict[str, Any]) -> None:
 
     left = aws["secretsmanager"].create_secret(Name="left", SecretString="x", Tags=stack_tags(gone, "gone"))["ARN"]
     aws["secretsmanager"].create_secret(Name="kept", SecretString="x", Tags=stack_tags(live, "live"))
-    key = aws["kms"].create_key(Tags=[{"TagKey": t["Key"], "TagValue": t["Value"]} for t in stack_tags(gone, "gone")])
+    aws["logs"].create_log_group(logGroupName="/left", tags={t["Key"]: t["Value"] for t in stack_tags(gone, "gone")})
+    aws["logs"].put_retention_policy(logGroupName="/left", retentionInDays=30)
+    aws["logs"].create_log_group(logGroupName="/quiet", tags={t["Key"]: t["Value"] for t in stack_tags(live, "live")})
+    aws["logs"].put_retention_policy(logGroupName="/quiet", retentionInDays=30)
     report = scan(aws)
     assert set(found(report, "orphaned-secret")) == {left}
-    assert set(found(report, "orphaned-kms-key")) == {key["KeyMetadata"]["Arn"]}
+    (orphaned_group,) = found(report, "orphaned-log-group")
+    assert orphaned_group.endswith(":log-group:/left")
+    # A live stack's group is quiet by design (an upgrade log, a failure log): never idle, never orphaned.
+    assert "/quiet" not in found(report, "log-group-idle")
+    assert "/left" in found(report, "log-group-idle")
     assert found(report, "orphaned-secret")[left]["monthly_usd"] == 0.40
 
 
@@ -285,7 +292,7 @@ def test_every_page_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
                                            "NextToken": "t2"}, {"Filters": available})  # fmt: skip
     stub.add_response("describe_volumes", {"Volumes": [{"VolumeId": "vol-2", "Size": 2, "VolumeType": "gp3"}]},
                       {"Filters": available, "NextToken": "t2"})  # fmt: skip
-    stub.add_response("describe_images", {"Images": []}, {"Owners": ["self"]})
+    stub.add_response("describe_images", {"Images": []}, {"Owners": ["self"], "IncludeDisabled": True})
     old = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     stub.add_response("describe_snapshots", {"Snapshots": [{"SnapshotId": "snap-1", "VolumeSize": 1, "StartTime": old}],
                                              "NextToken": "s2"}, {"OwnerIds": ["self"]})  # fmt: skip
@@ -293,9 +300,7 @@ def test_every_page_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
                       {"OwnerIds": ["self"], "NextToken": "s2"})  # fmt: skip
     stub.activate()
     settings = finder.Settings.load(environ(), None)
-    run = finder.Finder(
-        finder.Clients(ec2, None, None, None, None, None, None, None), settings, dt.datetime.now(dt.UTC)
-    )
+    run = finder.Finder(finder.Clients(ec2, None, None, None, None, None, None), settings, dt.datetime.now(dt.UTC))
     run.volumes()
     run.snapshots_and_images()
     stub.assert_no_pending_responses()
@@ -307,3 +312,22 @@ def test_a_unit_without_a_price_is_a_problem_not_a_zero(aws: dict[str, Any]) -> 
     finding = found(scan(aws), "ebs-volume")[volume]
     assert finding["monthly_usd"] is None
     assert finding["problems"] == ["no price for ebs-io2-gb-month in the price table"]
+
+
+def test_an_old_ami_launched_recently_is_in_use() -> None:
+    ec2 = boto3.client("ec2", region_name=REGION, aws_access_key_id="a", aws_secret_access_key="b")
+    stub = Stubber(ec2)
+    now = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
+    images = [
+        {"ImageId": "ami-used", "CreationDate": "2025-01-01T00:00:00.000Z", "LastLaunchedTime": "2026-11-20T00:00:00Z"},
+        {"ImageId": "ami-idle", "CreationDate": "2025-01-01T00:00:00.000Z", "LastLaunchedTime": "2025-02-01T00:00:00Z"},
+        {"ImageId": "ami-never", "CreationDate": "2025-01-01T00:00:00.000Z"},
+    ]
+    stub.add_response("describe_images", {"Images": images}, {"Owners": ["self"], "IncludeDisabled": True})
+    stub.add_response("describe_snapshots", {"Snapshots": []}, {"OwnerIds": ["self"]})
+    stub.activate()
+    run = finder.Finder(
+        finder.Clients(ec2, None, None, None, None, None, None), finder.Settings.load(environ(), None), now
+    )
+    run.snapshots_and_images()
+    assert [f.id for f in run.findings] == ["ami-idle", "ami-never"]

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         None,
     )  # fmt: skip
     calls, clients = fake_account(args.resources, now)
-    scan = finder.Finder(finder.Clients(**clients, secrets=None, kms=None), settings, now)
+    scan = finder.Finder(finder.Clients(**clients, secrets=None), settings, now)
     start = time.perf_counter()
     findings = scan.scan()
     seconds = time.perf_counter() - start

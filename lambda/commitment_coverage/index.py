@@ -154,6 +154,8 @@ def build_report(
         for reservation in _pages(rds, "describe_reserved_db_instances", "ReservedDBInstances"):
             if reservation.get("State") != "active" or "postgres" not in reservation.get("ProductDescription", ""):
                 continue
+            if ("rds", family(reservation["DBInstanceClass"])) not in families:
+                continue  # a family nothing here is tagged for (its size may be one we do not know, e.g. metal)
             units = normalized_units(reservation["DBInstanceClass"]) * (2 if reservation.get("MultiAZ") else 1)
             entry("rds", reservation["DBInstanceClass"]).reserved_units += units * reservation["DBInstanceCount"]
 
@@ -166,7 +168,9 @@ def build_report(
                 coverage.needed_units += normalized_units(group["CacheNodeType"]) * nodes
                 coverage.resources.append(group["ReplicationGroupId"])
         for reservation in _pages(elasticache, "describe_reserved_cache_nodes", "ReservedCacheNodes"):
-            if reservation.get("State") != "active":
+            if reservation.get("State") != "active" or reservation.get("ProductDescription") == "memcached":
+                continue
+            if ("elasticache", family(reservation["CacheNodeType"])) not in families:
                 continue
             units = normalized_units(reservation["CacheNodeType"]) * reservation["CacheNodeCount"]
             entry("elasticache", reservation["CacheNodeType"]).reserved_units += units

@@ -3,13 +3,16 @@
 Kinds (`KINDS`): unattached EBS volumes, unassociated Elastic IPs, EBS snapshots older than N days
 that back no registered AMI, AMIs older than N days, log groups without events for N days and log
 groups without retention, and what this platform leaves behind: RDS snapshots (manual and final)
-and ElastiCache snapshots whose instance or group no longer exists, and secrets, KMS keys and log
-groups whose CloudFormation stack is gone.
+and ElastiCache snapshots whose instance or group no longer exists, and secrets and log groups whose
+CloudFormation stack is gone. KMS keys are not among them: CloudFormation does not tag keys with
+their stack, so a key's stack cannot be told from the key. Resources a stack retains on purpose
+(its data and what goes with it) carry the protection tag from the stack itself and are reported,
+never deleted.
 
 - Dry run unless the event or the `DRY_RUN` setting says otherwise. A resource is deleted only when
   its kind is in `DELETE_KINDS` (the stack grants deletion rights for exactly those kinds) and it
   does not carry the protection tag (`PROTECTION_TAG`). Deleting is idempotent: a resource already
-  gone counts as deleted. Secrets and KMS keys are scheduled for deletion (30-day recovery window).
+  gone counts as deleted. Secrets are scheduled for deletion (30-day recovery window).
 - Every list call is paginated; the one per-resource call is the last event of a log group (no list
   call answers it), made only for groups older than the idle threshold.
 - The report (JSON) goes to `s3://REPORT_BUCKET/unused-resources/<environment>/<time>.json`, a
@@ -38,13 +41,14 @@ KINDS = (
     "rds-snapshot",
     "elasticache-snapshot",
     "orphaned-secret",
-    "orphaned-kms-key",
     "orphaned-log-group",
 )
 #: Kinds that may be deleted (a log group without retention needs a retention, not a deletion).
 DELETABLE = tuple(kind for kind in KINDS if kind != "log-group-no-retention")
 GIB = 1024**3
 STACK_ID_TAG = "aws:cloudformation:stack-id"
+#: Resource types CloudFormation tags with their stack (aws:cloudformation:stack-id), and their kind once orphaned.
+_STACK_TAGGED_TYPES = {"secretsmanager:secret": "orphaned-secret", "logs:log-group": "orphaned-log-group"}
 _SIZE = re.compile(r"^\s*([0-9.]+)\s*(MB|GB|KB)\s*$", re.IGNORECASE)
 _LIVE_STACK_STATUSES = (
     "CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE", "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED",
@@ -152,7 +156,6 @@ class Clients:
     tagging: Any
     cloudformation: Any
     secrets: Any
-    kms: Any
 
 
 def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterable[dict[str, Any]]:
@@ -183,6 +186,8 @@ class Finder:
         self.now = now
         self.findings: list[Finding] = []
         self._protected_arns: set[str] | None = None
+        self._live_stacks: set[str] | None = None
+        self._stack_of: dict[str, str] | None = None
 
     # --- pricing ----------------------------------------------------------------------------------
     def _finding(
@@ -193,7 +198,9 @@ class Finder:
         price = self.settings.prices.get(unit)
         if price is None:
             finding.problems.append(f"no price for {unit} in the price table")
-        elif quantity is not None:
+        elif quantity is None:
+            finding.problems.append(f"size unknown: not priced ({unit})")
+        else:
             finding.monthly_usd = round(price * quantity, 2)
         self.findings.append(finding)
         return finding
@@ -209,6 +216,31 @@ class Finder:
                 )
             }  # fmt: skip
         return self._protected_arns
+
+    def live_stacks(self) -> set[str]:
+        if self._live_stacks is None:
+            self._live_stacks = {
+                s["StackId"]
+                for s in _pages(
+                    self.clients.cloudformation, "list_stacks", "StackSummaries",
+                    StackStatusFilter=list(_LIVE_STACK_STATUSES),
+                )
+            }  # fmt: skip
+        return self._live_stacks
+
+    def stack_of(self) -> dict[str, str]:
+        """ARN -> the id of the CloudFormation stack that created it (secrets and log groups), one list call."""
+        if self._stack_of is None:
+            self._stack_of = {}
+            for resource in _pages(
+                self.clients.tagging, "get_resources", "ResourceTagMappingList",
+                TagFilters=[{"Key": STACK_ID_TAG}],
+                ResourceTypeFilters=sorted({kind.split(":")[0] for kind in _STACK_TAGGED_TYPES}),
+            ):  # fmt: skip
+                arn = resource["ResourceARN"]
+                if _arn_type(arn) in _STACK_TAGGED_TYPES:  # secrets and log groups, not the services' other kinds
+                    self._stack_of[arn] = _tags(resource.get("Tags")).get(STACK_ID_TAG, "")
+        return self._stack_of
 
     # --- scans --------------------------------------------------------------------------------------
     def scan(self) -> list[Finding]:
@@ -243,7 +275,7 @@ class Finder:
 
     def snapshots_and_images(self) -> None:
         ec2 = self.clients.ec2
-        images = list(_pages(ec2, "describe_images", "Images", Owners=["self"]))
+        images = list(_pages(ec2, "describe_images", "Images", Owners=["self"], IncludeDisabled=True))
         backing: dict[str, str] = {}
         for image in images:
             for mapping in image.get("BlockDeviceMappings", []):
@@ -265,7 +297,9 @@ class Finder:
             )  # fmt: skip
         for image in images:
             age = _age(self.now, image.get("CreationDate"))
-            if age is None or age < self.settings.ami_age_days:
+            launched = _age(self.now, image.get("LastLaunchedTime"))  # None: never launched (or not tracked)
+            threshold = self.settings.ami_age_days
+            if age is None or age < threshold or (launched is not None and launched < threshold):
                 continue
             size = sum(
                 sizes.get(m.get("Ebs", {}).get("SnapshotId", ""), float(m.get("Ebs", {}).get("VolumeSize", 0)))
@@ -273,7 +307,7 @@ class Finder:
                 if "Ebs" in m
             )
             self._finding(
-                "ami", image["ImageId"], f"registered more than {self.settings.ami_age_days} days ago", age=age,
+                "ami", image["ImageId"], f"registered and last launched more than {threshold} days ago", age=age,
                 size_gib=size, unit="ebs-snapshot-gb-month", quantity=size,
                 protected=self.settings.protection_tag in _tags(image.get("Tags")),
             )  # fmt: skip
@@ -292,7 +326,9 @@ class Finder:
                     "log-group-no-retention", name, "keeps its events forever (no retention)", age=age,
                     size_gib=round(size, 3), unit="logs-gb-month", quantity=size, protected=protected,
                 )  # fmt: skip
-            if age is None or age < idle_days:
+            # A group of a live stack is quiet by design (upgrade logs, a slow log, a failure log): not unused.
+            managed = self.stack_of().get(arn) in self.live_stacks()
+            if managed or age is None or age < idle_days:
                 continue
             streams = logs.describe_log_streams(logGroupName=name, orderBy="LastEventTime", descending=True, limit=1)
             last = max((s.get("lastEventTimestamp", 0) for s in streams.get("logStreams", [])), default=None)
@@ -333,6 +369,8 @@ class Finder:
         }
         for snapshot in _pages(cache, "describe_snapshots", "Snapshots"):
             group, cluster = snapshot.get("ReplicationGroupId"), snapshot.get("CacheClusterId")
+            if snapshot.get("SnapshotStatus", "available") != "available":
+                continue  # still being written: not deletable, and the next run sees it
             if (group and group in groups) or (not group and cluster in clusters):
                 continue
             size = sum(_cache_size_gib(n.get("CacheSize", "")) for n in snapshot.get("NodeSnapshots", []))
@@ -345,30 +383,16 @@ class Finder:
             )  # fmt: skip
 
     def orphans(self) -> None:
-        live = {
-            s["StackId"]
-            for s in _pages(
-                self.clients.cloudformation, "list_stacks", "StackSummaries",
-                StackStatusFilter=list(_LIVE_STACK_STATUSES),
-            )
-        }  # fmt: skip
-        types = {"secretsmanager:secret": "orphaned-secret", "kms:key": "orphaned-kms-key",
-                 "logs:log-group": "orphaned-log-group"}  # fmt: skip
-        for resource in _pages(
-            self.clients.tagging, "get_resources", "ResourceTagMappingList",
-            TagFilters=[{"Key": STACK_ID_TAG}], ResourceTypeFilters=list(types),
-        ):  # fmt: skip
-            tags = _tags(resource.get("Tags"))
-            if tags.get(STACK_ID_TAG) in live:
+        live = self.live_stacks()
+        for arn, stack_id in sorted(self.stack_of().items()):
+            if stack_id in live:
                 continue
-            arn = resource["ResourceARN"]
-            kind = next(k for t, k in types.items() if arn.split(":")[2] == t.split(":")[0])
-            unit = {"orphaned-secret": "secret-month", "orphaned-kms-key": "kms-key-month",
-                    "orphaned-log-group": "logs-gb-month"}[kind]  # fmt: skip
+            kind = _STACK_TAGGED_TYPES[_arn_type(arn)]
             self._finding(
-                kind, arn, f"its stack {tags.get('aws:cloudformation:stack-name', '?')} is gone", age=None,
-                size_gib=None, unit=unit, quantity=1.0 if kind != "orphaned-log-group" else None,
-                protected=self.settings.protection_tag in tags,
+                kind, arn, f"its stack {stack_id.split('/')[1] if '/' in stack_id else stack_id} is gone", age=None,
+                size_gib=None, unit="secret-month" if kind == "orphaned-secret" else "logs-gb-month",
+                quantity=1.0 if kind == "orphaned-secret" else None,
+                protected=arn in self.protected_arns(),
             )  # fmt: skip
 
     # --- deletion -------------------------------------------------------------------------------------
@@ -381,10 +405,16 @@ class Finder:
                 finding.action = "deleted"
             except Exception as error:
                 code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
-                if code in _GONE:
+                if code in _GONE or (code == "InvalidRequestException" and "scheduled for deletion" in str(error)):
                     finding.action = "already-gone"
                 else:
                     finding.action = f"delete-failed: {code or type(error).__name__}: {error}"
+
+
+def _arn_type(arn: str) -> str:
+    """`arn:aws:logs:r:a:log-group:/x` -> `logs:log-group`."""
+    parts = arn.split(":")
+    return f"{parts[2]}:{parts[5].split('/')[0]}" if len(parts) > 5 else ""
 
 
 def _cache_size_gib(text: str) -> float:
@@ -399,7 +429,7 @@ def _cache_size_gib(text: str) -> float:
 _GONE = {
     "InvalidVolume.NotFound", "InvalidAllocationID.NotFound", "InvalidSnapshot.NotFound", "InvalidAMIID.NotFound",
     "InvalidAMIID.Unavailable", "ResourceNotFoundException", "DBSnapshotNotFound", "SnapshotNotFoundFault",
-    "NotFoundException", "KMSInvalidStateException",
+    "NotFoundException",
 }  # fmt: skip
 
 _DELETERS: dict[str, Callable[[Clients, str], Any]] = {
@@ -411,7 +441,6 @@ _DELETERS: dict[str, Callable[[Clients, str], Any]] = {
     "rds-snapshot": lambda c, i: c.rds.delete_db_snapshot(DBSnapshotIdentifier=i),
     "elasticache-snapshot": lambda c, i: c.elasticache.delete_snapshot(SnapshotName=i),
     "orphaned-secret": lambda c, i: c.secrets.delete_secret(SecretId=i, RecoveryWindowInDays=30),
-    "orphaned-kms-key": lambda c, i: c.kms.schedule_key_deletion(KeyId=i, PendingWindowInDays=30),
     "orphaned-log-group": lambda c, i: c.logs.delete_log_group(logGroupName=i.split(":log-group:", 1)[1]),
 }
 
@@ -423,16 +452,18 @@ def summary(settings: Settings, findings: list[Finding]) -> str:
     lines = [
         f"Unused resources, {settings.environment} ({'dry run' if settings.dry_run else 'deleting enabled kinds'})"
     ]
-    total = 0.0
     for kind in KINDS:
         items = by_kind.get(kind, [])
         if not items:
             continue
         cost = sum(f.monthly_usd or 0 for f in items)
-        total += cost
         deleted = sum(f.action in ("deleted", "already-gone") for f in items)
         lines.append(f"  {kind}: {len(items)} found, {cost:.2f} USD/month, {deleted} deleted")
-    lines.append(f"  total: {len(findings)} found, {total:.2f} USD/month")
+    # One resource may be found under several kinds (a log group without retention, idle, orphaned): count it once.
+    unique: dict[str, float] = {}
+    for finding in findings:
+        unique[finding.id] = max(unique.get(finding.id, 0.0), finding.monthly_usd or 0.0)
+    lines.append(f"  total: {len(unique)} resources, {sum(unique.values()):.2f} USD/month")
     return "\n".join(lines)
 
 
@@ -463,11 +494,17 @@ def run(clients: Clients, settings: Settings, now: dt.datetime, *, s3: Any, sns:
 def handler(event: Any, _context: Any) -> dict[str, Any]:
     settings = Settings.load(dict(os.environ), event)  # raises before any client exists
     import boto3  # type: ignore[import-untyped]  # the runtime's
+    from botocore.config import Config  # type: ignore[import-untyped]
+
+    # Adaptive retries: a throttled call (DescribeLogStreams allows about 25 a second) waits, never ends the run.
+    config = Config(retries={"mode": "adaptive", "max_attempts": 10})
+
+    def client(service: str) -> Any:
+        return boto3.client(service, config=config)
 
     clients = Clients(
-        ec2=boto3.client("ec2"), logs=boto3.client("logs"), rds=boto3.client("rds"),
-        elasticache=boto3.client("elasticache"), tagging=boto3.client("resourcegroupstaggingapi"),
-        cloudformation=boto3.client("cloudformation"), secrets=boto3.client("secretsmanager"),
-        kms=boto3.client("kms"),
+        ec2=client("ec2"), logs=client("logs"), rds=client("rds"), elasticache=client("elasticache"),
+        tagging=client("resourcegroupstaggingapi"), cloudformation=client("cloudformation"),
+        secrets=client("secretsmanager"),
     )  # fmt: skip
     return run(clients, settings, dt.datetime.now(dt.UTC), s3=boto3.client("s3"), sns=boto3.client("sns"))

@@ -1,0 +1,31 @@
+"""Tag what a stack retains on purpose with the protection tag, so no clean-up ever deletes it.
+
+A resource whose `DeletionPolicy` is `Retain` or `Snapshot` outlives its stack by design: the data,
+the secrets and keys that open it, the logs an auditor needs. Once its stack is gone an
+unused-resource finder sees it as left behind; this tag makes it report such a resource and never
+delete it, until someone removes the tag on purpose.
+"""
+
+from __future__ import annotations
+
+import jsii
+from aws_cdk import CfnDeletionPolicy, CfnResource, IAspect, TagManager
+from constructs import IConstruct
+
+#: The tag's value says why it is there.
+REASON = "retained-by-its-stack"
+_KEPT = (CfnDeletionPolicy.RETAIN, CfnDeletionPolicy.SNAPSHOT, CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE)
+
+
+@jsii.implements(IAspect)
+class ProtectRetained:
+    """Add with `Aspects.of(scope).add(ProtectRetained(tag_key))`."""
+
+    def __init__(self, tag_key: str) -> None:
+        if not tag_key or tag_key.lower().startswith("aws:"):
+            raise ValueError(f"tag_key: a tag key not starting with aws:, got {tag_key!r}")
+        self._key = tag_key
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, CfnResource) and node.cfn_options.deletion_policy in _KEPT and TagManager.is_taggable(node):
+            node.tags.set_tag(self._key, REASON)  # type: ignore[attr-defined]  # is_taggable: it has a TagManager
