@@ -59,8 +59,9 @@ DEFAULT_POSTGRES_MAJOR: str = DEFAULT_POSTGRES_VERSION.postgres_major_version
 #: Cache engine versions per engine, from the construct.
 CACHE_ENGINE_VERSIONS: dict[str, tuple[str, ...]] = {e: tuple(v) for e, v in CACHE_ENGINE_VERSION_FAMILIES.items()}
 
-#: Tags the code sets itself on every resource; config may not override them.
-RESERVED_TAG_KEYS = frozenset({"Project", "Environment", "ManagedBy"})
+#: Tags the code sets itself (on every resource; the Commitment* tags on steady-state resources); config
+#: may not override them.
+RESERVED_TAG_KEYS = frozenset({"Project", "Environment", "ManagedBy", "Commitment", "CommitmentTerm", "CommitmentSize"})
 #: Tags every environment file must provide.
 REQUIRED_TAG_KEYS = ("CostCenter", "Owner")
 #: AWS's limit of tags per resource, counting every tag on it.
@@ -68,8 +69,12 @@ MAX_TAGS_PER_RESOURCE = 50
 #: Tags aws-cdk-lib adds to some resources itself: Name, aws-cdk:subnet-name and aws-cdk:subnet-type on
 #: subnets (tests/test_tags.py checks that no resource carries more tags than this allows for).
 CDK_ADDED_TAGS = 3
+#: Most tags the app sets on one resource: the three on every resource, the three Commitment* tags and
+#: the protection tag (a database instance carries all seven); aws-cdk-lib's three go on subnets only,
+#: which carry no commitment or protection tag.
+APP_TAGS_PER_RESOURCE = max(len(RESERVED_TAG_KEYS) + 1, 3 + CDK_ADDED_TAGS)
 #: Tags an environment file may set: what is left of AWS's 50 after the app's own.
-MAX_CONFIG_TAGS = MAX_TAGS_PER_RESOURCE - len(RESERVED_TAG_KEYS) - CDK_ADDED_TAGS
+MAX_CONFIG_TAGS = MAX_TAGS_PER_RESOURCE - APP_TAGS_PER_RESOURCE
 #: Tag key and value lengths AWS accepts (values: this platform also refuses empty ones).
 TAG_KEY_LENGTH = Limit(1, 128, "characters")
 TAG_VALUE_LENGTH = Limit(1, 256, "characters")
@@ -768,6 +773,7 @@ class EnvironmentConfig(_Strict):
                 *self._instance_class_problems(),
                 *self._network_problems(),
                 *self._production_problems(),
+                *self._protection_tag_problems(),
             ]
         )
         return self
@@ -846,6 +852,19 @@ class EnvironmentConfig(_Strict):
                 )
             )
         return problems
+
+    def _protection_tag_problems(self) -> list[ConfigFieldError]:
+        key = self.cost.unused.protection_tag
+        if key in self.tags:
+            return [
+                ConfigFieldError(
+                    key_path(("tags", key)),
+                    self.tags[key],
+                    f"{key} is cost.unused.protection_tag: on every resource it would keep the finder from "
+                    "deleting anything; tag only what must stay",
+                )
+            ]
+        return []
 
     def _production_problems(self) -> list[ConfigFieldError]:
         if self.is_disposable and self.cost.commitment_term != "none":

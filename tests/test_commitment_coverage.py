@@ -4,35 +4,20 @@ Savings Plans coverage or tagging calls it makes): the calls, their paging, the 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 import pytest
 from botocore.stub import Stubber  # type: ignore[import-untyped]
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.lambda_module import load_function
+
 ACCOUNT = "333333333333"
 REGION = "ap-northeast-2"
 TODAY = dt.date(2026, 11, 29)
 
 
-def load() -> ModuleType:
-    name = "commitment_coverage_index"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "lambda" / "commitment_coverage" / "index.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-coverage = load()
+coverage = load_function("commitment_coverage")
 
 
 def client(service: str) -> Any:

@@ -108,7 +108,9 @@ INVALID = [
     ("tag-control-character", "dev", "tags", {"CostCenter": "a\tb", "Owner": "y"}, "tags.CostCenter = 'a\\tb': value 'a\\tb': character \\t"),
     ("tag-value-aws-prefix", "dev", "tags", {"CostCenter": "AWS:billing", "Owner": "y"}, "tags.CostCenter = 'AWS:billing': the aws: prefix is reserved by AWS in tag values"),
     ("tag-key-too-long", "dev", "tags", {"CostCenter": "x", "Owner": "y", "k" * 129: "z"}, "a tag key is 1 to 128 characters long, got 129"),
-    ("too-many-tags", "dev", "tags", {"CostCenter": "x", "Owner": "y", **{f"Extra{i}": "v" for i in range(43)}}, "tags = {table}: at most 44 tags, got 45: AWS allows 50 per resource and the app adds up to 6 of its own"),
+    ("too-many-tags", "dev", "tags", {"CostCenter": "x", "Owner": "y", **{f"Extra{i}": "v" for i in range(42)}}, "tags = {table}: at most 43 tags, got 44: AWS allows 50 per resource and the app adds up to 7 of its own"),
+    ("protection-tag-everywhere", "dev", "tags", {"CostCenter": "x", "Owner": "y", "Protected": "yes"}, "tags.Protected = 'yes': Protected is cost.unused.protection_tag: on every resource it would keep the finder from deleting anything"),
+    ("commitment-tag-in-config", "dev", "tags", {"CostCenter": "x", "Owner": "y", "Commitment": "none"}, "tags.Commitment = 'none': the key is set by the app itself"),
     ("tag-value-not-text", "dev", "tags", {"CostCenter": "x", "Owner": 7}, "tags.Owner = 7: must be text in quotes, got a whole number"),
 ]  # fmt: skip
 

@@ -5,12 +5,8 @@ MaxResults for volumes and snapshots)."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
@@ -18,7 +14,8 @@ import pytest
 from botocore.stub import Stubber  # type: ignore[import-untyped]
 from moto import mock_aws
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.lambda_module import load_function
+
 REGION = "ap-northeast-2"
 ZONE = "ap-northeast-2a"
 PRICES = {
@@ -33,19 +30,7 @@ PRICES = {
 }
 
 
-def load() -> ModuleType:
-    name = "unused_resources_index"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "lambda" / "unused_resources" / "index.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-finder = load()
+finder = load_function("unused_resources")
 
 
 def environ(**changes: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ every other resource is still checked by the same rule.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, Stack, Token, Validations
 from constructs import IConstruct
 
 
@@ -23,3 +23,18 @@ def acknowledge(construct: IConstruct, *rules: str, reason: str) -> None:
         raise ValueError(f"acknowledge {list(rules)}: reason must not be empty")
     for rule in rules:
         Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
+
+
+def log_streams_as_nag_shows(scope: IConstruct, log_group_name: str) -> str:
+    """The ARN of a log group's streams as cdk-nag writes it in a finding's id: pseudo parameters still
+    unresolved appear as <AWS::Partition> and the like (without the partition-literals feature flag)."""
+    stack = Stack.of(scope)
+    partition, region, account = (
+        placeholder if Token.is_unresolved(value) else value
+        for value, placeholder in (
+            (stack.partition, "<AWS::Partition>"),
+            (stack.region, "<AWS::Region>"),
+            (stack.account, "<AWS::AccountId>"),
+        )
+    )
+    return f"arn:{partition}:logs:{region}:{account}:log-group:{log_group_name}:*"

@@ -8,7 +8,6 @@ from aws_cdk import (
     Duration,
     RemovalPolicy,
     Stack,
-    Token,
     aws_ec2 as ec2,
     aws_iam as iam,
     aws_kms as kms,
@@ -18,7 +17,7 @@ from aws_cdk import (
 )
 from constructs import Construct
 
-from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.acknowledgments import acknowledge, log_streams_as_nag_shows
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 
 #: How long a run may take when the caller says nothing.
@@ -161,18 +160,7 @@ class DatabaseFunction(Construct):
         self.policy.add_statements(statement)
 
     def _acknowledge_findings(self, description: str) -> None:
-        stack = Stack.of(self)
-        # As cdk-nag writes the resource in the finding's id: pseudo parameters still unresolved appear as
-        # <AWS::Partition> and the like (without the partition-literals feature flag, for example).
-        partition, region, account = (
-            placeholder if Token.is_unresolved(value) else value
-            for value, placeholder in (
-                (stack.partition, "<AWS::Partition>"),
-                (stack.region, "<AWS::Region>"),
-                (stack.account, "<AWS::AccountId>"),
-            )
-        )
-        streams = f"arn:{partition}:logs:{region}:{account}:log-group:{self._log_group_name}:*"
+        streams = log_streams_as_nag_shows(self, self._log_group_name)
         acknowledge(
             self.policy,
             f"AwsSolutions-IAM5[Resource::{streams}]",

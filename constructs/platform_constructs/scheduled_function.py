@@ -20,7 +20,6 @@ from aws_cdk import (
     Duration,
     RemovalPolicy,
     Stack,
-    Token,
     aws_iam as iam,
     aws_kms as kms,
     aws_lambda as lambda_,
@@ -29,7 +28,7 @@ from aws_cdk import (
 )
 from constructs import Construct
 
-from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.acknowledgments import acknowledge, log_streams_as_nag_shows
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 
 DEFAULT_TIMEOUT = Duration.minutes(5)
@@ -146,18 +145,9 @@ class ScheduledFunction(Construct):
         return schedule
 
     def _acknowledge(self, stack: Stack, description: str, name: str, wildcard_reason: str | None) -> None:
-        # As cdk-nag writes the resource: an unresolved pseudo parameter appears as <AWS::Partition>.
-        partition, region, account = (
-            placeholder if Token.is_unresolved(value) else value
-            for value, placeholder in (
-                (stack.partition, "<AWS::Partition>"),
-                (stack.region, "<AWS::Region>"),
-                (stack.account, "<AWS::AccountId>"),
-            )
-        )
         acknowledge(
             self.policy,
-            f"AwsSolutions-IAM5[Resource::arn:{partition}:logs:{region}:{account}:log-group:{name}:*]",
+            f"AwsSolutions-IAM5[Resource::{log_streams_as_nag_shows(self, name)}]",
             reason=f"The function ({description}) writes to its own log group only; CloudWatch Logs needs the "
             "group's ARN with ':*' (its log streams)",
         )
