@@ -49,6 +49,11 @@ def environ(**changes: str) -> dict[str, str]:
     return values
 
 
+#: The tests against moto start a whole fake AWS each (about 9 s together): the slow tier runs them; the
+#: Stubber and settings tests below stay in the fast tier.
+moto = pytest.mark.slow
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     for key, value in {
@@ -93,6 +98,7 @@ def instance(aws: dict[str, Any]) -> str:
     return str(reservation["Instances"][0]["InstanceId"])
 
 
+@moto
 def test_volumes_and_addresses_in_use_or_not(aws: dict[str, Any]) -> None:
     ec2 = aws["ec2"]
     loose = ec2.create_volume(Size=10, AvailabilityZone=ZONE, VolumeType="gp3")["VolumeId"]
@@ -113,6 +119,7 @@ def test_volumes_and_addresses_in_use_or_not(aws: dict[str, Any]) -> None:
     assert addresses[idle_ip]["monthly_usd"] == 3.65
 
 
+@moto
 def test_old_snapshots_backing_no_ami_and_old_amis(aws: dict[str, Any]) -> None:
     ec2 = aws["ec2"]
     volume = ec2.create_volume(Size=30, AvailabilityZone=ZONE)["VolumeId"]
@@ -135,6 +142,7 @@ def test_old_snapshots_backing_no_ami_and_old_amis(aws: dict[str, Any]) -> None:
     assert not found(young, "ami")
 
 
+@moto
 def test_log_groups_without_retention_or_events(aws: dict[str, Any]) -> None:
     logs = aws["logs"]
     logs.create_log_group(logGroupName="/forever")
@@ -152,6 +160,7 @@ def test_log_groups_without_retention_or_events(aws: dict[str, Any]) -> None:
     assert set(found(report, "log-group-idle")) == {"/forever", "/kept"}
 
 
+@moto
 def test_database_and_cache_snapshots_of_what_no_longer_exists(aws: dict[str, Any]) -> None:
     rds = aws["rds"]
     for name in ("gone", "alive"):
@@ -173,6 +182,7 @@ def test_database_and_cache_snapshots_of_what_no_longer_exists(aws: dict[str, An
     assert set(found(report, "elasticache-snapshot")) == {"oldcache-snap"}
 
 
+@moto
 def test_what_a_deleted_stack_retained(aws: dict[str, Any]) -> None:
     cloudformation = aws["cloudformation"]
     template = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
@@ -200,6 +210,7 @@ def test_what_a_deleted_stack_retained(aws: dict[str, Any]) -> None:
     assert found(report, "orphaned-secret")[left]["monthly_usd"] == 0.40
 
 
+@moto
 def test_dry_run_deletes_nothing_and_reports_to_s3_and_the_topic(aws: dict[str, Any]) -> None:
     volume = aws["ec2"].create_volume(Size=10, AvailabilityZone=ZONE, VolumeType="gp3")["VolumeId"]
     report = scan(aws, DELETE_KINDS="ebs-volume")  # enabled, but DRY_RUN defaults to true
@@ -211,6 +222,7 @@ def test_dry_run_deletes_nothing_and_reports_to_s3_and_the_topic(aws: dict[str, 
     assert volume in {f["id"] for f in body["findings"]}
 
 
+@moto
 def test_deletion_needs_the_kind_enabled_and_no_protection_tag_and_runs_twice_safely(aws: dict[str, Any]) -> None:
     ec2 = aws["ec2"]
     plain = ec2.create_volume(Size=10, AvailabilityZone=ZONE, VolumeType="gp3")["VolumeId"]
@@ -230,6 +242,7 @@ def test_deletion_needs_the_kind_enabled_and_no_protection_tag_and_runs_twice_sa
     assert plain not in found(again, "ebs-volume")
 
 
+@moto
 def test_a_deletion_of_something_already_gone_counts_as_done(aws: dict[str, Any]) -> None:
     settings = finder.Settings.load(environ(DELETE_KINDS="ebs-volume", DRY_RUN="false"), None)
     run = finder.Finder(clients(aws), settings, dt.datetime.now(dt.UTC))
@@ -292,6 +305,7 @@ def test_every_page_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [f.id for f in run.findings] == ["vol-1", "vol-2", "snap-1", "snap-2"]
 
 
+@moto
 def test_a_unit_without_a_price_is_a_problem_not_a_zero(aws: dict[str, Any]) -> None:
     volume = aws["ec2"].create_volume(Size=5, AvailabilityZone=ZONE, VolumeType="io2", Iops=100)["VolumeId"]
     finding = found(scan(aws), "ebs-volume")[volume]
