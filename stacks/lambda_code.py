@@ -1,8 +1,9 @@
 """Assets of the functions in `lambda/`: bundled locally, offline, without Docker.
 
-Each function's asset holds its own folder (`index.py`), the shared `pg_common` package (with the
-RDS CA bundle) and the third-party packages of `lambda/requirements.txt`, which `make setup`
-installed for the functions' platform (CPython 3.14 on ARM64) into `.lambda-deps/`. Synthesis
+Each database function's asset holds its own folder (`index.py`), the shared `pg_common` package
+(with the RDS CA bundle) and the third-party packages of `lambda/requirements.txt`, which `make
+setup` installed for the functions' platform (CPython 3.14 on ARM64) into `.lambda-deps/`. A function
+that needs only the runtime's boto3 (the cost reports) ships its own folder alone. Synthesis
 only copies files: no download, no container. The asset hash is computed from the bundled output,
 so it changes exactly when a file that ships changes.
 """
@@ -36,10 +37,14 @@ _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "RECORD", "INSTALLER",
 class _CopyBundle:
     """Copies a function, the shared packages and the pre-installed dependencies into the asset."""
 
-    def __init__(self, function: str) -> None:
+    def __init__(self, function: str, packages: bool) -> None:
         self._function = function
+        self._packages = packages
 
     def try_bundle(self, output_dir: str, *_options: Any, **_keywords: Any) -> bool:
+        if not self._packages:
+            shutil.copytree(LAMBDA_DIR / self._function, Path(output_dir), ignore=_IGNORED, dirs_exist_ok=True)
+            return True
         if not (DEPENDENCIES_DIR / "pg8000").is_dir():
             raise RuntimeError(
                 f"{DEPENDENCIES_DIR} is missing or incomplete: run `make setup` (it installs lambda/requirements.txt "
@@ -59,8 +64,12 @@ class _CopyBundle:
         return True
 
 
-def function_code(function: str) -> lambda_.Code:
-    """The asset of `lambda/<function>/` (handler `index.handler`), bundled by copying."""
+def function_code(function: str, *, packages: bool = True) -> lambda_.Code:
+    """The asset of `lambda/<function>/` (handler `index.handler`), bundled by copying.
+
+    :param packages: ship the shared packages and lambda/requirements.txt's (the database functions);
+        False for a function that needs only the runtime's boto3 (the cost reports).
+    """
     if not (LAMBDA_DIR / function / "index.py").is_file():
         raise ValueError(f"function_code: lambda/{function}/index.py does not exist")
     return lambda_.Code.from_asset(
@@ -69,7 +78,7 @@ def function_code(function: str) -> lambda_.Code:
         bundling=BundlingOptions(
             # Never pulled: local bundling always succeeds or raises.
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),
-            local=_CopyBundle(function),
+            local=_CopyBundle(function, packages),
         ),
     )
 

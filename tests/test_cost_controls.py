@@ -249,3 +249,12 @@ def test_what_a_stack_retains_carries_the_protection_tag(env: SynthesizedEnviron
             assert values.get(tag) == "retained-by-its-stack", f"{path.name} {logical_id}"
             checked += 1
     assert checked >= 8
+
+
+def test_the_cost_functions_ship_their_own_folder_only(env: SynthesizedEnvironment) -> None:
+    """They need nothing but the runtime's boto3: no database driver, no pydantic in their packages."""
+    resources = env.template_json("Cost")["Resources"]
+    for function in (r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"):
+        key = function["Properties"]["Code"]["S3Key"]
+        asset = env.outdir / f"asset.{key.removesuffix('.zip')}"
+        assert sorted(p.name for p in asset.iterdir()) == ["index.py"], asset
