@@ -239,15 +239,11 @@ def render(report: Report) -> str:
     return "\n".join(lines)
 
 
-def handler(event: Any, _context: Any) -> dict[str, Any]:
-    """Scheduled run: the report, and its table on the topic named by TOPIC_ARN."""
+def report_from_aws(environment: str | None) -> Report:
+    """The report from the account the default credentials reach (Cost Explorer answers in us-east-1)."""
     import boto3  # type: ignore[import-untyped]  # the runtime's; imported here, the functions above need none
 
-    environment = parse_event(event)
-    topic = os.environ.get("TOPIC_ARN")
-    if not topic:
-        raise CoverageError("TOPIC_ARN is not set")
-    report = build_report(
+    return build_report(
         tagging=boto3.client("resourcegroupstaggingapi"),
         rds=boto3.client("rds"),
         elasticache=boto3.client("elasticache"),
@@ -255,6 +251,17 @@ def handler(event: Any, _context: Any) -> dict[str, Any]:
         environment=environment,
         today=dt.datetime.now(dt.UTC).date(),
     )
+
+
+def handler(event: Any, _context: Any) -> dict[str, Any]:
+    """Scheduled run: the report, and its table on the topic named by TOPIC_ARN."""
+    environment = parse_event(event)
+    topic = os.environ.get("TOPIC_ARN")
+    if not topic:
+        raise CoverageError("TOPIC_ARN is not set")
+    report = report_from_aws(environment)
+    import boto3
+
     boto3.client("sns").publish(
         TopicArn=topic, Subject=f"Commitment coverage: {environment or 'all'}"[:100], Message=render(report)
     )
@@ -262,21 +269,11 @@ def handler(event: Any, _context: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import boto3
-
     parser = argparse.ArgumentParser(description="Coverage of the tagged steady-state resources by commitments")
     parser.add_argument("--environment", help="only resources tagged Environment=<this>")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
-    environment = parse_event({"environment": args.environment} if args.environment else None)
-    report = build_report(
-        tagging=boto3.client("resourcegroupstaggingapi"),
-        rds=boto3.client("rds"),
-        elasticache=boto3.client("elasticache"),
-        ce=boto3.client("ce", region_name="us-east-1"),
-        environment=environment,
-        today=dt.date.today(),
-    )
+    report = report_from_aws(parse_event({"environment": args.environment} if args.environment else None))
     print(json.dumps(report.as_dict(), indent=2) if args.json else render(report))
     return 0
 
