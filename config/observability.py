@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, Field, field_validator
 
-from config.fields import ConfigFieldError, Strict, bounded, key_path
+from config.fields import ConfigFieldError, Strict, bounded, key_path, raise_all
 from platform_constructs.limits import Limit
 
 if TYPE_CHECKING:
@@ -111,8 +111,7 @@ class SeatAlarm(Strict):
                         "a dimension value is 1 to 1024 printable ASCII characters",
                     )
                 )
-        if problems:
-            raise problems[0]
+        raise_all(problems)
         return value
 
     @field_validator("scale_out_services")

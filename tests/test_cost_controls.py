@@ -8,9 +8,14 @@ from typing import Any
 import pytest
 
 from config import ConfigError
+from config.cost import DELETABLE_KINDS
 from config.loader import validate_environment
+from stacks.compliance import synthesize
+from stacks.cost_stack import CostStack
+from stacks.platform_app import feature_flags, new_app
 from tests.alarm_summary import show
 from tests.conftest import SynthesizedEnvironment
+from tests.lambda_module import load_function
 from tests.test_config_validation import with_change
 
 BUDGET_USD = {"dev": 600, "staging": 1500, "prod": 6000}
@@ -190,11 +195,6 @@ def test_the_finder_reports_weekly_and_may_delete_nothing_by_default(env: Synthe
 
 
 def test_deletion_rights_exist_only_for_the_enabled_kinds(tmp_path: Any) -> None:
-    from config.cost import DELETABLE_KINDS
-    from stacks.compliance import synthesize
-    from stacks.cost_stack import CostStack
-    from stacks.platform_app import feature_flags, new_app
-
     data = with_change(
         "staging", "cost.unused", {"dry_run": False, "delete": ["ebs-volume", "ebs-snapshot", "orphaned-secret"]}
     )
@@ -225,13 +225,7 @@ def test_deletion_rights_exist_only_for_the_enabled_kinds(tmp_path: Any) -> None
         "ec2:DeleteSnapshot": f"arn:aws:ec2:{region}::snapshot/*",  # snapshot ARNs have no account
         "secretsmanager:DeleteSecret": f"arn:aws:secretsmanager:{region}:{account}:secret:*",
     }
-    assert set(DELETABLE_KINDS) == set(load_finder().DELETABLE)
-
-
-def load_finder() -> Any:
-    from tests.test_unused_resources import finder
-
-    return finder
+    assert set(DELETABLE_KINDS) == set(load_function("unused_resources").DELETABLE)
 
 
 def test_what_a_stack_retains_carries_the_protection_tag(env: SynthesizedEnvironment) -> None:

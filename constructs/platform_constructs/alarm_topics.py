@@ -15,7 +15,6 @@ the same account and region address them by ARN (`topic_arn`), without a cross-s
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from enum import StrEnum
 
@@ -219,9 +218,11 @@ class AlarmTopics(Construct):
                 dead_letter_queue=self.dead_letter_queue,
             )
         )
+        # The policy is written as SNS documents it: aws-cdk-lib's DeliveryPolicy writes backoffFunction in
+        # upper case ("EXPONENTIAL"), where SNS's documentation gives lower case.
         for subscription in self.topics[Severity.CRITICAL].node.find_all():
             if isinstance(subscription, sns.CfnSubscription):
-                subscription.delivery_policy = json.loads(json.dumps(PAGER_DELIVERY_POLICY))
+                subscription.delivery_policy = PAGER_DELIVERY_POLICY
         for email in warning_emails:
             self.topics[Severity.WARNING].add_subscription(
                 subscriptions.EmailSubscription(email, dead_letter_queue=self.dead_letter_queue)

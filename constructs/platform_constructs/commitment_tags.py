@@ -52,9 +52,7 @@ def _commitment(node: IConstruct) -> tuple[str, str] | None:
     if isinstance(node, rds.CfnDBInstance) and isinstance(node.db_instance_class, str):
         return "rds-reserved-instance", node.db_instance_class
     if isinstance(node, elasticache.CfnReplicationGroup) and isinstance(node.cache_node_type, str):
-        nodes = node.num_cache_clusters or (
-            (node.replicas_per_node_group or 0) + 1 if node.replicas_per_node_group is not None else 1
-        )
+        nodes = node.num_cache_clusters or (node.replicas_per_node_group or 0) + 1
         return "elasticache-reserved-node", f"{node.cache_node_type} x {nodes}"
     if isinstance(node, ecs.CfnService):
         base = _fargate_base(Stack.of(node).resolve(node.capacity_provider_strategy))
