@@ -6,6 +6,8 @@
   commits to nothing.
 - `monthly_budget_usd` and the alert thresholds: an AWS Budget per environment, filtered by the
   environment's cost-allocation tag, alerting the warning topic.
+- `[cost.estimate]`: the usage `make cost` assumes for what the templates cannot say (requests,
+  bytes, log volume); everything else it prices is read from the synthesised templates.
 """
 
 from __future__ import annotations
@@ -72,6 +74,30 @@ class UnusedResourcesConfig(Strict):
         return value
 
 
+#: Cloud-assembly metadata type on the cost stack: the environment's `[cost.estimate]`.
+USAGE_ASSUMPTIONS_METADATA = "ticketing:usage-assumptions"
+#: Ceiling of any usage assumption (a typo guard, not a platform limit).
+MAX_USAGE = 1_000_000
+
+
+def usage(description: str, default: float) -> float:
+    return Field(default=default, ge=0, le=MAX_USAGE, allow_inf_nan=False, description=description)
+
+
+class EstimateConfig(Strict):
+    """What `make cost` assumes a month brings: the usage-priced part of the bill (README: Cost)."""
+
+    requests_millions: float = usage("Viewer requests to CloudFront (and through WAF), millions a month.", 1.0)
+    data_out_gb: float = usage("Bytes CloudFront sends to viewers, GB a month.", 10.0)
+    nat_gb: float = usage("Bytes through the NAT gateways, GB a month (images come through endpoints).", 5.0)
+    load_balancer_lcus: float = usage("Average load balancer capacity units in use.", 1.0)
+    log_ingest_gb: float = usage("CloudWatch Logs ingested by all log groups, GB a month.", 2.0)
+    log_archive_gb: float = usage(
+        "New objects a month in each bucket whose lifecycle moves them to colder classes (access logs), GB.", 1.0
+    )
+    bucket_stored_gb: float = usage("What each other bucket holds (the site's build, reports), GB.", 1.0)
+
+
 class CostConfig(Strict):
     """The environment's budget and its commitment intent."""
 
@@ -87,6 +113,7 @@ class CostConfig(Strict):
         description="Shares of the budget at which the month's forecast alerts the warning topic.",
     )
     unused: UnusedResourcesConfig = Field(default_factory=UnusedResourcesConfig)
+    estimate: EstimateConfig = Field(default_factory=EstimateConfig)
     commitment_term: Literal["none", "1-year", "3-year"] = Field(
         default="none",
         description="Term of the reservations / Savings Plan the steady-state resources are meant for.",

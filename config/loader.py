@@ -175,6 +175,8 @@ def _describe(error: Any, raw: dict[str, Any]) -> list[str]:
 _EXPECTED = {
     "int_type": "must be a whole number, e.g. 3 (no quotes)",
     "int_from_float": "must be a whole number, e.g. 3 (no quotes)",
+    "float_type": "must be a number, e.g. 2.5 or 3 (no quotes)",
+    "finite_number": "must be a finite number",
     "int_parsing_size": "must be a whole number of sensible size",
     "string_type": "must be text in quotes",
     "bool_type": "must be true or false (no quotes)",

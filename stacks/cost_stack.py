@@ -27,6 +27,7 @@ from aws_cdk import (
 )
 from constructs import Construct
 
+from config.cost import USAGE_ASSUMPTIONS_METADATA
 from config.prices import price_table
 from config.schema import EnvironmentConfig
 from platform_constructs.acknowledgments import acknowledge
@@ -87,6 +88,11 @@ class CostStack(PlatformStack):
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, config=config, **kwargs)
         self.prefix = alerts_prefix(config.name)
+        # What `make cost` assumes of this environment's usage, recorded in the cloud assembly (not
+        # the template) so that an estimate of any assembly, a baseline's too, uses its own.
+        self.node.add_metadata(
+            USAGE_ASSUMPTIONS_METADATA, {"environment": config.name, **config.cost.estimate.model_dump()}
+        )
         self.budget = self._budget()
         self.key = kms.Key(
             self,

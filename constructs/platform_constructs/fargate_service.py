@@ -41,6 +41,9 @@ from constructs import Construct
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.fargate_sizes import size_problem
 
+#: Assembly metadata type on a service without an image: the capacity it will run once it has one.
+PLANNED_CAPACITY_METADATA = "ticketing:planned-capacity"
+
 FARGATE = "FARGATE"
 FARGATE_SPOT = "FARGATE_SPOT"
 #: FARGATE_SPOT runs ARM64 tasks on platform version 1.4.0 or later; pinned rather than LATEST so a
@@ -305,6 +308,8 @@ class FargateMicroservice(Construct):
         self.service.node.add_dependency(self.execution_policy, self.task_policy)
 
         self.scaling: ecs.ScalableTaskCount | None = None
+        if not running:
+            self._record_planned_capacity(scaling, schedules)
         if running:
             self.scaling = self.service.auto_scale_task_count(
                 min_capacity=scaling.min_tasks, max_capacity=scaling.max_tasks
@@ -331,6 +336,34 @@ class FargateMicroservice(Construct):
                     max_capacity=schedule.max_tasks,
                     time_zone=TimeZone.of(schedule.time_zone),
                 )
+
+    def _record_planned_capacity(self, scaling: TaskScaling, schedules: Sequence[ScheduledCapacity]) -> None:
+        """What the service will run once it has an image, as cloud-assembly metadata on the service.
+
+        The template says `DesiredCount: 0` and has no scalable target yet; tools that price or review
+        the steady state (tools/cost_estimate.py) read this instead. Assembly metadata, not template
+        metadata: CloudFormation never sees it, so it changes nothing on deploy.
+        """
+        cfn_service = self.service.node.default_child
+        assert cfn_service is not None
+        cfn_service.node.add_metadata(
+            PLANNED_CAPACITY_METADATA,
+            {
+                "min_tasks": scaling.min_tasks,
+                "max_tasks": scaling.max_tasks,
+                "scheduled_actions": [
+                    {
+                        "schedule": appscaling.Schedule.cron(
+                            minute=str(schedule.minute), hour=str(schedule.hour), week_day=schedule.week_days
+                        ).expression_string,
+                        "time_zone": schedule.time_zone,
+                        "min_tasks": schedule.min_tasks,
+                        "max_tasks": schedule.max_tasks,
+                    }
+                    for schedule in schedules
+                ],
+            },
+        )
 
     def scale_out_below(
         self, construct_id: str, *, tasks: int, cooldown: Duration
