@@ -19,7 +19,7 @@ BASELINE ?= cdk.out.baseline
 BASE_REF ?= main
 CDK_ENV_FLAG := $(if $(filter all,$(ENV)),,-c env=$(ENV))
 
-.PHONY: help setup synth lint-templates test test-fast lint typecheck unit snapshot-update baseline diff bench coverage-report clean
+.PHONY: help setup synth lint-templates test test-fast lint typecheck unit snapshot-update baseline diff cost cost-diff bench coverage-report clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -86,6 +86,14 @@ baseline: setup  ## synthesise BASE_REF (default main) into cdk.out.baseline, fo
 
 diff: setup  ## diff OUT against BASELINE (default cdk.out.baseline) with the CDK CLI; fails on replace/destroy
 	$(BIN)/python -m tools.diff_stacks --baseline $(BASELINE) --current $(OUT) --env $(ENV)
+
+cost: setup  ## synthesise ENV into OUT and print its monthly cost by service and resource, and what the guide's choices save
+	rm -rf $(OUT)
+	cdk synth --quiet --output $(OUT) $(CDK_ENV_FLAG)
+	$(BIN)/python -m tools.cost_report --assembly $(OUT) --env $(ENV)
+
+cost-diff: setup  ## what the change in OUT costs against BASELINE (make synth and make baseline first), per environment and resource
+	$(BIN)/python -m tools.cost_report --assembly $(OUT) --baseline $(BASELINE) --env $(ENV)
 
 bench: setup  ## print synth and test timings, and the unused-resource finder's scan of 10,000 mocked resources
 	$(BIN)/python tools/benchmark.py --with-tests

@@ -109,8 +109,12 @@ def test_dev_commits_to_nothing_and_its_services_have_no_base(platform: Any) -> 
         ("prod", "cost.forecast_alert_percent", [100, 100], "shares must not repeat"),
         ("prod", "cost.actual_alert_percent", [0], "each share must be 1 to 1000 %, got 0"),
         ("prod", "cost.monthly_budget_usd", 0, "cost.monthly_budget_usd = 0: must be 1 to 10000000 USD"),
+        ("prod", "cost.estimate.nat_gb", -1, "cost.estimate.nat_gb = -1: must be at least 0"),
+        ("prod", "cost.estimate.log_archive_gb", "5", "cost.estimate.log_archive_gb = '5': must be a number, e.g. 2.5 or 3 (no quotes), got text"),
+        ("prod", "cost.estimate.requests", 3, "cost.estimate.requests: unknown key; allowed here: bucket_stored_gb, data_out_gb, load_balancer_lcus, log_archive_gb, log_ingest_gb, nat_gb, requests_millions"),
     ],
-    ids=["dev-reserves", "unknown-term", "six-notifications", "repeated-share", "zero-share", "zero-budget"],
+    ids=["dev-reserves", "unknown-term", "six-notifications", "repeated-share", "zero-share", "zero-budget",
+         "negative-usage", "usage-as-text", "unknown-usage"],
 )  # fmt: skip
 def test_bad_cost_settings_are_named(base: str, key: str, value: Any, message: str) -> None:
     with pytest.raises(ConfigError) as caught:

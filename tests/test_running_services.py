@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +19,15 @@ import pytest
 from config import CONFIG_DIR
 from config.compute import effective_sizing
 from config.loader import validate_environment
+from config.prices import price_table
 from config.schema import EnvironmentConfig, ServicesConfig
 from platform_constructs.origin_load_balancer import MAX_RULE_CONDITION_VALUES, ORIGIN_HEADER_NAME
 from stacks.compliance import synthesize
 from stacks.platform_app import build_app, feature_flags, new_app
 from stacks.platform_stage import PlatformStage
+from tests.conftest import SynthesizedEnvironment
+from tools.cost_estimate import EnvironmentEstimate
+from tools.cost_report import estimate_assembly
 
 OTHER_REGISTRY_IMAGE = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/shared/inventory:3.2.1"
 
@@ -47,6 +53,7 @@ def shared_services() -> dict[str, Any]:
 class Variant:
     config: EnvironmentConfig
     template: dict[str, Any]
+    outdir: Path
 
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: r for k, r in self.template["Resources"].items() if r["Type"] == kind}
@@ -98,7 +105,7 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Variant]:
         if isinstance(stage, PlatformStage):
             stack = stage.services
             path = outdir / f"assembly-{stage.node.id}" / stack.template_file
-            found[stage.config.name] = Variant(stage.config, json.loads(path.read_text(encoding="utf-8")))
+            found[stage.config.name] = Variant(stage.config, json.loads(path.read_text(encoding="utf-8")), outdir)
     return found
 
 
@@ -270,3 +277,24 @@ def show_resource_id(value: Any, v: Variant) -> str:
     }
     parts = value["Fn::Join"][1]
     return "".join(p if isinstance(p, str) else names[p["Ref"] if "Ref" in p else p["Fn::GetAtt"][0]] for p in parts)
+
+
+def fargate_costs(estimate: EnvironmentEstimate) -> dict[str, tuple[float, dict[str, float]]]:
+    return {
+        line.resource: (round(line.monthly, 9), {k: round(v, 9) for k, v in line.savings.items()})
+        for line in estimate.lines
+        if line.service == "ECS Fargate"
+    }
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_a_service_costs_the_same_before_and_after_its_first_image(
+    variants: dict[str, Variant], platform: Callable[[str], SynthesizedEnvironment], env: str
+) -> None:
+    """Before its first image a service records the capacity it will run (make cost prices that);
+    once it runs, its scalable target and schedule must come to the same cost and savings."""
+    running = estimate_assembly(variants[env].outdir, price_table())[env]
+    bootstrap = estimate_assembly(platform(env).outdir, price_table())[env]
+    assert fargate_costs(running) == fargate_costs(bootstrap)
+    assert len(fargate_costs(running)) == len(variants[env].config.services)
+    assert not any("no image yet" in note for note in running.notes)
