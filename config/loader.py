@@ -15,6 +15,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
+from config.backup import drill_query_problems
 from config.compute import compute_problems
 from config.edge import edge_problems
 from config.fields import ConfigFieldError, ConfigFieldsError, key_path, visible as _visible
@@ -148,6 +149,7 @@ def validate_environment(
             *compute_problems(config),
             *edge_problems(config.name, config.account, config.edge),
             *observability_problems(config),
+            *drill_query_problems(config),
         )
     ]
     if problems:

@@ -19,6 +19,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from config.aws_offerings import cache_node_types, deprecated_postgres_versions, postgres_instance_classes
 from config.aws_regions import REGIONS, SOURCE as REGIONS_SOURCE, ZONES_BY_REGION
+from config.backup import BackupConfig, backup_problems
 from config.compute import ComputeConfig, LoadBalancerConfig
 from config.cost import CostConfig
 from config.edge import EdgeConfig
@@ -701,6 +702,7 @@ class EnvironmentConfig(_Strict):
     edge: EdgeConfig
     observability: ObservabilityConfig
     cost: CostConfig
+    backup: BackupConfig
     images: dict[str, str] = Field(
         default_factory=dict,
         description="Per service: an image tag of its ECR repository, or a full image reference; "
@@ -774,6 +776,7 @@ class EnvironmentConfig(_Strict):
                 *self._network_problems(),
                 *self._production_problems(),
                 *self._protection_tag_problems(),
+                *backup_problems(self),
             ]
         )
         return self
@@ -801,6 +804,8 @@ class EnvironmentConfig(_Strict):
             ("database.replica_instance_class", self.database.replica_instance_class, postgres_instance_classes,
              "RDS for PostgreSQL"),
             ("cache.node_type", self.cache.node_type, cache_node_types, "ElastiCache"),
+            ("backup.drill.instance_class", self.backup.drill.instance_class, postgres_instance_classes,
+             "RDS for PostgreSQL"),
         ):  # fmt: skip
             available = offered(self.region)
             if available and value not in available:

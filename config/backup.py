@@ -1,0 +1,230 @@
+"""Config of backups out of the region and the restore drill: `[backup]`.
+
+- The primary database gets AWS Backup on top of RDS's own automated backups: continuous backup for
+  point-in-time recovery (kept `database.backup_retention_days`, so RDS and AWS Backup agree) and a
+  daily recovery point kept `daily_retention_days`, copied to a vault in `copy_region` under a key
+  of that region (kept `copy_retention_days`) and, in prod optionally, to a vault of a separate
+  backup account.
+- `vault_lock`: a minimum and maximum retention no one can shorten once `changeable_for_days` have
+  passed (AWS Backup Vault Lock in compliance mode). Required in prod, refused in dev.
+- `[backup.drill]`: the restore drill restores the newest daily recovery point into a temporary
+  instance, runs `queries`, records how long it took and how old the point was, and deletes the
+  instance. It runs monthly outside prod (`monthly`), and on demand with `make restore-drill`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from pydantic import Field, field_validator
+
+from config.aws_regions import REGIONS
+from config.fields import ConfigFieldError, Strict, bounded, clock_time, key_path
+from platform_constructs.limits import Limit
+
+if TYPE_CHECKING:
+    from config.schema import EnvironmentConfig
+
+#: AWS Backup lifecycle: at most 100 years.
+RETENTION_DAYS = Limit(1, 36_500, "days")
+#: Vault Lock's cooling-off period: AWS requires at least 3 days.
+CHANGEABLE_FOR_DAYS = Limit(3, 36_500, "days")
+DAY_OF_MONTH = Limit(1, 28, "")  # 28: every month has the day
+WAIT_MINUTES = Limit(30, 1440, "minutes")
+MIN_ROWS = Limit(0, 10**12, "rows")
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
+_VAULT_NAME = re.compile(r"^[A-Za-z0-9_.-]{2,50}$")
+_DATABASE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_SELECT = re.compile(r"^\s*(select|with)\b[^;]*;?\s*$", re.IGNORECASE | re.DOTALL)
+
+
+class VaultLock(Strict):
+    """AWS Backup Vault Lock on both vaults (compliance mode)."""
+
+    min_retention_days: int = bounded(RETENTION_DAYS, "No recovery point may be kept shorter.")
+    max_retention_days: int = bounded(RETENTION_DAYS, "No recovery point may be kept longer.")
+    changeable_for_days: int = bounded(
+        CHANGEABLE_FOR_DAYS, "Days after the lock is set in which it can still be removed; then it is immutable."
+    )
+
+
+class BackupAccount(Strict):
+    """A vault in a separate AWS account that receives a copy of every daily recovery point."""
+
+    account: str = Field(description="12-digit id of the backup account.")
+    vault_name: str = Field(description="Its vault (created in that account first; README: Recovery).")
+    region: str | None = Field(default=None, description="The vault's region; default backup.copy_region.")
+
+    @field_validator("account")
+    @classmethod
+    def _account(cls, value: str) -> str:
+        if not _ACCOUNT.fullmatch(value):
+            raise ValueError("must be the 12-digit account id, digits 0-9 only, in quotes")
+        return value
+
+    @field_validator("vault_name")
+    @classmethod
+    def _vault(cls, value: str) -> str:
+        if not _VAULT_NAME.fullmatch(value):
+            raise ValueError("a backup vault name: 2 to 50 of A-Z a-z 0-9 _ . -")
+        return value
+
+
+class DrillQuery(Strict):
+    """One sanity check of the restored data: a SELECT returning one number, at least `min_rows`."""
+
+    database: str = Field(description="A service's database, e.g. ticketing_bookings.")
+    sql: str = Field(description="One SELECT (run in a read-only transaction) returning a single number.")
+    min_rows: int = bounded(MIN_ROWS, "The number must be at least this.", default=0)
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        if not _DATABASE.fullmatch(value):
+            raise ValueError("a PostgreSQL database name: lower-case letters, digits and _, not starting with a digit")
+        return value
+
+    @field_validator("sql")
+    @classmethod
+    def _select(cls, value: str) -> str:
+        if not _SELECT.fullmatch(value):
+            raise ValueError("one SELECT (or WITH ... SELECT) statement, no ';' inside")
+        return value
+
+
+class DrillConfig(Strict):
+    monthly: bool = Field(default=True, description="Run the drill monthly (not allowed in prod).")
+    day_of_month: int = bounded(DAY_OF_MONTH, "Day of the month of the scheduled run.", default=1)
+    at: str = Field(default="10:00", description="Time of day (maintenance.time_zone) of the scheduled run.")
+    instance_class: str = Field(default="db.t4g.medium", description="Class of the temporary instance.")
+    max_wait_minutes: int = bounded(WAIT_MINUTES, "How long the restore may take before the drill fails.", default=180)
+    queries: tuple[DrillQuery, ...] = Field(default=(), strict=False, description="Sanity checks of the restored data.")
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: str) -> str:
+        clock_time(value)
+        return value
+
+
+class BackupConfig(Strict):
+    """AWS Backup for the primary database, copies out of the region, the vault lock and the drill."""
+
+    copy_region: str = Field(description="The region that holds the copies, e.g. ap-northeast-3.")
+    daily_at: str = Field(default="03:00", description="Time of day (maintenance.time_zone) of the daily point.")
+    daily_retention_days: int = bounded(RETENTION_DAYS, "Days each daily recovery point is kept.")
+    copy_retention_days: int = bounded(RETENTION_DAYS, "Days each copy in copy_region is kept.")
+    vault_lock: VaultLock | None = None
+    backup_account: BackupAccount | None = None
+    drill: DrillConfig = Field(default_factory=DrillConfig)
+
+    @field_validator("copy_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value not in REGIONS:
+            raise ValueError(f"not a region this repository knows; known: {', '.join(REGIONS)}")
+        return value
+
+    @field_validator("daily_at")
+    @classmethod
+    def _daily(cls, value: str) -> str:
+        clock_time(value)
+        return value
+
+
+def backup_problems(config: EnvironmentConfig) -> list[ConfigFieldError]:
+    """Rules across [backup], [database] and the environment; every one that fails."""
+    backup = config.backup
+    problems: list[ConfigFieldError] = []
+    if backup.copy_region == config.region:
+        problems.append(
+            ConfigFieldError(
+                "backup.copy_region", backup.copy_region, f"must differ from the main region {config.region}"
+            )
+        )
+    lock = backup.vault_lock
+    if config.is_production and lock is None:
+        problems.append(
+            ConfigFieldError(
+                "backup.vault_lock",
+                None,
+                "prod's vaults must be locked: set min_retention_days, max_retention_days and changeable_for_days",
+            )
+        )
+    if config.is_disposable and lock is not None:
+        problems.append(
+            ConfigFieldError(
+                "backup.vault_lock",
+                lock.model_dump(),
+                f"{config.name} is torn down and deployed again; a locked vault could never be emptied: remove it",
+            )
+        )
+    if lock is not None:
+        retentions = {
+            "database.backup_retention_days": config.database.backup_retention_days,
+            "backup.daily_retention_days": backup.daily_retention_days,
+            "backup.copy_retention_days": backup.copy_retention_days,
+        }
+        if lock.min_retention_days > lock.max_retention_days:
+            problems.append(
+                ConfigFieldError(
+                    "backup.vault_lock.min_retention_days",
+                    lock.min_retention_days,
+                    f"must not exceed max_retention_days ({lock.max_retention_days})",
+                )
+            )
+        for key, days in retentions.items():
+            if not lock.min_retention_days <= days <= lock.max_retention_days:
+                problems.append(
+                    ConfigFieldError(
+                        key,
+                        days,
+                        f"the locked vaults keep recovery points {lock.min_retention_days} to "
+                        f"{lock.max_retention_days} days (backup.vault_lock); a job outside that fails",
+                    )
+                )
+    if backup.backup_account is not None:
+        if not config.is_production:
+            problems.append(
+                ConfigFieldError(
+                    "backup.backup_account",
+                    backup.backup_account.model_dump(),
+                    "a separate backup account is for prod only",
+                )
+            )
+        elif backup.backup_account.account == config.account:
+            problems.append(
+                ConfigFieldError(
+                    "backup.backup_account.account",
+                    backup.backup_account.account,
+                    "must be another account than the environment's own",
+                )
+            )
+        elif backup.backup_account.region is not None and backup.backup_account.region not in REGIONS:
+            problems.append(
+                ConfigFieldError(
+                    "backup.backup_account.region", backup.backup_account.region, "not a region this repository knows"
+                )
+            )
+    if config.is_production and backup.drill.monthly:
+        problems.append(
+            ConfigFieldError(
+                "backup.drill.monthly",
+                True,
+                "the scheduled drill runs outside prod (it restores "
+                "prod's data into a temporary instance); set false and drill on staging",
+            )
+        )
+    return problems
+
+
+def drill_query_problems(config: EnvironmentConfig) -> list[str]:
+    """The drill's queries must name databases the shared services own (checked once services are attached)."""
+    databases = sorted({service.database for service in config.services.values() if service.database})
+    return [
+        f"{key_path(('backup', 'drill', 'queries', index, 'database'))} = {query.database!r}: not a database of "
+        f"a service; the services' databases: {', '.join(databases) or 'none'}"
+        for index, query in enumerate(config.backup.drill.queries)
+        if query.database not in databases
+    ]

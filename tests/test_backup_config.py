@@ -1,0 +1,57 @@
+"""`[backup]`: every rule, each a clear error naming the key, the value and what is allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from config import ConfigError
+from config.loader import validate_environment
+from tests.test_config_validation import DELETE, with_change
+
+LOCK = {"min_retention_days": 7, "max_retention_days": 400, "changeable_for_days": 3}
+
+
+@pytest.mark.parametrize(
+    ("base", "key", "value", "message"),
+    [
+        ("prod", "backup.copy_region", "ap-northeast-2", "backup.copy_region = 'ap-northeast-2': must differ from the main region ap-northeast-2"),
+        ("prod", "backup.copy_region", "mars-north-1", "backup.copy_region = 'mars-north-1': not a region this repository knows; known: "),
+        ("prod", "backup.vault_lock", DELETE, "backup.vault_lock = None: prod's vaults must be locked"),
+        ("dev", "backup.vault_lock", LOCK, "dev is torn down and deployed again; a locked vault could never be emptied: remove it"),
+        ("prod", "backup.vault_lock", LOCK | {"min_retention_days": 40}, "database.backup_retention_days = 35: the locked vaults keep recovery points 40 to 400 days (backup.vault_lock); a job outside that fails"),
+        ("prod", "backup.vault_lock", LOCK | {"max_retention_days": 60}, "backup.daily_retention_days = 90: the locked vaults keep recovery points 7 to 60 days"),
+        ("prod", "backup.vault_lock", LOCK | {"changeable_for_days": 1}, "backup.vault_lock.changeable_for_days = 1: must be 3 to 36500 days"),
+        ("prod", "backup.vault_lock", LOCK | {"min_retention_days": 500}, "backup.vault_lock.min_retention_days = 500: must not exceed max_retention_days (400)"),
+        ("staging", "backup.backup_account", {"account": "444444444444", "vault_name": "v1"}, "backup.backup_account = {table}: a separate backup account is for prod only"),
+        ("prod", "backup.backup_account", {"account": "333333333333", "vault_name": "v1"}, "backup.backup_account.account = '333333333333': must be another account than the environment's own"),
+        ("prod", "backup.backup_account", {"account": "4444", "vault_name": "v1"}, "backup.backup_account.account = '4444': must be the 12-digit account id"),
+        ("prod", "backup.backup_account", {"account": "444444444444", "vault_name": "a b"}, "backup.backup_account.vault_name = 'a b': a backup vault name: 2 to 50 of A-Z a-z 0-9 _ . -"),
+        ("prod", "backup.drill.monthly", True, "backup.drill.monthly = true: the scheduled drill runs outside prod"),
+        ("staging", "backup.drill.queries", [{"database": "ticketing_orders", "sql": "SELECT 1"}], "backup.drill.queries[0].database = 'ticketing_orders': not a database of a service; the services' databases: ticketing_auth, ticketing_bookings, ticketing_events, ticketing_inventory"),
+        ("staging", "backup.drill.queries", [{"database": "ticketing_bookings", "sql": "DELETE FROM bookings"}], "backup.drill.queries[0].sql = 'DELETE FROM bookings': one SELECT (or WITH ... SELECT) statement, no ';' inside"),
+        ("staging", "backup.drill.queries", [{"database": "ticketing_bookings", "sql": "SELECT 1; DROP TABLE bookings"}], "no ';' inside"),
+        ("staging", "backup.drill.instance_class", "db.x9.huge", "backup.drill.instance_class = 'db.x9.huge': RDS for PostgreSQL does not offer this class in ap-northeast-2"),
+        ("staging", "backup.drill.at", "25:00", "backup.drill.at = '25:00': must be a 24-hour time HH:MM"),
+        ("staging", "backup.drill.day_of_month", 31, "backup.drill.day_of_month = 31: must be 1 to 28"),
+        ("staging", "backup.daily_retention_days", 0, "backup.daily_retention_days = 0: must be 1 to 36500 days"),
+        ("staging", "backup", DELETE, "backup: required"),
+    ],
+    ids=["same-region", "unknown-region", "prod-unlocked", "dev-locked", "lock-above-pitr", "lock-below-daily",
+         "short-cooling-off", "min-above-max", "account-outside-prod", "own-account", "short-account",
+         "bad-vault-name", "prod-monthly", "unknown-database", "not-a-select", "two-statements", "unknown-class",
+         "bad-time", "day-31", "zero-retention", "no-backup"],
+)  # fmt: skip
+def test_bad_backup_settings_are_named(base: str, key: str, value: Any, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        validate_environment(with_change(base, key, value), source=f"{base}.toml", expected_name=base)
+    assert message in "\n".join(caught.value.problems)
+
+
+def test_a_backup_account_elsewhere_is_accepted_in_prod() -> None:
+    data = with_change("prod", "backup.backup_account", {"account": "444444444444", "vault_name": "ticketing-prod",
+                                                         "region": "ap-southeast-1"})  # fmt: skip
+    config = validate_environment(data, source="prod.toml", expected_name="prod")
+    assert config.backup.backup_account is not None
+    assert config.backup.backup_account.region == "ap-southeast-1"
