@@ -2,7 +2,9 @@
 
 The one stack whose mistakes cannot be undone. Everything in it is RETAINed or SNAPSHOTted,
 deletion-protected in prod, encrypted with the stack's customer-managed key, and admits
-connections only from the services' security group (created by the network stack).
+connections only from the services' security group (created by the network stack). The primary is
+in an AWS Backup plan whose daily recovery points are copied to the backup copy stack's vault in
+another region (README: Recovery).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from aws_cdk import (
     Duration,
     Fn,
     RemovalPolicy,
+    aws_backup,
     aws_ec2 as ec2,
     aws_iam as iam,
     aws_kms as kms,
@@ -21,19 +24,29 @@ from aws_cdk import (
 )
 from constructs import Construct
 
+from config.fields import clock_time
 from config.schema import EnvironmentConfig, cache_user, database_role
 from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.backup_plan import CopyDestination, DatabaseBackupPlan
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.naming import pascal_case
 from platform_constructs.postgres import PROXY_PORT, PostgresCluster
+from platform_constructs.recovery_vault import copy_key_statement, vault_arn
 from platform_constructs.redis import RedisReplicationGroup
+from stacks.backup_vault_stack import backup_vault_name, copy_vault_name
 from stacks.data_parameters import SERVICE_ACCESS_POLICY, DataParameter, parameter_name, service_parameter_name
 from stacks.database_access import DatabaseAccess
 from stacks.lambda_code import CA_FILE, function_code
 from stacks.network_stack import NetworkStack
 from stacks.platform_stack import PlatformStack
+from stacks.restore_drill import RestoreDrill
 
 DATABASE_NAME = "ticketing"
+
+
+def backup_role_name(environment: str) -> str:
+    """AWS Backup's role for the database: backups, copies, and the restore drill's restores."""
+    return f"ticketing-{environment}-backup"
 
 
 def instance_type(instance_class: str) -> ec2.InstanceType:
@@ -59,6 +72,8 @@ class DataStack(PlatformStack):
             removal_policy=RemovalPolicy.RETAIN,
         )
 
+        self.backup_plan = self._backups(config)
+
         self.postgres = PostgresCluster(
             self,
             "Postgres",
@@ -76,6 +91,8 @@ class DataStack(PlatformStack):
             allocated_storage_gib=db.allocated_storage_gib,
             max_allocated_storage_gib=db.max_allocated_storage_gib,
             backup_retention_days=db.backup_retention_days,
+            backup_plan=self.backup_plan.plan,
+            backup_role=self.backup_plan.role,
             deletion_protection=db.deletion_protection,
             removal_policy=RemovalPolicy.SNAPSHOT,
             slow_query_threshold_ms=db.slow_query_threshold_ms,
@@ -93,6 +110,16 @@ class DataStack(PlatformStack):
             rotation_environment={"CA_FILE": CA_FILE},
         )
         self.postgres.allow_from(services, "Service tasks")
+        self.restore_drill = RestoreDrill(
+            self,
+            "RestoreDrill",
+            config=config,
+            postgres=self.postgres,
+            vpc=network.vpc,
+            encryption_key=self.key,
+            vault_name=backup_vault_name(config.name),
+            restore_role=self.backup_plan.role,
+        )
         self.access = DatabaseAccess(self, "DatabaseAccess", config=config, postgres=self.postgres, vpc=network.vpc,
                                      encryption_key=self.key)  # fmt: skip
         self._acknowledge_dev_trade_offs()
@@ -148,6 +175,50 @@ class DataStack(PlatformStack):
                 DataParameter.MAINTENANCE_FUNCTION_NAME: self.access.maintenance_function.function.function_name,
             }
         )
+
+    def _backups(self, config: EnvironmentConfig) -> DatabaseBackupPlan:
+        """The primary's backup plan into the backup vault stack's vault, copying to the copy region's
+        vault (and, in prod if configured, to a vault of a separate backup account, with the data key
+        shared to it). Both vaults are named, not referenced: their stacks deploy first."""
+        backup = config.backup
+        vault = aws_backup.BackupVault.from_backup_vault_name(self, "Backups", backup_vault_name(config.name))
+        copies = [
+            CopyDestination(
+                vault_arn=vault_arn(config.account, backup.copy_region, copy_vault_name(config.name)),
+                delete_after=Duration.days(backup.copy_retention_days),
+                key_statement=copy_key_statement(self, backup.copy_region, copy_vault_name(config.name)),
+            )
+        ]
+        if backup.backup_account is not None:
+            account = backup.backup_account
+            copies.append(
+                CopyDestination(
+                    vault_arn=vault_arn(account.account, account.region or backup.copy_region, account.vault_name),
+                    delete_after=Duration.days(backup.copy_retention_days),
+                )
+            )
+            # RDS recovery points are encrypted with the instance's key: the backup account copies from it.
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="BackupAccountCopiesRecoveryPoints",
+                    principals=[iam.AccountPrincipal(account.account)],
+                    actions=["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant", "kms:ReEncryptFrom"],
+                    resources=["*"],
+                )
+            )
+        plan = DatabaseBackupPlan(
+            self,
+            "BackupPlan",
+            plan_name=f"ticketing-{config.name}-database",
+            vault=vault,
+            role_name=backup_role_name(config.name),
+            point_in_time_days=config.database.backup_retention_days,
+            daily_retention=Duration.days(backup.daily_retention_days),
+            daily_at=clock_time(backup.daily_at),
+            time_zone=config.maintenance.time_zone,
+            copies=copies,
+        )
+        return plan
 
     def _acknowledge_dev_trade_offs(self) -> None:
         """Findings that follow from a cost choice config makes for non-prod (the schema forbids it in prod)."""

@@ -12,6 +12,7 @@ from platform_constructs.commitment_tags import CommitmentTags
 from platform_constructs.protect_retained import ProtectRetained
 from platform_constructs.tagging import apply_tags
 from stacks.alerts_stack import AlertsStack
+from stacks.backup_vault_stack import BackupVaultStack, backup_vault_name, copy_vault_name
 from stacks.cost_stack import ENVIRONMENT_TAG, CostStack
 from stacks.data_stack import DataStack
 from stacks.edge_stack import EdgeStack, stack_output
@@ -46,6 +47,28 @@ class PlatformStage(Stage):
             # Deleting the VPC takes every service down with it; only dev is torn down on purpose.
             termination_protection=not config.is_disposable,
         )
+        # Never torn down, not even dev (README: Recovery): the recovery points outlive everything else.
+        self.backup_vault = BackupVaultStack(
+            self,
+            "BackupVault",
+            config=config,
+            vault_name=backup_vault_name(config.name),
+            holds="the database's recovery points",
+            stack_name=f"{PROJECT}-{config.name}-backup-vault",
+            description=f"Ticketing platform {config.name}: the vault of the database's recovery points",
+            termination_protection=True,
+        )
+        self.backup_copies = BackupVaultStack(
+            self,
+            "BackupCopies",
+            config=config,
+            vault_name=copy_vault_name(config.name),
+            holds="copies of the database's daily recovery points",
+            env=Environment(account=config.account, region=config.backup.copy_region),
+            stack_name=f"{PROJECT}-{config.name}-backup-copies",
+            description=f"Ticketing platform {config.name}: the vault of the copies in {config.backup.copy_region}",
+            termination_protection=True,
+        )
         self.data = DataStack(
             self,
             "Data",
@@ -55,6 +78,9 @@ class PlatformStage(Stage):
             description=f"Ticketing platform {config.name}: PostgreSQL, read replicas, RDS Proxy, cache",
             termination_protection=not config.is_disposable,
         )
+
+        self.data.add_stack_dependency(self.backup_vault, "its backup plan writes into the vault")
+        self.data.add_stack_dependency(self.backup_copies, "its backup plan copies into the copy region's vault")
 
         self.alerts = AlertsStack(
             self,

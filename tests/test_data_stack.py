@@ -435,11 +435,15 @@ def test_every_ingress_rule_names_a_source_security_group(env: SynthesizedEnviro
         assert "SourceSecurityGroupId" in rule, rule
         for key in ("CidrIp", "CidrIpv6", "SourcePrefixListId"):
             assert key not in rule, rule
-    # The only open address: the bootstrap's HTTPS egress to S3 (the custom-resource response) through
-    # the gateway endpoint, from isolated subnets that have no other route out.
+    # The only open addresses, both HTTPS: the bootstrap's egress to S3 (the custom-resource response)
+    # through the gateway endpoint, from isolated subnets that have no other route out; and the restore
+    # drill's to the AWS APIs it calls (AWS Backup, RDS, CloudWatch), through NAT from the private subnets.
     open_rules = [r for r in egress_rules(env) if r.get("CidrIp") == "0.0.0.0/0"]
-    assert [(r["FromPort"], r["ToPort"]) for r in open_rules] == [(443, 443)]
-    assert str(env.template_json(DATA)).count("0.0.0.0/0") == 1
+    assert sorted((r["FromPort"], r["ToPort"], r.get("Description", "")) for r in open_rules) == [
+        (443, 443, "AWS Backup, RDS, CloudWatch"),
+        (443, 443, "HTTPS to AWS endpoints"),
+    ]
+    assert str(env.template_json(DATA)).count("0.0.0.0/0") == 2
 
 
 def test_services_reach_proxy_replicas_and_cache_but_not_the_primary(env: SynthesizedEnvironment) -> None:
@@ -650,7 +654,8 @@ def test_bootstrap_creates_every_service_database_with_its_role(env: Synthesized
 
 def test_maintenance_runs_in_the_configured_time_zone(env: SynthesizedEnvironment) -> None:
     schedules = {s["Properties"]["Description"].rsplit(", ", 1)[1]: s["Properties"]
-                 for s in resources(env, "AWS::Scheduler::Schedule").values()}  # fmt: skip
+                 for s in resources(env, "AWS::Scheduler::Schedule").values()
+                 if "MaintenanceFunction" in json.dumps(s["Properties"]["Target"]["Arn"])}  # fmt: skip
     # One VACUUM run per database, so no run can outlast a Lambda's 15 minutes.
     assert sorted(schedules) == ["partitions", "report", "vacuum of ticketing_auth", "vacuum of ticketing_events"]
     hour, minute = (int(p) for p in env.config.maintenance.daily_at.split(":"))
@@ -670,7 +675,9 @@ def test_maintenance_runs_in_the_configured_time_zone(env: SynthesizedEnvironmen
                            "table": "bookings"}]  # fmt: skip
 
 
-def test_every_function_runs_a_supported_runtime_on_arm64_in_the_isolated_subnets(env: SynthesizedEnvironment) -> None:
+def test_every_function_runs_a_supported_runtime_on_arm64_in_the_vpc(env: SynthesizedEnvironment) -> None:
+    """The bootstrap, maintenance and rotation functions in the isolated subnets; the restore drill's in the
+    private ones (it calls AWS Backup and RDS, which have no endpoint in the VPC)."""
     spec = importlib.util.find_spec("cfnlint")  # its runtime lifecycle data, without importing cfn-lint
     assert spec is not None
     assert spec.submodule_search_locations
@@ -680,7 +687,7 @@ def test_every_function_runs_a_supported_runtime_on_arm64_in_the_isolated_subnet
         ).read_text(encoding="utf-8")
     )
     functions = resources(env, "AWS::Lambda::Function")
-    assert len(functions) == 3
+    assert len(functions) == 4
     for logical_id, function in functions.items():
         props = function["Properties"]
         runtime = props["Runtime"]

@@ -287,6 +287,7 @@ class PostgresCluster(Construct):
         max_allocated_storage_gib: int = 100,
         backup_retention_days: int = 7,
         backup_plan: backup.IBackupPlan | None = None,
+        backup_role: iam.IRole | None = None,
         deletion_protection: bool = True,
         allow_major_version_upgrade: bool = False,
         log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
@@ -339,6 +340,7 @@ class PostgresCluster(Construct):
             (default: 7). 0 is rejected: read replicas and point-in-time recovery need backups.
         :param backup_plan: AWS Backup plan the primary is added to (default: none; the automated
             RDS backups above are then the only backups).
+        :param backup_role: the role AWS Backup selects the primary with (default: one of its own).
         :param deletion_protection: RDS deletion protection on the primary (default: on). Read replicas never
             have it: they hold no data of their own, and removing one (fewer ``read_replicas``) must delete it
             cleanly instead of leaving a protected instance orphaned and billed when CloudFormation's delete fails.
@@ -535,7 +537,7 @@ class PostgresCluster(Construct):
         self.reader_port: int = port if self.replicas else PROXY_PORT
 
         # --- Backups and accepted compliance findings ---------------------------------------------
-        self.backup_selection = self._add_to_backup_plan(backup_plan)
+        self.backup_selection = self._add_to_backup_plan(backup_plan, backup_role)
         self._acknowledge_findings(backup_plan)
 
     # --- Validation that needs the construct ------------------------------------------------------
@@ -1077,7 +1079,9 @@ class PostgresCluster(Construct):
         ]
 
     # --- Backups ----------------------------------------------------------------------------------
-    def _add_to_backup_plan(self, backup_plan: backup.IBackupPlan | None) -> backup.BackupSelection | None:
+    def _add_to_backup_plan(
+        self, backup_plan: backup.IBackupPlan | None, role: iam.IRole | None
+    ) -> backup.BackupSelection | None:
         """Select the primary in `backup_plan`, if one is given (replicas hold no data of their own)."""
         if backup_plan is None:
             return None
@@ -1086,16 +1090,18 @@ class PostgresCluster(Construct):
             "BackupSelection",
             backup_plan=backup_plan,
             resources=[backup.BackupResource.from_rds_database_instance(self.primary)],
+            role=role,
         )
-        acknowledge(
-            backup_selection.node.find_child("Role"),
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
-            reason=(
-                "AWSBackupServiceRolePolicyForBackup is the AWS-maintained policy AWS Backup documents for its "
-                "backup role; it covers snapshotting every service a plan may select, and AWS updates it "
-                "with the service, which a copied customer policy would miss."
-            ),
-        )
+        if role is None:
+            acknowledge(
+                backup_selection.node.find_child("Role"),
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
+                reason=(
+                    "AWSBackupServiceRolePolicyForBackup is the AWS-maintained policy AWS Backup documents for its "
+                    "backup role; it covers snapshotting every service a plan may select, and AWS updates it "
+                    "with the service, which a copied customer policy would miss."
+                ),
+            )
         return backup_selection
 
     # --- Accepted compliance findings -------------------------------------------------------------
