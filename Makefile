@@ -19,7 +19,7 @@ BASELINE ?= cdk.out.baseline
 BASE_REF ?= main
 CDK_ENV_FLAG := $(if $(filter all,$(ENV)),,-c env=$(ENV))
 
-.PHONY: help setup synth lint-templates test test-fast lint typecheck unit snapshot-update baseline diff cost cost-diff bench coverage-report clean
+.PHONY: help setup synth lint-templates test test-fast lint typecheck unit snapshot-update baseline diff cost cost-diff bench coverage-report restore-drill clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -62,7 +62,7 @@ typecheck: setup  ## mypy (strict) over app, config, stacks, constructs, tools, 
 	$(BIN)/mypy
 	MYPYPATH=lambda $(BIN)/mypy --strict --explicit-package-bases \
 	  lambda/pg_common lambda/database_bootstrap lambda/database_maintenance lambda/secret_rotation \
-	  lambda/commitment_coverage lambda/unused_resources
+	  lambda/commitment_coverage lambda/unused_resources lambda/restore_drill
 
 unit: setup  ## the whole pytest suite, slow tier included (CLI runs, before/after diffs, sample configs)
 	$(BIN)/pytest
@@ -101,6 +101,10 @@ bench: setup  ## print synth and test timings, and the unused-resource finder's 
 
 coverage-report: setup  ## with AWS credentials: the commitment coverage of ENV's tagged resources (ENV=all: every environment)
 	$(BIN)/python lambda/commitment_coverage/index.py $(if $(filter all,$(ENV)),,--environment $(ENV))
+
+restore-drill: setup  ## with AWS credentials: run ENV's restore drill now (deployed state machine) and print the measured RPO and RTO
+	@test "$(ENV)" != all || { echo "restore-drill: name one environment, e.g. make restore-drill ENV=staging" >&2; exit 2; }
+	$(BIN)/python -m tools.restore_drill --environment $(ENV)
 
 clean:  ## remove build output (keeps .venv and node_modules)
 	rm -rf $(OUT) cdk.out.baseline .pytest_cache .mypy_cache .ruff_cache

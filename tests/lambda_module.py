@@ -11,8 +11,11 @@ LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
 
 
 def load_function(name: str) -> ModuleType:
-    """`lambda/<name>/index.py` as the module `<name>_index` (loaded once per process)."""
+    """`lambda/<name>/index.py` as the module `<name>_index` (loaded once per process), with `lambda/`
+    on sys.path for the package the database functions share (`pg_common`), as in their assets."""
     module_name = f"{name}_index"
+    if str(LAMBDA_DIR) not in sys.path:
+        sys.path.append(str(LAMBDA_DIR))
     if module_name not in sys.modules:
         spec = importlib.util.spec_from_file_location(module_name, LAMBDA_DIR / name / "index.py")
         assert spec is not None

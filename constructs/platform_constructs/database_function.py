@@ -1,4 +1,4 @@
-"""A Lambda function that works on a database from inside the VPC with the database's master secret."""
+"""A Lambda function that works on a database from inside the VPC (with the database's master secret, if given)."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ class DatabaseFunction(Construct):
     """One Python function in the VPC: its role, its encrypted log group and the function.
 
     - Runs in ``subnets`` with ``security_group`` (the caller opens the database to that group).
-    - Reads ``secret`` (and decrypts it through Secrets Manager only); nothing else unless the caller
-      adds statements with ``add_to_policy``.
+    - Reads ``secret`` if given (and decrypts it through Secrets Manager only); nothing else unless the
+      caller adds statements with ``add_to_policy``.
     - Its permissions live in a customer-managed policy (reviewable; NIST/PCI IAMNoInlinePolicy), which
       the function waits for: Lambda checks the VPC permissions when it creates the function.
     - Logs go to ``log_group_name`` with ``log_retention``, encrypted with ``encryption_key``.
@@ -63,7 +63,7 @@ class DatabaseFunction(Construct):
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup,
-        secret: secretsmanager.ISecret,
+        secret: secretsmanager.ISecret | None,
         encryption_key: kms.IKey,
         log_group_name: str,
         log_retention: logs.RetentionDays,
@@ -112,15 +112,7 @@ class DatabaseFunction(Construct):
                 ),
                 iam.PolicyStatement(actions=list(VPC_ACCESS_ACTIONS), resources=["*"]),
                 iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
-                iam.PolicyStatement(
-                    actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                    resources=[secret.secret_arn],
-                ),
-                iam.PolicyStatement(
-                    actions=["kms:Decrypt"],
-                    resources=[encryption_key.key_arn],
-                    conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}},
-                ),
+                *(self._secret_statements(secret, encryption_key, stack.region) if secret else []),
                 *extra_statements,
             ],
         )
@@ -155,6 +147,22 @@ class DatabaseFunction(Construct):
                 reason=async_failure_reason,
             )
 
+    @staticmethod
+    def _secret_statements(
+        secret: secretsmanager.ISecret, encryption_key: kms.IKey, region: str
+    ) -> list[iam.PolicyStatement]:
+        return [
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                resources=[secret.secret_arn],
+            ),
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[encryption_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+            ),
+        ]
+
     def add_to_policy(self, statement: iam.PolicyStatement) -> None:
         """Let the function do more (the policy is customer-managed, so this stays reviewable)."""
         self.policy.add_statements(statement)
@@ -176,8 +184,9 @@ class DatabaseFunction(Construct):
             reason=(
                 f"The function ({description}) fails visibly where it is invoked: Secrets Manager records a "
                 "failed rotation and keeps the current password, a custom resource answers FAILED to "
-                "CloudFormation and fails the deploy, and a scheduled job logs a structured report and the "
-                "MaintenanceProblems metric before it ends; every one is idempotent and runs again, so an "
+                "CloudFormation and fails the deploy, a scheduled job logs a structured report and the "
+                "MaintenanceProblems metric before it ends, and a state machine's step fails its execution, "
+                "which cleans up after it and raises an alarm; every one is idempotent and runs again, so an "
                 "unprocessed event in a dead-letter queue would hold nothing to replay."
             ),
         )
