@@ -42,6 +42,7 @@ from stacks.data_parameters import DataParameter, parameter_name
 from stacks.data_stack import DataStack
 from stacks.database_access import METRICS_NAMESPACE as MAINTENANCE_NAMESPACE
 from stacks.platform_stack import PlatformStack
+from stacks.restore_drill import drill_state_machine_arn, drill_state_machine_name
 from stacks.services_stack import load_balancer_parameter_name
 
 MINUTE = Duration.minutes(1)
@@ -60,6 +61,8 @@ START_FAILURE_EVENTS = (
     "SERVICE_TASK_CONFIGURATION_FAILURE",
     "SERVICE_DEPLOYMENT_FAILED",
 )
+#: AWS Backup job states that mean no recovery point (or no copy) was made.
+BACKUP_JOB_FAILURES = ("FAILED", "ABORTED", "EXPIRED")
 #: The maintenance function's Powertools service name (its metrics' `service` dimension).
 MAINTENANCE_SERVICE = "database-maintenance"
 #: One database alarm: construct id, name suffix, metric, threshold, comparison, periods, severity, what to check.
@@ -99,7 +102,18 @@ class MonitoringStack(PlatformStack):
         self._booking_alarms()
         for name in config.services:
             self._service_alarms(name)
+        self.key = kms.Key(
+            self,
+            "MonitoringKey",
+            description=f"ticketing {config.name}: the event logs (ECS service events, AWS Backup job failures)",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.event_log_groups: list[logs.LogGroup] = []
         self.start_failures_rule = self._start_failure_alarm()
+        self.backup_failures_rule = self._backup_failure_alarm()
+        self._restore_drill_alarm()
+        self._event_log_delivery()
         self._database_alarms()
         self._cache_alarms()
         self._maintenance_alarms(maintenance_function, data.access.daily_tasks)
@@ -226,28 +240,141 @@ class MonitoringStack(PlatformStack):
         pages through this alarm.
         """
         config = self.config
-        log_group_name = f"/ticketing/{config.name}/ecs/service-events"
-        key = kms.Key(
-            self,
-            "MonitoringKey",
-            description=f"ticketing {config.name}: the ECS service-events log",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+        service_arn_prefix = self.format_arn(service="ecs", resource="service", resource_name=f"{self.cluster_name}/")
+        return self._event_alarm(
+            "StartFailure",
+            "service-start-failures",
+            log_group_name=f"/ticketing/{config.name}/ecs/service-events",
+            rule_description=f"ticketing {config.name}: ECS services whose tasks cannot start or whose deployment "
+            "failed",
+            pattern=events.EventPattern(
+                source=["aws.ecs"],
+                detail_type=["ECS Service Action", "ECS Deployment State Change"],
+                resources=events.Match.prefix(service_arn_prefix),
+                detail={"eventName": list(START_FAILURE_EVENTS)},
+            ),
+            severity=Severity.CRITICAL,
+            alarm_id="ServiceStartFailures",
+            check_first=f"An ECS service of {self.cluster_name} cannot start its tasks, or a deployment failed and "
+            f"rolled back. The events are in the log group /ticketing/{config.name}/ecs/service-events (which "
+            "service, which reason): a missing image or secret, no Spot capacity, a failing health check. This is "
+            "how a failed morning start is seen: a service with no running task sends no task counts.",
         )
-        allow_cloudwatch_logs(key, self, log_group_arns=[log_group_arn(self, log_group_name)])
+
+    def _backup_failure_alarm(self) -> events.Rule:
+        """AWS Backup jobs and copy jobs of this account and region that failed, were aborted or expired
+        unstarted: recorded in a log group and counted by an alarm (nothing else here uses AWS Backup)."""
+        config = self.config
+        return self._event_alarm(
+            "BackupFailure",
+            "backup-failures",
+            log_group_name=f"/ticketing/{config.name}/backup/job-failures",
+            rule_description=f"ticketing {config.name}: AWS Backup and copy jobs that did not complete",
+            pattern=events.EventPattern(
+                source=["aws.backup"],
+                detail_type=["Backup Job State Change", "Copy Job State Change"],
+                detail={"state": list(BACKUP_JOB_FAILURES)},
+            ),
+            severity=Severity.WARNING,
+            alarm_id="BackupFailures",
+            check_first=f"A backup or copy job of the database did not complete. The events are in the log group "
+            f"/ticketing/{config.name}/backup/job-failures (which job, its statusMessage); the AWS Backup console "
+            f"lists the job. A failed copy leaves that day without a copy in {config.backup.copy_region}: fix the "
+            "cause (a key policy, the vault lock's retention range, a quota) and start the copy again from the "
+            "recovery point in the console.",
+        )
+
+    def _restore_drill_alarm(self) -> None:
+        """A restore drill that failed or timed out: its backups may not restore."""
+        config = self.config
+        dimensions = {"StateMachineArn": drill_state_machine_arn(self, config.name)}
+        self._alarm(
+            "RestoreDrillFailed",
+            "restore-drill-failed",
+            Severity.WARNING,
+            metric=cloudwatch.MathExpression(
+                expression="failed + timedout",
+                using_metrics={
+                    "failed": _metric("AWS/States", "ExecutionsFailed", dimensions, "Sum", FIVE_MINUTES),
+                    "timedout": _metric("AWS/States", "ExecutionsTimedOut", dimensions, "Sum", FIVE_MINUTES),
+                },
+                label="Restore drills failed or timed out",
+                period=FIVE_MINUTES,
+            ),
+            threshold=1,
+            comparison=GE,
+            evaluation_periods=1,
+            missing_data=NOT_BREACHING,
+            check_first=f"The restore drill {drill_state_machine_name(config.name)} failed: the newest daily "
+            "recovery point may not restore, or its data failed a sanity query (backup.drill.queries). Open the "
+            "execution in the Step Functions console: the failed step's error says which, and "
+            f"/ticketing/{config.name}/backup/restore-drill has the function's log. Its temporary instance was "
+            "deleted by the clean-up step. Fix the cause and run make restore-drill again.",
+        )
+
+    def _event_alarm(
+        self,
+        construct_prefix: str,
+        slug: str,
+        *,
+        log_group_name: str,
+        rule_description: str,
+        pattern: events.EventPattern,
+        severity: Severity,
+        alarm_id: str,
+        check_first: str,
+    ) -> events.Rule:
+        """A rule whose matched events go to a log group of their own, and an alarm on its MatchedEvents."""
+        config = self.config
+        allow_cloudwatch_logs(self.key, self, log_group_arns=[log_group_arn(self, log_group_name)])
         log_group = logs.LogGroup(
             self,
-            "ServiceEvents",
+            f"{construct_prefix}Events" if construct_prefix != "StartFailure" else "ServiceEvents",
             log_group_name=log_group_name,
             retention=retention_from_days(config.compute.log_retention_days),
-            encryption_key=key,
+            encryption_key=self.key,
             # Operational events, not audit data; deleted with the stack so that it can be deployed again.
             removal_policy=RemovalPolicy.DESTROY,
         )
+        self.event_log_groups.append(log_group)
+        rule_name = f"{self.prefix}-{slug}"
+        rule = events.Rule(
+            self,
+            f"{construct_prefix}Events" if construct_prefix == "StartFailure" else f"{construct_prefix}Rule",
+            rule_name=rule_name,
+            description=rule_description,
+            event_pattern=pattern,
+        )
+        cfn_rule = rule.node.default_child
+        assert isinstance(cfn_rule, events.CfnRule)
+        # The log group as a plain target: aws-cdk-lib's CloudWatchLogGroup target would add a custom resource
+        # (a Lambda function) only to write the resource policy (`_event_log_delivery`).
+        cfn_rule.targets = [events.CfnRule.TargetProperty(id="Log", arn=log_group.log_group_arn)]
+        acknowledge(
+            cfn_rule,
+            "Serverless-EventBusDLQ",
+            reason="The alarm counts the rule's matched events (AWS/Events MatchedEvents), which does not depend on "
+            "delivering them to the log group; the log is the operator's record of what failed and why",
+        )
+        self._alarm(
+            alarm_id,
+            slug,
+            severity,
+            metric=_metric("AWS/Events", "MatchedEvents", {"RuleName": rule_name}, "Sum", FIVE_MINUTES),
+            threshold=1,
+            comparison=GE,
+            evaluation_periods=1,
+            missing_data=NOT_BREACHING,
+            check_first=check_first,
+        )
+        return rule
+
+    def _event_log_delivery(self) -> None:
+        """One resource policy (an account and region hold at most 10) lets EventBridge write to every event log."""
         logs.CfnResourcePolicy(
             self,
             "ServiceEventsDelivery",
-            policy_name=f"ticketing-{config.name}-service-events",
+            policy_name=f"ticketing-{self.config.name}-service-events",
             policy_document=self.to_json_string(
                 iam.PolicyDocument(
                     statements=[
@@ -257,52 +384,12 @@ class MonitoringStack(PlatformStack):
                                 iam.ServicePrincipal("delivery.logs.amazonaws.com"),
                             ],
                             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                            resources=[log_group.log_group_arn],
+                            resources=[group.log_group_arn for group in self.event_log_groups],
                         )
                     ]
                 ).to_json()
             ),
         )
-        rule_name = f"{self.prefix}-service-start-failures"
-        service_arn_prefix = self.format_arn(service="ecs", resource="service", resource_name=f"{self.cluster_name}/")
-        rule = events.Rule(
-            self,
-            "StartFailureEvents",
-            rule_name=rule_name,
-            description=f"ticketing {config.name}: ECS services whose tasks cannot start or whose deployment failed",
-            event_pattern=events.EventPattern(
-                source=["aws.ecs"],
-                detail_type=["ECS Service Action", "ECS Deployment State Change"],
-                resources=events.Match.prefix(service_arn_prefix),
-                detail={"eventName": list(START_FAILURE_EVENTS)},
-            ),
-        )
-        cfn_rule = rule.node.default_child
-        assert isinstance(cfn_rule, events.CfnRule)
-        # The log group as a plain target: aws-cdk-lib's CloudWatchLogGroup target would add a custom resource
-        # (a Lambda function) only to write the resource policy above.
-        cfn_rule.targets = [events.CfnRule.TargetProperty(id="ServiceEvents", arn=log_group.log_group_arn)]
-        acknowledge(
-            cfn_rule,
-            "Serverless-EventBusDLQ",
-            reason="The alarm counts the rule's matched events (AWS/Events MatchedEvents), which does not depend on "
-            "delivering them to the log group; the log is the operator's record of which service failed and why",
-        )
-        self._alarm(
-            "ServiceStartFailures",
-            "service-start-failures",
-            Severity.CRITICAL,
-            metric=_metric("AWS/Events", "MatchedEvents", {"RuleName": rule_name}, "Sum", FIVE_MINUTES),
-            threshold=1,
-            comparison=GE,
-            evaluation_periods=1,
-            missing_data=NOT_BREACHING,
-            check_first=f"An ECS service of {self.cluster_name} cannot start its tasks, or a deployment failed and "
-            f"rolled back. The events are in the log group /ticketing/{config.name}/ecs/service-events (which "
-            "service, which reason): a missing image or secret, no Spot capacity, a failing health check. This is "
-            "how a failed morning start is seen: a service with no running task sends no task counts.",
-        )
-        return rule
 
     # --- PostgreSQL and RDS Proxy --------------------------------------------------------------------
     def _database_alarms(self) -> None:

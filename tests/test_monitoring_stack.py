@@ -28,6 +28,9 @@ ENVIRONMENTS = {
     "staging": {"replicas": 1, "max_connections": 1802, "memory_gib": 16, "storage_gib": 50, "cache_nodes": 2},
     "prod": {"replicas": 2, "max_connections": 3604, "memory_gib": 32, "storage_gib": 100, "cache_nodes": 3},
 }
+ACCOUNTS = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}
+#: The restore drill's state machine, by its fixed name (stacks/restore_drill.py).
+DRILL_ARN = "arn:aws:states:ap-northeast-2:{account}:stateMachine:ticketing-{env}-restore-drill"
 MAINTENANCE_TASKS = {"vacuum": True, "partitions": True, "report": False}  # task -> daily
 
 
@@ -84,6 +87,14 @@ def expected_alarms(env: str) -> dict[str, AlarmRow]:
         row(f"{p}-service-start-failures",
             w("AWS/Events", "MatchedEvents", {"RuleName": f"{p}-service-start-failures"}, "Sum", 300),
             1, 1, "GreaterThanOrEqualToThreshold", "notBreaching", critical),
+        row(f"{p}-backup-failures",
+            w("AWS/Events", "MatchedEvents", {"RuleName": f"{p}-backup-failures"}, "Sum", 300),
+            1, 1, "GreaterThanOrEqualToThreshold", "notBreaching", warning),
+        row(f"{p}-restore-drill-failed", None, 1, 1, "GreaterThanOrEqualToThreshold", "notBreaching", warning,
+            expression="failed + timedout",
+            inputs={name: w("AWS/States", metric, {"StateMachineArn": DRILL_ARN.format(env=env, account=ACCOUNTS[env])},
+                            "Sum", 300)
+                    for name, metric in (("failed", "ExecutionsFailed"), ("timedout", "ExecutionsTimedOut"))}),
     ]  # fmt: skip
     for service in SERVICES:
         ecs = {"ClusterName": p, "ServiceName": service}
@@ -249,7 +260,8 @@ def test_a_failed_start_is_seen_in_ecs_events_of_this_cluster(env: SynthesizedEn
     """A service that cannot start one task sends no task counts; ECS's events say so instead."""
     name = env.config.name
     resources = env.template_json("Monitoring")["Resources"]
-    (rule,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+    rules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+    (rule,) = [r for r in rules if r["Name"].endswith("-service-start-failures")]
     assert rule["Name"] == f"ticketing-{name}-service-start-failures"
     pattern = rule["EventPattern"]
     assert pattern["source"] == ["aws.ecs"]
@@ -264,8 +276,7 @@ def test_a_failed_start_is_seen_in_ecs_events_of_this_cluster(env: SynthesizedEn
     (prefix,) = pattern["resources"]
     assert show(prefix["prefix"], {}).endswith(f":service/ticketing-{name}/")
     (target,) = rule["Targets"]
-    (group_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"]
-    assert target["Arn"] == {"Fn::GetAtt": [group_id, "Arn"]}
+    group_id = target["Arn"]["Fn::GetAtt"][0]
     group = resources[group_id]["Properties"]
     assert group["LogGroupName"] == f"/ticketing/{name}/ecs/service-events"
     assert group["RetentionInDays"] == env.config.compute.log_retention_days
@@ -276,7 +287,29 @@ def test_a_failed_start_is_seen_in_ecs_events_of_this_cluster(env: SynthesizedEn
     assert statement["Effect"] == "Allow"
     assert sorted(statement["Principal"]["Service"]) == ["delivery.logs.amazonaws.com", "events.amazonaws.com"]
     assert sorted(statement["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
-    assert statement["Resource"] == f"<getatt:{group_id}.Arn>"
+    assert f"<getatt:{group_id}.Arn>" in statement["Resource"]
+
+
+def test_failed_backup_and_copy_jobs_are_logged_and_alarmed(env: SynthesizedEnvironment) -> None:
+    """No backup or copy job fails unseen: every AWS Backup job of the account and region that failed, was
+    aborted or expired before it started goes to its own log group, and the rule's matches alarm."""
+    name = env.config.name
+    resources = env.template_json("Monitoring")["Resources"]
+    rules = {r["Properties"]["Name"]: r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"}
+    assert sorted(rules) == [f"ticketing-{name}-backup-failures", f"ticketing-{name}-service-start-failures"]
+    rule = rules[f"ticketing-{name}-backup-failures"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.backup"],
+        "detail-type": ["Backup Job State Change", "Copy Job State Change"],
+        "detail": {"state": ["FAILED", "ABORTED", "EXPIRED"]},
+    }
+    (target,) = rule["Targets"]
+    group_id = target["Arn"]["Fn::GetAtt"][0]
+    assert resources[group_id]["Properties"]["LogGroupName"] == f"/ticketing/{name}/backup/job-failures"
+    (policy,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::ResourcePolicy"]
+    (statement,) = json.loads(show(policy["PolicyDocument"], {}))["Statement"]
+    assert len(statement["Resource"]) == 2  # one delivery policy for both event logs (an account holds 10)
+    assert f"<getatt:{group_id}.Arn>" in statement["Resource"]
 
 
 def test_no_alarm_of_the_main_region_is_muted(env: SynthesizedEnvironment) -> None:
