@@ -110,6 +110,7 @@ class MonitoringStack(PlatformStack):
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.event_log_groups: list[logs.LogGroup] = []
+        self.event_log_names: list[str] = []
         self.start_failures_rule = self._start_failure_alarm()
         self.backup_failures_rule = self._backup_failure_alarm()
         self._restore_drill_alarm()
@@ -326,7 +327,6 @@ class MonitoringStack(PlatformStack):
     ) -> events.Rule:
         """A rule whose matched events go to a log group of their own, and an alarm on its MatchedEvents."""
         config = self.config
-        allow_cloudwatch_logs(self.key, self, log_group_arns=[log_group_arn(self, log_group_name)])
         log_group = logs.LogGroup(
             self,
             f"{construct_prefix}Events" if construct_prefix != "StartFailure" else "ServiceEvents",
@@ -337,6 +337,7 @@ class MonitoringStack(PlatformStack):
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.event_log_groups.append(log_group)
+        self.event_log_names.append(log_group_name)
         rule_name = f"{self.prefix}-{slug}"
         rule = events.Rule(
             self,
@@ -370,7 +371,10 @@ class MonitoringStack(PlatformStack):
         return rule
 
     def _event_log_delivery(self) -> None:
-        """One resource policy (an account and region hold at most 10) lets EventBridge write to every event log."""
+        """One resource policy (an account and region hold at most 10) lets EventBridge write to every event log,
+        and one key-policy statement lets CloudWatch Logs encrypt them."""
+        arns = [log_group_arn(self, name) for name in self.event_log_names]  # by name: the key comes first
+        allow_cloudwatch_logs(self.key, self, log_group_arns=arns)
         logs.CfnResourcePolicy(
             self,
             "ServiceEventsDelivery",

@@ -154,7 +154,7 @@ class RestoreDrill(Construct):
             },
             extra_statements=[
                 iam.PolicyStatement(
-                    actions=["backup:ListRecoveryPointsByBackupVault", "backup:GetRecoveryPointRestoreMetadata"],
+                    actions=["backup:ListRecoveryPointsByBackupVault"],
                     resources=[
                         stack.format_arn(
                             service="backup",
@@ -164,7 +164,11 @@ class RestoreDrill(Construct):
                         )
                     ],
                 ),
-                iam.PolicyStatement(actions=["backup:StartRestoreJob", "backup:DescribeRestoreJob"], resources=["*"]),
+                iam.PolicyStatement(
+                    actions=["backup:GetRecoveryPointRestoreMetadata", "backup:StartRestoreJob",
+                             "backup:DescribeRestoreJob"],
+                    resources=["*"],
+                ),
                 iam.PolicyStatement(
                     actions=["iam:PassRole"],
                     resources=[restore_role.role_arn],
@@ -187,9 +191,11 @@ class RestoreDrill(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             reason=(
                 "The drill may modify and delete only instances named ticketing-<env>-drill-* (each drill's name "
-                "has its start time, so no fixed ARN exists); the restore jobs, DescribeDBInstances (the sweep "
-                "of instances left behind) and PutMetricData (limited to the drill's namespace by condition) "
-                "have no resource-level permissions; StartRestoreJob acts through the passed backup role."
+                "has its start time, so no fixed ARN exists); a recovery point of RDS is named by its snapshot's "
+                "ARN, which differs each day (the restore metadata and the restore job are on '*'; the job acts "
+                "through the passed backup role only), and DescribeDBInstances (the sweep of instances left "
+                "behind), DescribeRestoreJob and PutMetricData (limited to the drill's namespace by condition) "
+                "have no resource-level permissions."
             ),
         )
         self.state_machine = self._state_machine(config, name, encryption_key)
@@ -274,7 +280,9 @@ class RestoreDrill(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
-        machine.node.add_dependency(policy)
+        cfn_policy = policy.node.default_child
+        assert cfn_policy is not None
+        machine.node.add_dependency(cfn_policy)  # the role's permissions exist before the machine is created
         return machine
 
     def _monthly(self, config: EnvironmentConfig, name: str) -> scheduler.CfnSchedule:
