@@ -213,6 +213,39 @@ class PoolConfig(_Strict):
         return self
 
 
+_SNAPSHOT_ARN = re.compile(r"^arn:aws:rds:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):snapshot:[A-Za-z0-9:-]{1,255}$")
+_RESTORE_SUFFIX = re.compile(r"^[a-z0-9]{1,8}$")
+
+
+class RestoreSource(_Strict):
+    """Restore the primary from a snapshot (README: Recovery): a reviewed change that replaces it."""
+
+    snapshot_arn: str = Field(description="arn:aws:rds:<region>:<account>:snapshot:<name>, in the main region.")
+    identifier_suffix: str = Field(
+        description="The restored primary is ticketing-<env>-postgres-<suffix>: a name the old one does not hold."
+    )
+
+    @field_validator("snapshot_arn")
+    @classmethod
+    def _arn(cls, value: str) -> str:
+        if not _SNAPSHOT_ARN.fullmatch(value):
+            raise ValueError("an RDS snapshot ARN, arn:aws:rds:<region>:<account>:snapshot:<name>")
+        return value
+
+    @field_validator("identifier_suffix")
+    @classmethod
+    def _suffix(cls, value: str) -> str:
+        if not _RESTORE_SUFFIX.fullmatch(value):
+            raise ValueError("1 to 8 lower-case letters and digits, e.g. r1")
+        return value
+
+    @property
+    def region(self) -> str:
+        match = _SNAPSHOT_ARN.fullmatch(self.snapshot_arn)
+        assert match is not None
+        return match["region"]
+
+
 class DatabaseConfig(_Strict):
     """PostgreSQL primary, read replicas and RDS Proxy."""
 
@@ -252,6 +285,7 @@ class DatabaseConfig(_Strict):
     )
     proxy: ProxyConfig
     pool: PoolConfig
+    restore_from: RestoreSource | None = None
 
     @field_validator("instance_class", "replica_instance_class")
     @classmethod
@@ -776,6 +810,7 @@ class EnvironmentConfig(_Strict):
                 *self._network_problems(),
                 *self._production_problems(),
                 *self._protection_tag_problems(),
+                *self._restore_problems(),
                 *backup_problems(self),
             ]
         )
@@ -857,6 +892,19 @@ class EnvironmentConfig(_Strict):
                 )
             )
         return problems
+
+    def _restore_problems(self) -> list[ConfigFieldError]:
+        source = self.database.restore_from
+        if source is None or source.region == self.region:
+            return []
+        return [
+            ConfigFieldError(
+                "database.restore_from.snapshot_arn",
+                source.snapshot_arn,
+                f"RDS restores only from a snapshot in the instance's region ({self.region}); copy it there first "
+                "(aws rds copy-db-snapshot, or an AWS Backup copy job)",
+            )
+        ]
 
     def _protection_tag_problems(self) -> list[ConfigFieldError]:
         key = self.cost.unused.protection_tag

@@ -44,6 +44,13 @@ from stacks.restore_drill import RestoreDrill
 DATABASE_NAME = "ticketing"
 
 
+def primary_identifier(config: EnvironmentConfig) -> str:
+    """`ticketing-<env>-postgres`, or with `-<suffix>` once restored from a snapshot (database.restore_from)."""
+    base = f"ticketing-{config.name}-postgres"
+    restore = config.database.restore_from
+    return f"{base}-{restore.identifier_suffix}" if restore else base
+
+
 def backup_role_name(environment: str) -> str:
     """AWS Backup's role for the database: backups, copies, and the restore drill's restores."""
     return f"ticketing-{environment}-backup"
@@ -79,7 +86,8 @@ class DataStack(PlatformStack):
             "Postgres",
             vpc=network.vpc,
             database_name=DATABASE_NAME,
-            instance_identifier=f"ticketing-{config.name}-postgres",
+            instance_identifier=primary_identifier(config),
+            snapshot_identifier=db.restore_from.snapshot_arn if db.restore_from else None,
             instance_type=instance_type(db.instance_class),
             engine_version=rds.PostgresEngineVersion.of(db.engine_version, db.engine_version.split(".")[0]),
             allow_major_version_upgrade=db.allow_major_version_upgrade,

@@ -165,8 +165,11 @@ class RestoreDrill(Construct):
                     ],
                 ),
                 iam.PolicyStatement(
-                    actions=["backup:GetRecoveryPointRestoreMetadata", "backup:StartRestoreJob",
-                             "backup:DescribeRestoreJob"],
+                    actions=[
+                        "backup:GetRecoveryPointRestoreMetadata",
+                        "backup:StartRestoreJob",
+                        "backup:DescribeRestoreJob",
+                    ],
                     resources=["*"],
                 ),
                 iam.PolicyStatement(

@@ -37,11 +37,15 @@ LOCK = {"min_retention_days": 7, "max_retention_days": 400, "changeable_for_days
         ("staging", "backup.drill.day_of_month", 31, "backup.drill.day_of_month = 31: must be 1 to 28"),
         ("staging", "backup.daily_retention_days", 0, "backup.daily_retention_days = 0: must be 1 to 36500 days"),
         ("staging", "backup", DELETE, "backup: required"),
+        ("prod", "database.restore_from", {"snapshot_arn": "arn:aws:rds:ap-northeast-3:333333333333:snapshot:s1", "identifier_suffix": "r1"}, "database.restore_from.snapshot_arn = 'arn:aws:rds:ap-northeast-3:333333333333:snapshot:s1': RDS restores only from a snapshot in the instance's region (ap-northeast-2); copy it there first"),
+        ("prod", "database.restore_from", {"snapshot_arn": "snap-1", "identifier_suffix": "r1"}, "database.restore_from.snapshot_arn = 'snap-1': an RDS snapshot ARN, arn:aws:rds:<region>:<account>:snapshot:<name>"),
+        ("prod", "database.restore_from", {"snapshot_arn": "arn:aws:rds:ap-northeast-2:333333333333:snapshot:s1", "identifier_suffix": "R_1"}, "database.restore_from.identifier_suffix = 'R_1': 1 to 8 lower-case letters and digits, e.g. r1"),
     ],
     ids=["same-region", "unknown-region", "prod-unlocked", "dev-locked", "lock-above-pitr", "lock-below-daily",
          "short-cooling-off", "min-above-max", "account-outside-prod", "own-account", "short-account",
          "bad-vault-name", "prod-monthly", "unknown-database", "not-a-select", "two-statements", "unknown-class",
-         "bad-time", "day-31", "zero-retention", "no-backup"],
+         "bad-time", "day-31", "zero-retention", "no-backup", "restore-other-region", "restore-not-an-arn",
+         "restore-bad-suffix"],
 )  # fmt: skip
 def test_bad_backup_settings_are_named(base: str, key: str, value: Any, message: str) -> None:
     with pytest.raises(ConfigError) as caught:

@@ -252,10 +252,15 @@ def test_the_drill_may_delete_only_drill_instances(env: SynthesizedEnvironment) 
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Ticketing/Backup"}}
 
 
+SNAPSHOT = "arn:aws:rds:ap-northeast-2:333333333333:snapshot:awsbackup:job-0123abcd"
+
+
 @pytest.fixture(scope="module")
 def with_backup_account(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """prod with a vault in a separate backup account, synthesised with every compliance pack."""
+    """prod with a vault in a separate backup account, its primary restored from a recovery point,
+    synthesised with every compliance pack (one App for both variations)."""
     data = with_change("prod", "backup.backup_account", {"account": "444444444444", "vault_name": "ticketing-prod"})
+    data["database"]["restore_from"] = {"snapshot_arn": SNAPSHOT, "identifier_suffix": "r1"}
     config = validate_environment(data, source="prod.toml", expected_name="prod")
     outdir = tmp_path_factory.mktemp("backup-account")
     app = build_app([config], new_app(outdir=str(outdir), context=feature_flags()))
@@ -264,6 +269,28 @@ def with_backup_account(tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
     path = outdir / "assembly-Prod" / stage.data.template_file
     template: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return template
+
+
+def test_a_primary_restored_into_the_stack_keeps_its_logical_id_under_a_new_name(
+    with_backup_account: dict[str, Any], platform: Any
+) -> None:
+    """database.restore_from: the same construct restored from the snapshot, a new instance name (the old one
+    is still taken while CloudFormation creates the new one), the secret's password, the replicas renamed."""
+    instances = resources(with_backup_account, "AWS::RDS::DBInstance")
+    before = resources(platform("prod").template_json("Data"), "AWS::RDS::DBInstance")
+    assert sorted(instances) == sorted(before)
+    primary_id = next(k for k, r in instances.items() if "SourceDBInstanceIdentifier" not in r["Properties"])
+    primary = instances[primary_id]["Properties"]
+    assert primary["DBSnapshotIdentifier"] == SNAPSHOT
+    assert primary["DBInstanceIdentifier"] == "ticketing-prod-postgres-r1"
+    for absent in ("StorageEncrypted", "KmsKeyId", "MasterUsername", "DBName"):  # the snapshot's, not settable
+        assert absent not in primary
+    assert "resolve:secretsmanager" in json.dumps(primary["MasterUserPassword"])
+    assert instances[primary_id]["DeletionPolicy"] == "Snapshot"
+    replicas = sorted(r["Properties"]["DBInstanceIdentifier"] for k, r in instances.items() if k != primary_id)
+    assert replicas == ["ticketing-prod-postgres-r1-replica1", "ticketing-prod-postgres-r1-replica2"]
+    _, selection = the_one(with_backup_account, "AWS::Backup::BackupSelection")
+    assert primary_id in json.dumps(selection["Properties"]["BackupSelection"]["Resources"])
 
 
 def test_a_backup_account_gets_a_copy_and_the_data_key(with_backup_account: dict[str, Any]) -> None:

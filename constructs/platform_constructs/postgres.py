@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from aws_cdk import (
     ArnFormat,
@@ -293,6 +293,7 @@ class PostgresCluster(Construct):
         log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         removal_policy: RemovalPolicy = RemovalPolicy.SNAPSHOT,
         instance_identifier: str | None = None,
+        snapshot_identifier: str | None = None,
         admin_username: str = "postgres",
         port: int = 5432,
         slow_query_threshold_ms: int = 500,
@@ -357,6 +358,11 @@ class PostgresCluster(Construct):
             credentials, and the logs are audit records.
         :param instance_identifier: primary's DB identifier, replicas get ``-replicaN`` appended
             (default: derived from the construct path, lower-cased, like CDK-generated names).
+        :param snapshot_identifier: restore the primary from this snapshot (an ARN: a recovery point of
+            AWS Backup, a copy of one, or a manual snapshot) instead of creating it empty. Setting or
+            changing it replaces the primary, so give it a new ``instance_identifier`` at the same time
+            (the old one's name is still taken while CloudFormation creates the new one). The master
+            password stays the one in the secret: CloudFormation sets it on the restored instance.
         :param admin_username: master user stored in the secret (default: ``postgres``).
         :param port: instances' port, 1150 to 65535 (default: 5432, PostgreSQL's; the proxy
             listens on 5432 whatever this is).
@@ -487,6 +493,7 @@ class PostgresCluster(Construct):
         )
         self.primary = self._create_primary(
             instance_props,
+            snapshot_identifier=snapshot_identifier,
             engine=engine,
             instance_type=instance_type,
             identifier=base_identifier,
@@ -774,6 +781,7 @@ class PostgresCluster(Construct):
         self,
         instance_props: _InstanceProps,
         *,
+        snapshot_identifier: str | None,
         engine: rds.IInstanceEngine,
         instance_type: ec2.InstanceType,
         identifier: str,
@@ -785,27 +793,53 @@ class PostgresCluster(Construct):
         backup_retention_days: int,
         deletion_protection: bool,
         allow_major_version_upgrade: bool,
-    ) -> rds.DatabaseInstance:
-        """The writer: encrypted storage, automated backups kept after deletion, created after its log groups."""
-        primary = rds.DatabaseInstance(
-            self,
-            "Primary",
-            engine=engine,
-            instance_type=instance_type,
-            instance_identifier=identifier,
-            credentials=rds.Credentials.from_secret(master_secret),
-            database_name=database_name,
-            multi_az=multi_az,
-            availability_zone=availability_zone,
-            security_groups=[self.security_group],
-            storage_encrypted=True,
-            storage_encryption_key=encryption_key,
-            backup_retention=Duration.days(backup_retention_days),
-            delete_automated_backups=False,
-            deletion_protection=deletion_protection,
-            allow_major_version_upgrade=allow_major_version_upgrade,
+    ) -> rds.DatabaseInstance | rds.DatabaseInstanceFromSnapshot:
+        """The writer: encrypted storage, automated backups kept after deletion, created after its log groups;
+        empty, or restored from `snapshot_identifier`."""
+        common: dict[str, Any] = {
+            "engine": engine,
+            "instance_type": instance_type,
+            "instance_identifier": identifier,
+            "multi_az": multi_az,
+            "availability_zone": availability_zone,
+            "security_groups": [self.security_group],
+            "backup_retention": Duration.days(backup_retention_days),
+            "delete_automated_backups": False,
+            "deletion_protection": deletion_protection,
+            "allow_major_version_upgrade": allow_major_version_upgrade,
             **instance_props,
-        )
+        }
+        primary: rds.DatabaseInstance | rds.DatabaseInstanceFromSnapshot
+        if snapshot_identifier is None:
+            primary = rds.DatabaseInstance(
+                self,
+                "Primary",
+                credentials=rds.Credentials.from_secret(master_secret),
+                database_name=database_name,
+                storage_encrypted=True,
+                storage_encryption_key=encryption_key,
+                **common,
+            )
+        else:
+            primary = rds.DatabaseInstanceFromSnapshot(
+                self,
+                "Primary",
+                snapshot_identifier=snapshot_identifier,
+                credentials=rds.SnapshotCredentials.from_secret(master_secret),
+                **common,
+            )
+            acknowledge(
+                primary,
+                "AwsSolutions-RDS2",
+                "NIST.800.53.R5-RDSStorageEncrypted",
+                "PCI.DSS.321-RDSStorageEncrypted",
+                reason=(
+                    "The primary is restored from a snapshot, and a restored instance is encrypted exactly as its "
+                    "snapshot is (every snapshot of this library's instances and every AWS Backup copy is "
+                    "KMS-encrypted); CloudFormation accepts neither StorageEncrypted nor KmsKeyId together with "
+                    "DBSnapshotIdentifier, so the property is absent."
+                ),
+            )
         for key in LOG_EXPORTS:
             primary.node.add_dependency(self.log_groups[f"Primary/{key}"])
         return primary
