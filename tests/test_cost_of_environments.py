@@ -4,6 +4,10 @@ estimate inside the environment's own budget."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from config.prices import price_table
@@ -78,3 +82,15 @@ def test_an_assembly_of_one_environment_reads_as_that_environment(env: Synthesiz
         (line.resource, line.monthly) for line in cost_of(env).lines
     ]
     assert set(SAVINGS) >= {choice for line in again.lines for choice in line.savings}
+
+
+def test_the_readmes_excerpt_is_what_make_cost_prints_for_prod(platform: Any) -> None:
+    """The README shows part of prod's table; its total and lines must be today's, not last month's."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    estimate = cost_of(platform("prod"))
+    assert f"== prod: {estimate.total:,.2f} USD a month" in readme
+    lines = {line.resource: line for line in estimate.lines}
+    for resource in ("data/Postgres/Primary", "data/Cache", "services/ApiGateway/Fargate/Service"):
+        shown = re.search(rf"^\S+(?: \S+)?\s+{re.escape(resource)}\s+([0-9,.]+)", readme, re.MULTILINE)
+        assert shown, resource
+        assert shown.group(1) == f"{lines[resource].monthly:,.2f}", resource
