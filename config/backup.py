@@ -15,7 +15,9 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
@@ -228,3 +230,33 @@ def drill_query_problems(config: EnvironmentConfig) -> list[str]:
         for index, query in enumerate(config.backup.drill.queries)
         if query.database not in databases
     ]
+
+
+#: RDS takes its own daily snapshot in the backup window, and AWS Backup cannot snapshot an instance while
+#: RDS is backing it up or maintaining it: both windows end well before the daily recovery point. The
+#: windows are fixed in UTC from standard time; where daylight saving time applies they come an hour closer.
+BACKUP_WINDOW_LEAD = timedelta(hours=3)
+MAINTENANCE_WINDOW_LEAD = timedelta(hours=2)
+WINDOW_LENGTH = timedelta(minutes=30)
+_SUNDAY = datetime(2026, 1, 18)  # a Sunday in standard time: where the weekly window is anchored
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def database_windows(daily_at: str, time_zone: str) -> tuple[str, str]:
+    """(RDS backup window, RDS maintenance window) in UTC, both before the daily recovery point at `daily_at`
+    (`time_zone`): the backup window daily 3 h before it, the maintenance window on Sundays 2 h before it.
+    A backup window would not cross midnight UTC: it then ends at 23:59 instead."""
+    hour, minute = clock_time(daily_at)
+    point = _SUNDAY.replace(hour=hour, minute=minute, tzinfo=ZoneInfo(time_zone))
+    backup = (point - BACKUP_WINDOW_LEAD).astimezone(UTC)
+    if (backup + WINDOW_LENGTH).date() != backup.date():
+        backup = backup.replace(hour=23, minute=29)
+    maintenance = (point - MAINTENANCE_WINDOW_LEAD).astimezone(UTC)
+
+    def weekly(moment: datetime) -> str:
+        return f"{_WEEKDAYS[moment.weekday()]}:{moment:%H:%M}"
+
+    return (
+        f"{backup:%H:%M}-{backup + WINDOW_LENGTH:%H:%M}",
+        f"{weekly(maintenance)}-{weekly(maintenance + WINDOW_LENGTH)}",
+    )

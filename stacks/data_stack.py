@@ -24,6 +24,7 @@ from aws_cdk import (
 )
 from constructs import Construct
 
+from config.backup import database_windows
 from config.fields import clock_time
 from config.schema import EnvironmentConfig, cache_user, database_role
 from platform_constructs.acknowledgments import acknowledge
@@ -80,6 +81,7 @@ class DataStack(PlatformStack):
         )
 
         self.backup_plan = self._backups(config)
+        windows = database_windows(config.backup.daily_at, config.maintenance.time_zone)
 
         self.postgres = PostgresCluster(
             self,
@@ -101,6 +103,9 @@ class DataStack(PlatformStack):
             backup_retention_days=db.backup_retention_days,
             backup_plan=self.backup_plan.plan,
             backup_role=self.backup_plan.role,
+            # RDS's own backup and maintenance end before AWS Backup's daily snapshot, which cannot run during them.
+            backup_window=windows[0],
+            maintenance_window=windows[1],
             deletion_protection=db.deletion_protection,
             removal_policy=RemovalPolicy.SNAPSHOT,
             slow_query_threshold_ms=db.slow_query_threshold_ms,

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from config import ConfigError
+from config.backup import database_windows
 from config.loader import validate_environment
 from tests.test_config_validation import DELETE, with_change
 
@@ -59,3 +60,35 @@ def test_a_backup_account_elsewhere_is_accepted_in_prod() -> None:
     config = validate_environment(data, source="prod.toml", expected_name="prod")
     assert config.backup.backup_account is not None
     assert config.backup.backup_account.region == "ap-southeast-1"
+
+
+def minutes_of(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+@pytest.mark.parametrize("time_zone", ["UTC", "Asia/Seoul", "Asia/Kolkata"])  # whole, +9 and half-hour offsets
+def test_rds_windows_end_well_before_the_daily_point_for_every_minute_of_the_day(time_zone: str) -> None:
+    """AWS Backup cannot snapshot while RDS backs up or maintains the instance: for every daily point, RDS's
+    backup window (daily, 30 min, never across midnight) ends at least 2.5 h before it and the maintenance
+    window (Sundays, 30 min) at least 1.5 h before it, and the two never overlap."""
+    offset = {"UTC": 0, "Asia/Seoul": 9 * 60, "Asia/Kolkata": 330}[time_zone]
+    day = 24 * 60
+    for local in range(day):
+        daily_at = f"{local // 60:02d}:{local % 60:02d}"
+        backup, maintenance = database_windows(daily_at, time_zone)
+        point = (local - offset) % day  # minutes after midnight UTC
+        start, end = (minutes_of(part) for part in backup.split("-"))
+        assert end - start == 30, (daily_at, backup)  # also: end after start, so no midnight crossing
+        assert 150 <= (point - end) % day <= 180, (daily_at, backup)
+        days, clocks = zip(*(part.split(":", 1) for part in maintenance.split("-")), strict=True)
+        m_start, m_end = (minutes_of(clock) for clock in clocks)
+        assert (m_end - m_start) % day == 30, (daily_at, maintenance)
+        assert (point - m_end) % day == 90, (daily_at, maintenance)
+        maintained = {(m_start + minute) % day for minute in range(30)}
+        assert not maintained & set(range(start, end)), (daily_at, backup, maintenance)
+        assert days[0] in ("sat", "sun"), (daily_at, maintenance)
+
+
+def test_the_committed_windows_come_before_the_daily_point() -> None:
+    assert database_windows("03:00", "Asia/Seoul") == ("15:00-15:30", "sat:16:00-sat:16:30")

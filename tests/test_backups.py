@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from config.backup import database_windows
 from config.loader import validate_environment
 from stacks.compliance import synthesize
 from stacks.platform_app import build_app, feature_flags, new_app
@@ -308,3 +309,14 @@ def test_a_backup_account_gets_a_copy_and_the_data_key(with_backup_account: dict
     (statement,) = shared
     assert render(statement["Principal"]["AWS"]) == "arn:aws:iam::444444444444:root"
     assert sorted(statement["Action"]) == ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:ReEncryptFrom"]
+
+
+def test_rds_backs_up_and_maintains_before_aws_backups_daily_point(env: SynthesizedEnvironment) -> None:
+    """AWS Backup cannot snapshot an instance during RDS's backup or maintenance window: both come first."""
+    config = env.config
+    backup_window, maintenance_window = database_windows(config.backup.daily_at, config.maintenance.time_zone)
+    for logical_id, instance in resources(env.template_json("Data"), "AWS::RDS::DBInstance").items():
+        props = instance["Properties"]
+        assert props["PreferredMaintenanceWindow"] == maintenance_window, logical_id
+        if "SourceDBInstanceIdentifier" not in props:  # a PostgreSQL replica has no backups of its own
+            assert props["PreferredBackupWindow"] == backup_window

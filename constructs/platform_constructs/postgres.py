@@ -221,6 +221,7 @@ class _InstanceProps(TypedDict):
     auto_minor_version_upgrade: bool
     publicly_accessible: bool
     removal_policy: RemovalPolicy
+    preferred_maintenance_window: str | None
 
 
 class PostgresCluster(Construct):
@@ -288,6 +289,8 @@ class PostgresCluster(Construct):
         backup_retention_days: int = 7,
         backup_plan: backup.IBackupPlan | None = None,
         backup_role: iam.IRole | None = None,
+        backup_window: str | None = None,
+        maintenance_window: str | None = None,
         deletion_protection: bool = True,
         allow_major_version_upgrade: bool = False,
         log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
@@ -342,6 +345,10 @@ class PostgresCluster(Construct):
         :param backup_plan: AWS Backup plan the primary is added to (default: none; the automated
             RDS backups above are then the only backups).
         :param backup_role: the role AWS Backup selects the primary with (default: one of its own).
+        :param backup_window: RDS's daily backup window of the primary, ``hh24:mi-hh24:mi`` UTC (default:
+            one RDS picks); keep it away from an AWS Backup plan's snapshots, which cannot run during it.
+        :param maintenance_window: the weekly maintenance window of every instance,
+            ``ddd:hh24:mi-ddd:hh24:mi`` UTC (default: one RDS picks); it must not overlap ``backup_window``.
         :param deletion_protection: RDS deletion protection on the primary (default: on). Read replicas never
             have it: they hold no data of their own, and removing one (fewer ``read_replicas``) must delete it
             cleanly instead of leaving a protected instance orphaned and billed when CloudFormation's delete fails.
@@ -490,10 +497,12 @@ class PostgresCluster(Construct):
             performance_insights_retention=performance_insights_retention,
             monitoring_interval=monitoring_interval,
             removal_policy=removal_policy,
+            maintenance_window=maintenance_window,
         )
         self.primary = self._create_primary(
             instance_props,
             snapshot_identifier=snapshot_identifier,
+            backup_window=backup_window,
             engine=engine,
             instance_type=instance_type,
             identifier=base_identifier,
@@ -754,6 +763,7 @@ class PostgresCluster(Construct):
         performance_insights_retention: rds.PerformanceInsightRetention,
         monitoring_interval: Duration,
         removal_policy: RemovalPolicy,
+        maintenance_window: str | None,
     ) -> _InstanceProps:
         """Settings the primary and the replicas share: storage, monitoring, logs, access, removal."""
         return {
@@ -775,6 +785,7 @@ class PostgresCluster(Construct):
             "auto_minor_version_upgrade": self.auto_minor_version_upgrade,
             "publicly_accessible": False,
             "removal_policy": removal_policy,
+            "preferred_maintenance_window": maintenance_window,
         }
 
     def _create_primary(
@@ -782,6 +793,7 @@ class PostgresCluster(Construct):
         instance_props: _InstanceProps,
         *,
         snapshot_identifier: str | None,
+        backup_window: str | None,
         engine: rds.IInstanceEngine,
         instance_type: ec2.InstanceType,
         identifier: str,
@@ -807,6 +819,7 @@ class PostgresCluster(Construct):
             "delete_automated_backups": False,
             "deletion_protection": deletion_protection,
             "allow_major_version_upgrade": allow_major_version_upgrade,
+            "preferred_backup_window": backup_window,
             **instance_props,
         }
         primary: rds.DatabaseInstance | rds.DatabaseInstanceFromSnapshot
