@@ -17,6 +17,7 @@ ENV ?= all
 OUT ?= cdk.out
 BASELINE ?= cdk.out.baseline
 BASE_REF ?= main
+BASELINE_FROM ?=
 CDK_ENV_FLAG := $(if $(filter all,$(ENV)),,-c env=$(ENV))
 
 .PHONY: help setup synth lint-templates test test-fast lint typecheck unit snapshot-update baseline diff cost cost-diff bench coverage-report restore-drill clean
@@ -75,16 +76,10 @@ test: lint typecheck unit  ## lint, type check and the whole test suite
 snapshot-update: setup  ## rewrite the stack snapshots after an intended change (review the diff!)
 	$(BIN)/pytest tests/test_snapshots.py --snapshot-update
 
-baseline: setup  ## synthesise BASE_REF (default main) into cdk.out.baseline, for `make diff`
-	rm -rf .baseline cdk.out.baseline
-	git worktree add --detach .baseline $(BASE_REF)
-	# The functions' packages are installed, not committed: the baseline bundles the same ones.
-	ln -s $(CURDIR)/.lambda-deps .baseline/.lambda-deps
-	cd .baseline && PYTHONPATH=$(CURDIR)/.baseline/constructs cdk synth --quiet --output $(CURDIR)/cdk.out.baseline \
-	  --app "$(BIN)/python app.py" $(CDK_ENV_FLAG) || { cd $(CURDIR); git worktree remove --force .baseline; exit 1; }
-	git worktree remove --force .baseline
+baseline: setup  ## synthesise BASE_REF (default main; fetched in a shallow clone) into cdk.out.baseline, or BASELINE_FROM=dir: take that assembly
+	$(BIN)/python -m tools.make_baseline $(if $(BASELINE_FROM),--from $(BASELINE_FROM),--ref $(BASE_REF)) --env $(ENV) --out $(BASELINE)
 
-diff: setup  ## diff OUT against BASELINE (default cdk.out.baseline) with the CDK CLI; fails on replace/destroy
+diff: setup  ## compare OUT with BASELINE (default cdk.out.baseline); exit 1 on a change that loses data, 2 if it cannot compare
 	$(BIN)/python -m tools.diff_stacks --baseline $(BASELINE) --current $(OUT) --env $(ENV)
 
 cost: setup  ## synthesise ENV into OUT and print its monthly cost by service and resource, and what the guide's choices save

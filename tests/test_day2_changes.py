@@ -23,8 +23,8 @@ from config.schema import ServiceConfig
 from stacks.compliance import synthesize
 from stacks.platform_app import build_app, feature_flags, new_app
 from tests.conftest import SynthesizedEnvironment
+from tools.cli_diff import diff_stack
 from tools.compliance_report import stack_artifacts
-from tools.diff_stacks import diff_stack
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,5 @@
-"""tools/diff_stacks.py: the CDK CLI's offline diff, failing on replacement."""
+"""`make diff` (tools/diff_stacks.py): real before/after pairs, made from the session's dev synth by editing
+a copy of its templates the way a change would, for each thing the guard must catch or let through."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import SynthesizedEnvironment
-from tools.diff_stacks import main as diff_main
+from tools.diff_stacks import CANNOT_COMPARE, SAFE, UNSAFE, main as diff_main
+
+Edit = Callable[[dict[str, Any]], None]
 
 
 @pytest.fixture(scope="module")
@@ -18,48 +22,244 @@ def dev(platform: Callable[[str], SynthesizedEnvironment]) -> SynthesizedEnviron
     return platform("dev")
 
 
-def baseline_copy(env: SynthesizedEnvironment, tmp_path: Path) -> Path:
-    baseline = tmp_path / "baseline"
-    shutil.copytree(env.outdir, baseline)
-    return baseline
+def copy(env: SynthesizedEnvironment, target: Path, record: dict[str, Any] | None = None) -> Path:
+    shutil.copytree(env.outdir, target)
+    if record is not None:
+        (target / "baseline.json").write_text(json.dumps(record))
+    return target
 
 
-@pytest.mark.slow  # runs the CDK CLI's diff
-def test_identical_synths_pass(dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert diff_main(["--baseline", str(baseline_copy(dev, tmp_path)), "--current", str(dev.outdir)]) == 0
-    assert "diff: no destructive changes" in capsys.readouterr().out
+def template_path(env: SynthesizedEnvironment, assembly: Path, stack: str) -> Path:
+    return assembly / f"assembly-{env.stage.node.id}" / env.stack(stack).template_file
 
 
-@pytest.mark.slow  # runs the CDK CLI's diff
-def test_a_replacing_change_fails_and_names_the_resource(
+def edit(env: SynthesizedEnvironment, assembly: Path, stack: str, change: Edit) -> None:
+    path = template_path(env, assembly, stack)
+    template = json.loads(path.read_text(encoding="utf-8"))
+    change(template)
+    path.write_text(json.dumps(template), encoding="utf-8")
+
+
+def logical_id(template: dict[str, Any], kind: str, prefix: str = "") -> str:
+    (found,) = [str(k) for k, r in template["Resources"].items() if r["Type"] == kind and k.startswith(prefix)]
+    return found
+
+
+def props(template: dict[str, Any], kind: str, prefix: str = "") -> dict[str, Any]:
+    properties: dict[str, Any] = template["Resources"][logical_id(template, kind, prefix)]["Properties"]
+    return properties
+
+
+def primary(template: dict[str, Any]) -> dict[str, Any]:
+    return props(template, "AWS::RDS::DBInstance", "PostgresPrimary")
+
+
+def run(baseline: Path, current: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str]:
+    status = diff_main(["--baseline", str(baseline), "--current", str(current), *extra])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+RECORD = {"ref": "main", "commit": None, "environments": ["dev", "staging", "prod"]}
+
+
+def test_identical_synths_are_safe_and_summarised_per_stack(
     dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    baseline = baseline_copy(dev, tmp_path)
-    template_file = next(baseline.rglob("*Network*.template.json"))
-    template = json.loads(template_file.read_text())
-    vpc = next(r for r in template["Resources"].values() if r["Type"] == "AWS::EC2::VPC")
-    vpc["Properties"]["CidrBlock"] = "10.99.0.0/16"  # the baseline had another CIDR: replacing the VPC
-    template_file.write_text(json.dumps(template))
-
-    assert diff_main(["--baseline", str(baseline), "--current", str(dev.outdir), "--env", "dev"]) == 1
-    captured = capsys.readouterr()
-    assert "AWS::EC2::VPC" in captured.out
-    assert "replace" in captured.out
-    assert "destructive changes (replace/destroy) in Dev/Network" in captured.err
+    status, out, _ = run(copy(dev, tmp_path / "base", RECORD), dev.outdir, capsys)
+    assert status == SAFE
+    assert "== ticketing-dev-data (111111111111/ap-northeast-2): 0 added, 0 changed, 0 replaced, 0 removed" in out
+    assert out.count("== ticketing-dev-") == len(dev.stacks)
+    assert "diff: no unsafe changes" in out
 
 
-def test_a_missing_assembly_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert diff_main(["--baseline", str(tmp_path), "--current", str(tmp_path)]) == 2
-    assert "is not a cloud assembly" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("what", "change"),
+    [
+        ("backup retention", lambda t: primary(t).update(BackupRetentionPeriod=3)),
+        ("maintenance window", lambda t: primary(t).update(PreferredMaintenanceWindow="sun:01:00-sun:01:30")),
+        ("multi-AZ", lambda t: primary(t).update(MultiAZ=True)),
+        ("instance class", lambda t: primary(t).update(DBInstanceClass="db.t4g.large")),
+        ("cache snapshots", lambda t: props(t, "AWS::ElastiCache::ReplicationGroup").update(SnapshotRetentionLimit=20)),
+    ],
+)  # fmt: skip
+def test_routine_changes_of_stateful_resources_pass(
+    dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str], what: str, change: Edit
+) -> None:
+    """The baseline had another value: the change updates in place (the schemas' "may be replaced" decided)."""
+    baseline = copy(dev, tmp_path / "base", RECORD)
+    edit(dev, baseline, "Data", change)
+    status, out, err = run(baseline, dev.outdir, capsys)
+    assert status == SAFE, err
+    assert "== ticketing-dev-data (111111111111/ap-northeast-2): 0 added, 1 changed, 0 replaced, 0 removed" in out
 
 
-def test_an_assembly_with_open_findings_is_not_diffed(
+@pytest.mark.parametrize(
+    ("stack", "kind", "prefix", "change", "says"),
+    [
+        ("Data", "AWS::RDS::DBInstance", "PostgresPrimary", {"DBInstanceIdentifier": "ticketing-dev-old"},
+         "would be replaced: DBInstanceIdentifier"),
+        ("Data", "AWS::RDS::DBInstance", "PostgresPrimary", {"DBSnapshotIdentifier": "arn:aws:rds:x:1:snapshot:s"},
+         "would be replaced: DBSnapshotIdentifier"),
+        ("Data", "AWS::ElastiCache::ReplicationGroup", "", {"AtRestEncryptionEnabled": False},
+         "would be replaced: AtRestEncryptionEnabled"),
+        ("BackupVault", "AWS::Backup::BackupVault", "", {"BackupVaultName": "ticketing-dev-old-backups"},
+         "would be replaced: BackupVaultName"),
+        ("Data", "AWS::SecretsManager::Secret", "PostgresMasterSecret", {"Name": "old"}, "would be replaced: Name"),
+        ("Data", "AWS::KMS::Key", "DataKey", {"KeySpec": "RSA_2048"},
+         "CloudFormation refuses the change: KeySpec: KMS cannot change a key's spec"),
+    ],
+)  # fmt: skip
+def test_a_stateful_replacement_or_refused_change_fails_naming_it(
+    dev: SynthesizedEnvironment,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    stack: str,
+    kind: str,
+    prefix: str,
+    change: dict[str, Any],
+    says: str,
+) -> None:
+    baseline = copy(dev, tmp_path / "base", RECORD)
+    edit(dev, baseline, stack, lambda t: props(t, kind, prefix).update(change))
+    status, _, err = run(baseline, dev.outdir, capsys)
+    assert status == UNSAFE
+    assert f"{kind} {prefix}" in err
+    assert says in err
+
+
+def test_a_stateless_replacement_is_counted_not_refused(
+    dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = copy(dev, tmp_path / "base", RECORD)
+    edit(dev, baseline, "Monitoring", lambda t: props(t, "AWS::Events::Rule", "StartFailure").update(Name="old"))
+    status, out, _ = run(baseline, dev.outdir, capsys)
+    assert status == SAFE
+    assert "ticketing-dev-monitoring (111111111111/ap-northeast-2): 0 added, 0 changed, 1 replaced, 0 removed" in out
+
+
+def test_removing_a_stateful_resource_fails_and_a_stateless_one_passes(
+    dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The baseline had one more secret (stateful) and one more alarm (stateless) than the change."""
+    baseline = copy(dev, tmp_path / "base", RECORD)
+
+    def extra(template: dict[str, Any]) -> None:
+        resources = template["Resources"]
+        resources["OldSecret"] = {"Type": "AWS::SecretsManager::Secret", "Properties": {}, "DeletionPolicy": "Delete"}
+        resources["OldAlarm"] = {"Type": "AWS::CloudWatch::Alarm", "Properties": {}}
+
+    edit(dev, baseline, "Data", extra)
+    status, out, err = run(baseline, dev.outdir, capsys)
+    assert status == UNSAFE
+    assert "0 replaced, 2 removed" in out
+    assert "AWS::SecretsManager::Secret OldSecret would be removed (deleted; DeletionPolicy Delete)" in err
+    assert "OldAlarm" not in err
+
+
+@pytest.mark.parametrize(
+    ("rewrite", "says"),
+    [
+        (lambda m: m.update(environment="aws://111111111111/eu-west-1"), "moved to 111111111111/eu-west-1"),
+        (lambda m: m["properties"].update(stackName="ticketing-dev-database"), "renamed to ticketing-dev-database"),
+        (None, "removed from the app"),
+    ],
+)
+def test_a_baseline_stack_the_change_no_longer_deploys_fails_when_it_holds_data(
+    dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str], rewrite: Any, says: str
+) -> None:
+    """Moving, renaming or dropping the data stack: a new stack would be created and the old one's data left
+    behind (or deleted with it); the guard pairs stacks by account, region and name, so it sees all three."""
+    current = copy(dev, tmp_path / "current")
+    manifest_path = current / f"assembly-{dev.stage.node.id}" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    (data_id,) = [k for k, a in manifest["artifacts"].items() if a.get("displayName") == "Dev/Data"]
+    if rewrite is None:
+        del manifest["artifacts"][data_id]
+    else:
+        rewrite(manifest["artifacts"][data_id])
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    status, out, err = run(copy(dev, tmp_path / "base", RECORD), current, capsys)
+    assert status == UNSAFE
+    assert f"== ticketing-dev-data (111111111111/ap-northeast-2) ({says}" in out
+    assert "stack ticketing-dev-data" in err
+    assert "AWS::RDS::DBInstance PostgresPrimary" in err
+
+
+def test_an_allow_list_entry_lets_one_reviewed_change_through(
+    dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = copy(dev, tmp_path / "base", RECORD)
+    edit(dev, baseline, "Data", lambda t: props(t, "AWS::RDS::DBInstance", "PostgresPrimary").update(
+        DBInstanceIdentifier="ticketing-dev-old"))  # fmt: skip
+    primary = logical_id(json.loads(template_path(dev, baseline, "Data").read_text()), "AWS::RDS::DBInstance",
+                         "PostgresPrimary")  # fmt: skip
+    allow = tmp_path / "allow.toml"
+    allow.write_text(
+        f'[[allow]]\nstack = "ticketing-dev-data"\nlogical_id = "{primary}"\nreason = "restored on purpose"\n'
+    )
+    status, out, _ = run(baseline, dev.outdir, capsys, "--allow", str(allow))
+    assert status == SAFE
+    assert f"allowed: AWS::RDS::DBInstance {primary} would be replaced" in out
+    assert "(allowed: restored on purpose)" in out
+    allow.write_text(f'[[allow]]\nstack = "ticketing-dev-data"\nlogical_id = "{primary}"\n')
+    status, _, err = run(baseline, dev.outdir, capsys, "--allow", str(allow))
+    assert status == CANNOT_COMPARE
+    assert "allow[0] lacks reason" in err
+
+
+def test_the_committed_allow_list_allows_nothing(dev: SynthesizedEnvironment) -> None:
+    from tools.diff_stacks import ALLOW_FILE, load_allowances
+
+    assert load_allowances(ALLOW_FILE) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "record", "says"),
+    [
+        (["--env", "qa"], RECORD, "no stack of environment 'qa'"),
+        (["--env", "dev"], {"ref": "main", "commit": None, "environments": ["prod"]},
+         "the baseline was built for prod, not dev: run `make baseline ENV=dev`"),
+    ],
+)  # fmt: skip
+def test_what_cannot_be_compared_never_passes(
+    dev: SynthesizedEnvironment,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    record: dict[str, Any],
+    says: str,
+) -> None:
+    status, _, err = run(copy(dev, tmp_path / "base", record), dev.outdir, capsys, *args)
+    assert status == CANNOT_COMPARE
+    assert says in err
+
+
+def test_a_baseline_without_a_record_or_of_a_foreign_commit_is_named(
+    dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run(copy(dev, tmp_path / "plain"), dev.outdir, capsys)
+    assert status == SAFE
+    assert "the baseline records no commit" in out
+    foreign = {"ref": "feature", "commit": "0123456789abcdef0123456789abcdef01234567", "environments": ["dev"]}
+    status, out, _ = run(copy(dev, tmp_path / "foreign", foreign), dev.outdir, capsys)
+    assert "baseline: feature at 0123456789ab" in out
+
+
+def test_a_missing_assembly_cannot_be_compared(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(tmp_path, tmp_path, capsys)
+    assert status == CANNOT_COMPARE
+    assert "is not a cloud assembly" in err
+
+
+def test_an_assembly_with_open_findings_is_not_compared(
     dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A refused synth cannot be reviewed as if it were deployable."""
-    current = baseline_copy(dev, tmp_path)
+    current = copy(dev, tmp_path / "current")
     violation = {"ruleName": "AwsSolutions-KMS5", "description": "no rotation", "violatingConstructs": [{}]}
     report = {"pluginReports": [{"pluginName": "AwsSolutions", "violations": [violation]}]}
     (current / "validation-report.json").write_text(json.dumps(report))
-    assert diff_main(["--baseline", str(dev.outdir), "--current", str(current)]) == 2
-    assert "1 open compliance finding(s)" in capsys.readouterr().err
+    status, _, err = run(dev.outdir, current, capsys)
+    assert status == CANNOT_COMPARE
+    assert "1 open compliance finding(s)" in err

@@ -16,7 +16,7 @@ from config.loader import load_services
 from config.schema import ServiceConfig
 from tests.conftest import SynthesizedEnvironment
 from tests.test_day2_changes import changed_lines, synth_changed, template_of
-from tools.diff_stacks import diff_stack
+from tools.cli_diff import diff_stack
 
 pytestmark = pytest.mark.slow
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from config.prices import PRICES_FILE, PriceTable, load_price_table
-from tools.compliance_report import stack_artifacts
+from tools.cloud_assembly import AssemblyError, read_stacks
 from tools.cost_estimate import SAVINGS, CostError, EnvironmentEstimate, Line, StackInput, estimate_environment
 
 SAVING_TITLES = {
@@ -35,27 +35,11 @@ SAVING_TITLES = {
 RESOURCE_WIDTH = 44
 
 
-class AssemblyError(ValueError):
-    """The directory is not a cloud assembly this tool can read."""
-
-
 def read_assembly(outdir: Path) -> dict[str, list[StackInput]]:
     """{environment: its stacks} of a synthesised cloud assembly, environments as config names."""
-    if not (outdir / "manifest.json").is_file():
-        raise AssemblyError(f"{outdir} is not a cloud assembly (no manifest.json); synthesise it first (make synth)")
     environments: dict[str, list[StackInput]] = {}
-    for stage, directory, artifact in stack_artifacts(outdir):
-        properties = artifact["properties"]
-        metadata: dict[str, list[dict[str, Any]]] = dict(artifact.get("metadata", {}))
-        if artifact.get("additionalMetadataFile"):
-            extra = json.loads((directory / artifact["additionalMetadataFile"]).read_text(encoding="utf-8"))
-            for path, entries in extra.items():
-                metadata[path] = [*metadata.get(path, []), *entries]
-        template = json.loads((directory / properties["templateFile"]).read_text(encoding="utf-8"))
-        name = properties.get("stackName") or artifact.get("displayName", "")
-        environments.setdefault(stage.lower(), []).append(StackInput(name, template, metadata))
-    if not environments:
-        raise AssemblyError(f"{outdir} holds no stacks")
+    for stack in read_stacks(outdir):
+        environments.setdefault(stack.environment, []).append(StackInput(stack.name, stack.template, stack.metadata))
     return environments
 
 
