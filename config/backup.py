@@ -56,7 +56,11 @@ class BackupAccount(Strict):
 
     account: str = Field(description="12-digit id of the backup account.")
     vault_name: str = Field(description="Its vault (created in that account first; README: Recovery).")
-    region: str | None = Field(default=None, description="The vault's region; default backup.copy_region.")
+    region: str | None = Field(
+        default=None,
+        description="The vault's region: the environment's own (AWS Backup copies an RDS point to another "
+        "account or to another region, never both at once); default the environment's region.",
+    )
 
     @field_validator("account")
     @classmethod
@@ -203,10 +207,13 @@ def backup_problems(config: EnvironmentConfig) -> list[ConfigFieldError]:
                     "must be another account than the environment's own",
                 )
             )
-        elif backup.backup_account.region is not None and backup.backup_account.region not in REGIONS:
+        elif backup.backup_account.region not in (None, config.region):
             problems.append(
                 ConfigFieldError(
-                    "backup.backup_account.region", backup.backup_account.region, "not a region this repository knows"
+                    "backup.backup_account.region",
+                    backup.backup_account.region,
+                    f"must be the environment's region {config.region}: AWS Backup copies an RDS recovery point "
+                    "to another account or to another region, not both in one copy",
                 )
             )
     if config.is_production and backup.drill.monthly:
@@ -234,11 +241,13 @@ def drill_query_problems(config: EnvironmentConfig) -> list[str]:
 
 #: RDS takes its own daily snapshot in the backup window, and AWS Backup cannot snapshot an instance while
 #: RDS is backing it up or maintaining it: both windows end well before the daily recovery point. The
-#: windows are fixed in UTC from standard time; where daylight saving time applies they come an hour closer.
+#: windows are fixed in UTC from the zone's offset in January; where the offset changes during the year, they
+#: shift by that hour against local time (an hour closer to the point in a northern summer, further in a
+#: southern winter), still before it and never overlapping.
 BACKUP_WINDOW_LEAD = timedelta(hours=3)
 MAINTENANCE_WINDOW_LEAD = timedelta(hours=2)
 WINDOW_LENGTH = timedelta(minutes=30)
-_SUNDAY = datetime(2026, 1, 18)  # a Sunday in standard time: where the weekly window is anchored
+_SUNDAY = datetime(2026, 1, 18)  # a Sunday in January: where the weekly window is anchored
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

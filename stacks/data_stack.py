@@ -32,7 +32,7 @@ from platform_constructs.backup_plan import CopyDestination, DatabaseBackupPlan
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.naming import pascal_case
 from platform_constructs.postgres import PROXY_PORT, PostgresCluster
-from platform_constructs.recovery_vault import copy_key_statement, vault_arn
+from platform_constructs.recovery_vault import copy_key_statement, deny_key_destruction, vault_arn
 from platform_constructs.redis import RedisReplicationGroup
 from stacks.backup_vault_stack import backup_vault_name, copy_vault_name
 from stacks.data_parameters import SERVICE_ACCESS_POLICY, DataParameter, parameter_name, service_parameter_name
@@ -50,11 +50,6 @@ def primary_identifier(config: EnvironmentConfig) -> str:
     base = f"ticketing-{config.name}-postgres"
     restore = config.database.restore_from
     return f"{base}-{restore.identifier_suffix}" if restore else base
-
-
-def backup_role_name(environment: str) -> str:
-    """AWS Backup's role for the database: backups, copies, and the restore drill's restores."""
-    return f"ticketing-{environment}-backup"
 
 
 def instance_type(instance_class: str) -> ec2.InstanceType:
@@ -79,6 +74,8 @@ class DataStack(PlatformStack):
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        # The database and its recovery points in the main region are encrypted with this key.
+        deny_key_destruction(self.key)
 
         self.backup_plan = self._backups(config)
         windows = database_windows(config.backup.daily_at, config.maintenance.time_zone)
@@ -206,7 +203,7 @@ class DataStack(PlatformStack):
             account = backup.backup_account
             copies.append(
                 CopyDestination(
-                    vault_arn=vault_arn(account.account, account.region or backup.copy_region, account.vault_name),
+                    vault_arn=vault_arn(account.account, config.region, account.vault_name),
                     delete_after=Duration.days(backup.copy_retention_days),
                 )
             )
@@ -224,7 +221,6 @@ class DataStack(PlatformStack):
             "BackupPlan",
             plan_name=f"ticketing-{config.name}-database",
             vault=vault,
-            role_name=backup_role_name(config.name),
             point_in_time_days=config.database.backup_retention_days,
             daily_retention=Duration.days(backup.daily_retention_days),
             daily_at=clock_time(backup.daily_at),

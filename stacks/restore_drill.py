@@ -49,6 +49,9 @@ CHECK_EVERY = Duration.minutes(2)
 #: How long clean-up keeps retrying while a restore job still runs.
 CLEANUP_RETRY_INTERVAL = Duration.minutes(5)
 CLEANUP_RETRIES = 36
+#: The verify step's Lambda timeout, and what the state machine's timeout adds beyond every step.
+VERIFY_MINUTES = 15
+TIMEOUT_MARGIN_MINUTES = 60
 #: What Step Functions needs to deliver execution logs (AWS documents these on '*').
 LOG_DELIVERY_ACTIONS = (
     "logs:CreateLogDelivery",
@@ -138,7 +141,7 @@ class RestoreDrill(Construct):
             log_group_name=f"/ticketing/{config.name}/backup/restore-drill",
             log_retention=retention_from_days(config.database.log_retention_days),
             log_removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
-            timeout=Duration.minutes(15),
+            timeout=Duration.minutes(VERIFY_MINUTES),
             environment={
                 "ENVIRONMENT": config.name,
                 "VAULT_NAME": vault_name,
@@ -225,12 +228,8 @@ class RestoreDrill(Construct):
             )  # fmt: skip
             return task
 
-        failed = sfn.Fail(
-            self,
-            "DrillFailed",
-            error="RestoreDrillFailed",
-            cause="The drill failed; its instance was deleted. Read the execution's history.",
-        )
+        # The failed step's own error and message (caught into $.failure), so `make restore-drill` prints them.
+        failed = sfn.Fail(self, "DrillFailed", error_path="$.failure.Error", cause_path="$.failure.Cause")
         after_failure = cleanup("CleanupAfterFailure").next(failed)
         start = step("Start", "start", with_state=False)
         check = step("Check", "check")
@@ -277,8 +276,13 @@ class RestoreDrill(Construct):
             state_machine_name=name,
             comment=f"ticketing {config.name}: restore the newest daily recovery point, check it, delete it",
             definition_body=sfn.DefinitionBody.from_chainable(definition),
+            # The restore's deadline, then the verify step, then every clean-up retry, then a margin: an
+            # execution that timed out would run no clean-up at all.
             timeout=Duration.minutes(
-                config.backup.drill.max_wait_minutes + CLEANUP_RETRY_INTERVAL.to_minutes() * CLEANUP_RETRIES
+                config.backup.drill.max_wait_minutes
+                + VERIFY_MINUTES
+                + CLEANUP_RETRY_INTERVAL.to_minutes() * CLEANUP_RETRIES
+                + TIMEOUT_MARGIN_MINUTES
             ),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -29,6 +31,7 @@ LOCK = {"min_retention_days": 7, "max_retention_days": 400, "changeable_for_days
         ("prod", "backup.backup_account", {"account": "333333333333", "vault_name": "v1"}, "backup.backup_account.account = '333333333333': must be another account than the environment's own"),
         ("prod", "backup.backup_account", {"account": "4444", "vault_name": "v1"}, "backup.backup_account.account = '4444': must be the 12-digit account id"),
         ("prod", "backup.backup_account", {"account": "444444444444", "vault_name": "a b"}, "backup.backup_account.vault_name = 'a b': a backup vault name: 2 to 50 of A-Z a-z 0-9 _ . -"),
+        ("prod", "backup.backup_account", {"account": "444444444444", "vault_name": "v1", "region": "ap-northeast-3"}, "backup.backup_account.region = 'ap-northeast-3': must be the environment's region ap-northeast-2: AWS Backup copies an RDS recovery point to another account or to another region, not both in one copy"),
         ("prod", "backup.drill.monthly", True, "backup.drill.monthly = true: the scheduled drill runs outside prod"),
         ("staging", "backup.drill.queries", [{"database": "ticketing_orders", "sql": "SELECT 1"}], "backup.drill.queries[0].database = 'ticketing_orders': not a database of a service; the services' databases: ticketing_auth, ticketing_bookings, ticketing_events, ticketing_inventory"),
         ("staging", "backup.drill.queries", [{"database": "ticketing_bookings", "sql": "DELETE FROM bookings"}], "backup.drill.queries[0].sql = 'DELETE FROM bookings': one SELECT (or WITH ... SELECT) statement, no ';' inside"),
@@ -44,7 +47,7 @@ LOCK = {"min_retention_days": 7, "max_retention_days": 400, "changeable_for_days
     ],
     ids=["same-region", "unknown-region", "prod-unlocked", "dev-locked", "lock-above-pitr", "lock-below-daily",
          "short-cooling-off", "min-above-max", "account-outside-prod", "own-account", "short-account",
-         "bad-vault-name", "prod-monthly", "unknown-database", "not-a-select", "two-statements", "unknown-class",
+         "bad-vault-name", "account-copy-cross-region", "prod-monthly", "unknown-database", "not-a-select", "two-statements", "unknown-class",
          "bad-time", "day-31", "zero-retention", "no-backup", "restore-other-region", "restore-not-an-arn",
          "restore-bad-suffix"],
 )  # fmt: skip
@@ -54,12 +57,11 @@ def test_bad_backup_settings_are_named(base: str, key: str, value: Any, message:
     assert message in "\n".join(caught.value.problems)
 
 
-def test_a_backup_account_elsewhere_is_accepted_in_prod() -> None:
+def test_a_backup_account_in_the_environments_region_is_accepted_in_prod() -> None:
     data = with_change("prod", "backup.backup_account", {"account": "444444444444", "vault_name": "ticketing-prod",
-                                                         "region": "ap-southeast-1"})  # fmt: skip
+                                                         "region": "ap-northeast-2"})  # fmt: skip
     config = validate_environment(data, source="prod.toml", expected_name="prod")
     assert config.backup.backup_account is not None
-    assert config.backup.backup_account.region == "ap-southeast-1"
 
 
 def minutes_of(clock: str) -> int:
@@ -92,3 +94,20 @@ def test_rds_windows_end_well_before_the_daily_point_for_every_minute_of_the_day
 
 def test_the_committed_windows_come_before_the_daily_point() -> None:
     assert database_windows("03:00", "Asia/Seoul") == ("15:00-15:30", "sat:16:00-sat:16:30")
+
+
+@pytest.mark.parametrize(("time_zone", "summer"), [("America/New_York", "2026-07-19"), ("Europe/Berlin", "2026-07-19"),
+                                                  ("Australia/Sydney", "2026-07-19")])  # fmt: skip
+def test_rds_windows_stay_before_the_point_when_the_clocks_change(time_zone: str, summer: str) -> None:
+    """The windows are fixed in UTC from January's offset; in July the local point moves by an hour against
+    them, and they must still end before it: the backup window at least 1.5 h, the maintenance window 30 min."""
+    zone = ZoneInfo(time_zone)
+    for local in range(0, 24 * 60, 5):
+        daily_at = f"{local // 60:02d}:{local % 60:02d}"
+        backup, maintenance = database_windows(daily_at, time_zone)
+        point = datetime.fromisoformat(f"{summer}T{daily_at}").replace(tzinfo=zone).astimezone(UTC)
+        point_minutes = point.hour * 60 + point.minute
+        end = minutes_of(backup.split("-")[1])
+        m_end = minutes_of(maintenance.split("-")[1].split(":", 1)[1])
+        assert 90 <= (point_minutes - end) % (24 * 60) <= 240, (time_zone, daily_at, backup)
+        assert 30 <= (point_minutes - m_end) % (24 * 60) <= 180, (time_zone, daily_at, maintenance)

@@ -34,8 +34,10 @@ def test_the_primary_alone_is_in_a_plan_of_point_in_time_and_daily_copied_points
     rules = {rule["RuleName"]: rule for rule in plan["Properties"]["BackupPlan"]["BackupPlanRule"]}
     assert sorted(rules) == ["Daily", "PointInTime"]
     hour, minute = (int(part) for part in config.backup.daily_at.split(":"))
+    assert rules["Daily"]["ScheduleExpression"] == f"cron({minute} {hour} * * ? *)"
+    # Never the same window: AWS Backup would run only the rule with the longer retention.
+    assert rules["PointInTime"]["ScheduleExpression"] == f"cron({minute} {(hour + 2) % 24} * * ? *)"
     for rule in rules.values():
-        assert rule["ScheduleExpression"] == f"cron({minute} {hour} * * ? *)"
         assert rule["ScheduleExpressionTimezone"] == config.maintenance.time_zone
         assert rule["TargetBackupVault"] == f"ticketing-{config.name}-backups"
     # Continuous backup keeps what RDS keeps, so the two never disagree about the instance's retention.
@@ -59,7 +61,8 @@ def test_the_primary_alone_is_in_a_plan_of_point_in_time_and_daily_copied_points
     assert json.dumps(selection["Properties"]["BackupSelection"]["Resources"]).count('"Ref"') == 1
     assert primary in json.dumps(selection["Properties"]["BackupSelection"]["Resources"])
     role_id = selection["Properties"]["BackupSelection"]["IamRoleArn"]["Fn::GetAtt"][0]
-    assert data["Resources"][role_id]["Properties"]["RoleName"] == f"ticketing-{config.name}-backup"
+    # No fixed name: IAM names are account-wide, and the runbook deploys the same stack in a second region.
+    assert "RoleName" not in data["Resources"][role_id]["Properties"]
 
 
 def test_the_primarys_backup_plan_finding_is_gone(env: SynthesizedEnvironment) -> None:
@@ -179,6 +182,8 @@ def test_the_drill_state_machine_cleans_up_after_every_failure(env: SynthesizedE
         (catch,) = states[step]["Catch"]
         assert catch == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "CleanupAfterFailure"}
     assert states["CleanupAfterFailure"]["Next"] == "DrillFailed"
+    # The failed step's own error and message end the execution, so `make restore-drill` prints them.
+    assert states["DrillFailed"] == {"Type": "Fail", "ErrorPath": "$.failure.Error", "CausePath": "$.failure.Cause"}
     assert states["Verify"]["Next"] == "Cleanup"
     for cleanup in ("Cleanup", "CleanupAfterFailure"):
         retries = [r for r in states[cleanup]["Retry"] if r["ErrorEquals"] == ["CleanupPendingError"]]
@@ -191,7 +196,7 @@ def test_the_drill_state_machine_cleans_up_after_every_failure(env: SynthesizedE
     assert states["Start"]["Parameters"] == {"step": "start"}
     for step in ("Check", "Verify", "Cleanup", "CleanupAfterFailure"):  # the whole state goes to the next step
         assert states[step]["Parameters"] == {"step": step.removesuffix("AfterFailure").lower(), "state.$": "$"}
-    timeout_minutes = config.backup.drill.max_wait_minutes + 5 * 36
+    timeout_minutes = config.backup.drill.max_wait_minutes + 15 + 5 * 36 + 60  # then Verify, the clean-ups, a margin
     assert definition["TimeoutSeconds"] == timeout_minutes * 60
 
 
@@ -300,7 +305,8 @@ def test_a_backup_account_gets_a_copy_and_the_data_key(with_backup_account: dict
     destinations = [action["DestinationBackupVaultArn"] for action in daily["CopyActions"]]
     assert destinations == [
         "arn:aws:backup:ap-northeast-3:333333333333:backup-vault:ticketing-prod-copies",
-        "arn:aws:backup:ap-northeast-3:444444444444:backup-vault:ticketing-prod",
+        "arn:aws:backup:ap-northeast-2:444444444444:backup-vault:ticketing-prod",  # same region: RDS copies
+        # to another account or another region, never both at once
     ]
     (key,) = [r for k, r in resources(with_backup_account, "AWS::KMS::Key").items() if k.startswith("DataKey")]
     shared = [
@@ -320,3 +326,13 @@ def test_rds_backs_up_and_maintains_before_aws_backups_daily_point(env: Synthesi
         assert props["PreferredMaintenanceWindow"] == maintenance_window, logical_id
         if "SourceDBInstanceIdentifier" not in props:  # a PostgreSQL replica has no backups of its own
             assert props["PreferredBackupWindow"] == backup_window
+
+
+def test_the_data_key_under_the_main_regions_points_is_indestructible_too(env: SynthesizedEnvironment) -> None:
+    """RDS keeps its recovery points under the instance's key, not the vault's: that key gets the same deny."""
+    template = env.template_json("Data")
+    (key,) = [r for k, r in resources(template, "AWS::KMS::Key").items() if k.startswith("DataKey")]
+    denies = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if s["Effect"] == "Deny"]
+    assert [(s["Sid"], s["Action"]) for s in denies] == [
+        ("NoOneDestroysTheRecoveryPointsKey", ["kms:DisableKey", "kms:ScheduleKeyDeletion"])
+    ]

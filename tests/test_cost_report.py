@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,3 +133,11 @@ def test_make_cost_synthesises_and_prints_the_table(tmp_path: Path) -> None:
     assert "== dev: " in result.stdout
     assert "TOTAL" in result.stdout
     assert "== prod" not in result.stdout
+
+
+def test_an_environment_the_baseline_lacks_shows_as_new(dev: SynthesizedEnvironment, platform: Any) -> None:
+    prod = platform("prod")
+    result = cost_report("--assembly", str(prod.outdir), "--baseline", str(dev.outdir), "--env", "prod")
+    assert result.returncode == 0, result.stderr
+    total = estimate_assembly(prod.outdir, price_table())["prod"].total
+    assert f"== prod: 0.00 -> {total:,.2f} USD a month, +{total:,.2f} (new environment)" in result.stdout

@@ -76,7 +76,11 @@ def aws() -> Iterator[Clients]:
         stub.deactivate()
 
 
-def no_instances(aws: Clients, instances: list[dict[str, Any]] | None = None) -> None:
+def no_instances(aws: Clients, instances: list[dict[str, Any]] | None = None, jobs: list[Any] | None = None) -> None:
+    """The sweep before a start: the running restore jobs of the account, then the instances."""
+    aws.backup_stub.add_response("list_restore_jobs", {"RestoreJobs": jobs or []}, {"ByResourceType": "RDS"})
+    if jobs and any(job["Status"] in ("CREATED", "PENDING", "RUNNING") for job in jobs):
+        return
     aws.rds_stub.add_response("describe_db_instances", {"DBInstances": instances or []}, {})
 
 
@@ -172,6 +176,20 @@ def test_a_drill_in_progress_stops_a_second_one(aws: Clients) -> None:
     with pytest.raises(
         drill.DrillError, match="another drill's instance ticketing-staging-drill-20261129-090000 exists"
     ):
+        drill.start(aws.backup, aws.rds, SETTINGS, NOW)
+
+
+def test_a_running_restore_of_the_vault_stops_a_second_drill(aws: Clients) -> None:
+    other_vault = {"RestoreJobId": "r0", "Status": "RUNNING", "BackupVaultArn": "arn:aws:backup:x:1:backup-vault:other"}
+    ours = {"RestoreJobId": "r1", "Status": "PENDING", "BackupVaultArn": f"arn:aws:backup:x:1:backup-vault:{VAULT}"}
+    no_instances(aws, jobs=[other_vault, ours])
+    with pytest.raises(drill.DrillError, match=f"another restore of {VAULT} runs: job r1"):
+        drill.start(aws.backup, aws.rds, SETTINGS, NOW)
+
+
+def test_an_instance_still_being_created_stops_a_second_drill(aws: Clients) -> None:
+    no_instances(aws, [{"DBInstanceIdentifier": "ticketing-staging-drill-20261129-095900"}])
+    with pytest.raises(drill.DrillError, match=r"drill-20261129-095900 exists \(still being created\)"):
         drill.start(aws.backup, aws.rds, SETTINGS, NOW)
 
 
@@ -298,7 +316,13 @@ def test_verify_sets_a_fresh_password_waits_for_it_runs_the_queries_and_records_
     )
     assert sleeps == [drill.POLL_SECONDS, drill.POLL_SECONDS]
     assert opened == [(f"{DRILL_ID}.abc.{REGION}.rds.amazonaws.com", 5432, "postgres", "p" * 20, "ticketing_bookings")]
-    assert log == ["START TRANSACTION READ ONLY", "SELECT count(*) FROM bookings", "ROLLBACK", "close"]
+    assert log == [
+        "START TRANSACTION READ ONLY",
+        f"SET LOCAL statement_timeout = {(900 - drill.VERIFY_RESERVE_SECONDS) * 1000}",
+        "SELECT count(*) FROM bookings",
+        "ROLLBACK",
+        "close",
+    ]
     assert result.status == "verified"
     assert result.recovery_time_seconds == 45 * 60
     assert result.recovery_point_age_seconds == 7 * 3600
@@ -331,7 +355,7 @@ def test_a_password_that_never_applies_fails_in_bounded_time(aws: Clients) -> No
     times = iter([NOW, NOW + timedelta(seconds=10), NOW + timedelta(seconds=drill.PASSWORD_WAIT_SECONDS + 1)])
     for _ in range(2):
         aws.rds_stub.add_response("describe_db_instances", available({"MasterUserPassword": "****"}), None)
-    with pytest.raises(drill.DrillError, match="was not applied in 600 s"):
+    with pytest.raises(drill.DrillError, match=f"was not applied in {drill.PASSWORD_WAIT_SECONDS} s"):
         drill.verify(
             aws.rds,
             aws.cloudwatch,
@@ -432,3 +456,14 @@ def test_the_handler_returns_json_the_next_step_accepts(aws: Clients, monkeypatc
     result = drill.handler(payload, clients=tuple(aws))
     assert result["status"] == "restoring"
     assert drill.parse_event({"step": "verify", "state": result}).state.drill_id == DRILL_ID
+
+
+def test_queries_get_only_the_time_the_lambda_has_left(aws: Clients) -> None:
+    """A slow query on a restored instance (its storage loads lazily) fails the drill, not the Lambda."""
+    aws.rds_stub.add_response("modify_db_instance", {}, None)
+    aws.rds_stub.add_response("describe_db_instances", available(), None)
+    log: list[str] = []
+    with pytest.raises(drill.DrillError, match="no time left for ticketing_bookings"):
+        drill.verify(aws.rds, aws.cloudwatch, SETTINGS, state(status="ready"), clock=lambda: NOW,
+                     connect_with=lambda *a: FakeConnection(1, log), seconds_left=lambda: 20.0)  # fmt: skip
+    assert log == ["close"]  # nothing ran

@@ -102,8 +102,8 @@ def test_a_failed_drill_is_reported_with_its_error(states: Any) -> None:
             "stateMachineArn": MACHINE,
             "status": "FAILED",
             "startDate": NOW,
-            "error": "RestoreDrillFailed",
-            "cause": "The drill failed; its instance was deleted.",
+            "error": "DrillError",  # the failed step's own error, passed on by the state machine's Fail state
+            "cause": "the restored data fails its sanity checks: ticketing_bookings: returned 0, below 1",
         },
         None,
     )
@@ -111,7 +111,9 @@ def test_a_failed_drill_is_reported_with_its_error(states: Any) -> None:
         states, MACHINE, now=lambda: NOW, sleep=lambda s: None, echo=lambda s: None
     )
     assert not passed
-    assert restore_drill.report(passed, result).startswith("restore drill FAILED: RestoreDrillFailed")
+    text = restore_drill.report(passed, result)
+    assert text.startswith("restore drill FAILED: DrillError")
+    assert "returned 0, below 1" in text
 
 
 def test_the_command_exits_1_on_a_failed_drill_and_2_without_a_state_machine(states: Any, capsys: Any) -> None:
@@ -133,3 +135,9 @@ def test_the_command_exits_1_on_a_failed_drill_and_2_without_a_state_machine(sta
 def test_an_unknown_environment_is_refused_before_any_call(capsys: Any) -> None:
     assert restore_drill.main(["--environment", "qa"], client=object()) == 2
     assert "qa" in capsys.readouterr().err
+
+
+def test_no_access_is_a_clear_error_not_a_traceback(states: Any, capsys: Any) -> None:
+    states.stub.add_client_error("start_execution", service_error_code="AccessDeniedException", http_status_code=400)
+    assert restore_drill.main(["--environment", "staging"], client=states) == 2
+    assert "could not start or follow the drill in 222222222222" in capsys.readouterr().err

@@ -43,12 +43,15 @@ def read_assembly(outdir: Path) -> dict[str, list[StackInput]]:
     return environments
 
 
-def estimate_assembly(outdir: Path, prices: PriceTable, only: str = "all") -> dict[str, EnvironmentEstimate]:
+def estimate_assembly(
+    outdir: Path, prices: PriceTable, only: str = "all", *, missing_ok: bool = False
+) -> dict[str, EnvironmentEstimate]:
+    """Each environment's estimate; `missing_ok` (a baseline) lets `only` be absent: a new environment."""
     environments = read_assembly(outdir)
     if only != "all":
-        if only not in environments:
+        if only not in environments and not missing_ok:
             raise AssemblyError(f"{outdir} has no environment {only!r}; it has {', '.join(sorted(environments))}")
-        environments = {only: environments[only]}
+        environments = {only: environments[only]} if only in environments else {}
     return {name: estimate_environment(name, stacks, prices) for name, stacks in sorted(environments.items())}
 
 
@@ -186,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         prices = load_price_table(args.prices)
         after = estimate_assembly(args.assembly, prices, args.env)
-        before = estimate_assembly(args.baseline, prices, args.env) if args.baseline else None
+        before = estimate_assembly(args.baseline, prices, args.env, missing_ok=True) if args.baseline else None
     except AssemblyError as error:
         print(f"cost: {error}", file=sys.stderr)
         return 2

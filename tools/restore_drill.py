@@ -10,8 +10,8 @@ took until the data was verified (the recovery time), and each sanity query's re
 times are CloudWatch metrics (Ticketing/Backup). The temporary instance is deleted by the state
 machine in every case.
 
-Exit status: 0 the drill passed; 1 it failed (the error and the execution are printed); 2 it could
-not be started (no such environment, no credentials, the stack not deployed).
+Exit status: 0 the drill passed; 1 it failed (the failed step's error is printed); 2 it could not be
+started or followed (no such environment, no credentials or access, the stack not deployed).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from config import CONFIG_DIR, ConfigError, load_environment
 from stacks.restore_drill import drill_state_machine_name
@@ -122,6 +124,9 @@ def main(argv: Sequence[str] | None = None, *, client: Any = None) -> int:
         passed, result = run_drill(client, machine, poll_seconds=args.poll_seconds)
     except client.exceptions.StateMachineDoesNotExist:
         print(f"restore-drill: {machine} does not exist: deploy ticketing-{config.name}-data first", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as error:  # no credentials, access denied, the wrong account
+        print(f"restore-drill: could not start or follow the drill in {config.account}: {error}", file=sys.stderr)
         return 2
     print(report(passed, result))
     if passed:

@@ -3,14 +3,15 @@
 Two rules into one vault:
 
 - `PointInTime`: continuous backup (point-in-time recovery, to any second of the last
-  `point_in_time_days`, at most 35). AWS Backup then manages the instance's automated backups; keep
-  the instance's own `backup_retention_days` equal to it, or RDS and AWS Backup disagree.
+  `point_in_time_days`, at most 35); its rule runs two hours after the daily one. AWS Backup then
+  manages the instance's automated backups; keep the instance's own `backup_retention_days` equal to
+  it, or RDS and AWS Backup disagree.
 - `Daily`: a snapshot every day at `daily_at` (`time_zone`), kept `daily_retention`, and copied to
-  each of `copies` (a vault of another region, or of another account), kept there as long as each
-  copy says.
+  each of `copies` (a vault of another region, or of another account in the same region: AWS Backup
+  copies an RDS point across one of the two, not both), kept there as long as each copy says.
 
-The plan's role has a fixed name (`role_name`) so that restores (the restore drill) can pass it, and
-it may use the copy vaults' keys by their aliases. Select resources into the plan with
+The plan's role (also the one restores pass, the restore drill's) may use the copy vaults' keys by
+their aliases. Select resources into the plan with
 `BackupSelection(..., role=plan.role)`.
 """
 
@@ -26,6 +27,8 @@ from platform_constructs.acknowledgments import acknowledge
 
 #: AWS Backup keeps continuous backups at most this long.
 MAX_POINT_IN_TIME_DAYS = 35
+#: Hours after the daily point at which the continuous-backup rule runs (never in the same window).
+POINT_IN_TIME_OFFSET_HOURS = 2
 BACKUP_POLICY = "service-role/AWSBackupServiceRolePolicyForBackup"
 RESTORE_POLICY = "service-role/AWSBackupServiceRolePolicyForRestores"
 
@@ -50,7 +53,6 @@ class DatabaseBackupPlan(Construct):
         *,
         plan_name: str,
         vault: backup.IBackupVault,
-        role_name: str,
         point_in_time_days: int,
         daily_retention: Duration,
         daily_at: tuple[int, int],
@@ -60,10 +62,11 @@ class DatabaseBackupPlan(Construct):
         super().__init__(scope, construct_id)
         if not 1 <= point_in_time_days <= MAX_POINT_IN_TIME_DAYS:
             raise ValueError(f"{plan_name}: point_in_time_days must be 1 to {MAX_POINT_IN_TIME_DAYS}")
+        # No fixed name: IAM names are global to the account, and the same stack may be deployed in a second
+        # region (README: Recovery, the main region is lost).
         self.role = iam.Role(
             self,
             "Role",
-            role_name=role_name,
             assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
             description=f"AWS Backup for {plan_name}: backups, copies and restores",
             managed_policies=[
@@ -96,6 +99,9 @@ class DatabaseBackupPlan(Construct):
         )
         hour, minute = daily_at
         schedule = events.Schedule.cron(hour=str(hour), minute=str(minute))
+        # Continuous backup's own run (its upkeep; it makes no snapshot) two hours later: AWS Backup resolves
+        # rules whose windows overlap by running only the one with the longer retention.
+        sync = events.Schedule.cron(hour=str((hour + POINT_IN_TIME_OFFSET_HOURS) % 24), minute=str(minute))
         zone = TimeZone.of(time_zone)
         self.plan = backup.BackupPlan(self, "Plan", backup_plan_name=plan_name, backup_vault=vault)
         self.plan.add_rule(
@@ -103,7 +109,7 @@ class DatabaseBackupPlan(Construct):
                 rule_name="PointInTime",
                 enable_continuous_backup=True,
                 delete_after=Duration.days(point_in_time_days),
-                schedule_expression=schedule,
+                schedule_expression=sync,
                 schedule_expression_timezone=zone,
             )
         )

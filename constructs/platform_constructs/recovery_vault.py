@@ -3,7 +3,9 @@
 - Its own customer-managed key (rotated, retained), reachable by a fixed alias so that a backup role
   in another stack or region is granted it by alias (`kms:ResourceAliases`), never by a key ARN
   that would need a cross-region reference. The key policy denies everyone scheduling the key's
-  deletion or disabling it: either would make every recovery point under it unreadable.
+  deletion or disabling it (`deny_key_destruction`): either would make every point under it
+  unreadable. (RDS recovery points in the source region stay under the instance's own key; copies
+  are re-encrypted with the destination vault's.)
 - The vault policy denies everyone deleting a recovery point or shortening its lifecycle; AWS
   Backup's own expiry of points past their retention is not an API call and is unaffected.
 - Optionally AWS Backup Vault Lock in compliance mode: a minimum and maximum retention that, once
@@ -77,15 +79,7 @@ class RecoveryVault(Construct):
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="NoOneDestroysTheRecoveryPointsKey",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=list(KEY_DESTRUCTION),
-                resources=["*"],
-            )
-        )
+        deny_key_destruction(self.key)
         self.key_alias = vault_key_alias(vault_name)
         kms.Alias(self, "KeyAlias", alias_name=self.key_alias, target_key=self.key)
         self.vault = backup.BackupVault(
@@ -102,6 +96,23 @@ class RecoveryVault(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.vault_name = vault_name
+
+
+def deny_key_destruction(key: kms.Key) -> None:
+    """Deny everyone scheduling `key`'s deletion or disabling it: what it encrypted would become unreadable.
+
+    The account's administrators keep kms:PutKeyPolicy (KMS requires someone to), so they could remove
+    this statement first; it stops mistakes and automation, not a determined administrator (the vault
+    lock and a separate backup account are the guards against that)."""
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="NoOneDestroysTheRecoveryPointsKey",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=list(KEY_DESTRUCTION),
+            resources=["*"],
+        )
+    )
 
 
 def copy_key_statement(scope: Construct, region: str, vault_name: str) -> iam.PolicyStatement:

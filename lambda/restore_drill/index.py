@@ -43,7 +43,9 @@ from pg_common import Connection, connect, scalar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 #: How long `verify` waits for the new master password to be applied.
-PASSWORD_WAIT_SECONDS = 600
+PASSWORD_WAIT_SECONDS = 300
+#: What `verify` keeps of the Lambda's time for recording and returning after the last query.
+VERIFY_RESERVE_SECONDS = 30
 POLL_SECONDS = 15
 RUNNING_JOB = ("CREATED", "PENDING", "RUNNING")
 FAILED_JOB = ("ABORTED", "FAILED")
@@ -166,7 +168,7 @@ class Settings(Frozen):
 
 
 def start(backup: Any, rds: Any, settings: Settings, now: datetime) -> DrillState:
-    _sweep_leftovers(rds, settings, now)
+    _sweep_leftovers(backup, rds, settings, now)
     point = newest_recovery_point(backup, settings)
     metadata = backup.get_recovery_point_restore_metadata(
         BackupVaultName=settings.vault_name, RecoveryPointArn=point["RecoveryPointArn"]
@@ -221,16 +223,24 @@ def restore_metadata(metadata: dict[str, str], drill_id: str, settings: Settings
     }
 
 
-def _sweep_leftovers(rds: Any, settings: Settings, now: datetime) -> None:
-    """Delete drill instances older than a drill may take; refuse to start while a younger one exists."""
+def _sweep_leftovers(backup: Any, rds: Any, settings: Settings, now: datetime) -> None:
+    """Refuse to start while another drill runs (a restore job of this vault still running, or a drill instance
+    younger than a drill may take, or one still being created); delete the drill instances left older."""
+    for page in backup.get_paginator("list_restore_jobs").paginate(ByResourceType="RDS"):
+        for job in page.get("RestoreJobs", []):
+            if job.get("Status") in RUNNING_JOB and str(job.get("BackupVaultArn", "")).endswith(
+                f":backup-vault:{settings.vault_name}"
+            ):
+                raise DrillError(f"another restore of {settings.vault_name} runs: job {job.get('RestoreJobId')}")
     oldest_allowed = now - timedelta(minutes=settings.max_wait_minutes + 60)
     for instance in _instances(rds):
         identifier = instance["DBInstanceIdentifier"]
         if not identifier.startswith(settings.drill_prefix):
             continue
         created = instance.get("InstanceCreateTime")
-        if created is not None and created > oldest_allowed:
-            raise DrillError(f"another drill's instance {identifier} exists (created {created:%Y-%m-%d %H:%M} UTC)")
+        if created is None or created > oldest_allowed:  # no create time yet: still being created
+            since = f"created {created:%Y-%m-%d %H:%M} UTC" if created else "still being created"
+            raise DrillError(f"another drill's instance {identifier} exists ({since})")
         delete_instance(rds, identifier)
 
 
@@ -279,6 +289,7 @@ def verify(
     clock: Callable[[], datetime],
     sleep: Callable[[float], None] = time.sleep,
     password: str | None = None,
+    seconds_left: Callable[[], float] = lambda: 900.0,
 ) -> DrillState:
     if state.status != "ready":
         raise DrillError(f"verify needs a ready instance; the state says {state.status}")
@@ -294,7 +305,11 @@ def verify(
                 endpoint["Address"], int(endpoint["Port"]), instance["MasterUsername"], password, query.database
             )
         ) as connection:
+            budget_ms = int((seconds_left() - VERIFY_RESERVE_SECONDS) * 1000)
+            if budget_ms < 1000:
+                raise DrillError(f"no time left for {query.database}: {query.sql!r} (the verify step has 15 minutes)")
             connection.run("START TRANSACTION READ ONLY")
+            connection.run(f"SET LOCAL statement_timeout = {budget_ms}")  # a slow query fails, not the Lambda
             value = scalar(connection, query.sql)
             connection.run("ROLLBACK")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -403,9 +418,16 @@ def handler(event: Any, context: Any = None, *, clients: Any = None) -> dict[str
             )
 
         result = verify(rds, cloudwatch, settings, parsed.state, connect_with=connect_with,
-                        clock=lambda: datetime.now(UTC))  # fmt: skip
+                        clock=lambda: datetime.now(UTC), seconds_left=_seconds_left(context))  # fmt: skip
     state: dict[str, Any] = result.model_dump(mode="json")
     return state
+
+
+def _seconds_left(context: Any) -> Callable[[], float]:
+    """The Lambda invocation's remaining time (900 s without a context, as when run by hand)."""
+    if context is None or not hasattr(context, "get_remaining_time_in_millis"):
+        return lambda: 900.0
+    return lambda: float(context.get_remaining_time_in_millis()) / 1000
 
 
 def _clients() -> tuple[Any, Any, Any]:
