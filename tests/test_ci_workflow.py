@@ -1,0 +1,91 @@
+"""The GitHub Actions workflow users run (.github/workflows/ci.yml), checked offline: valid against the
+GitHub workflow schema that check-jsonschema ships, and doing what the README promises of it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+#: Each action at a major version that runs on Node 24 (GitHub retires the Node 20 runtime of actions).
+CURRENT_ACTIONS = {
+    "actions/checkout": "v5",
+    "actions/setup-python": "v6",
+    "actions/upload-artifact": "v5",
+    "aws-actions/configure-aws-credentials": "v5",
+}
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict[str, Any]:
+    data: dict[str, Any] = YAML(typ="safe").load(WORKFLOW.read_text(encoding="utf-8"))
+    return data
+
+
+def steps(workflow: dict[str, Any], job: str) -> list[dict[str, Any]]:
+    return list(workflow["jobs"][job]["steps"])
+
+
+def runs(workflow: dict[str, Any], job: str) -> str:
+    return "\n".join(str(step.get("run", "")) for step in steps(workflow, job))
+
+
+def test_the_workflow_is_valid_against_githubs_schema() -> None:
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_action_is_a_current_major_version(workflow: dict[str, Any]) -> None:
+    used = {step["uses"] for job in workflow["jobs"] for step in steps(workflow, job) if "uses" in step}
+    for reference in used:
+        action, _, version = reference.partition("@")
+        assert CURRENT_ACTIONS.get(action) == version, f"{reference}: use {action}@{CURRENT_ACTIONS.get(action)}"
+
+
+def test_pull_requests_test_synthesise_guard_and_price_the_change(workflow: dict[str, Any]) -> None:
+    assert set(workflow["on"]) == {"pull_request", "push"}
+    commands = runs(workflow, "check")
+    for command in ("make test", "make synth", "make baseline BASE_REF=${{ github.base_ref }}", "make diff",
+                    "tools.cost_report --assembly cdk.out --baseline cdk.out.baseline"):  # fmt: skip
+        assert command in commands, command
+    uploads = [s for s in steps(workflow, "check") if str(s.get("uses", "")).startswith("actions/upload-artifact")]
+    assert len(uploads) == 1
+    assert "cdk.out" in uploads[0]["with"]["path"]
+
+
+def test_every_make_target_the_workflow_runs_exists() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-z-]+):", makefile, re.MULTILINE))
+    used = set(re.findall(r"\bmake ([a-z-]+)", WORKFLOW.read_text(encoding="utf-8")))
+    assert used, "the workflow runs make"
+    assert used <= targets, used - targets
+
+
+def test_deploys_are_gated_per_environment_and_use_oidc_only(workflow: dict[str, Any]) -> None:
+    assert workflow["permissions"] == {"contents": "read"}  # nothing more by default
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["needs"] == "check"
+    assert "refs/heads/main" in deploy["if"]
+    assert "push" in deploy["if"]
+    assert deploy["strategy"]["matrix"]["environment"] == ["dev", "staging", "prod"]
+    assert deploy["strategy"]["max-parallel"] == 1
+    assert deploy["environment"] == "${{ matrix.environment }}"
+    assert deploy["permissions"] == {"contents": "read", "id-token": "write"}
+    assert "id-token" not in workflow["jobs"]["check"]["permissions"]
+    (credentials,) = [s for s in steps(workflow, "deploy") if "configure-aws-credentials" in str(s.get("uses"))]
+    assert "role-to-assume" in credentials["with"]
+    text = WORKFLOW.read_text(encoding="utf-8")
+    for key in ("aws-access-key-id", "aws-secret-access-key", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        assert key not in text, f"{key}: long-lived keys; deploy through OIDC"
+    assert "cdk deploy -c env=${{ matrix.environment }}" in runs(workflow, "deploy")
