@@ -18,8 +18,8 @@ WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 CURRENT_ACTIONS = {
     "actions/checkout": "v5",
     "actions/setup-python": "v6",
-    "actions/upload-artifact": "v5",
-    "aws-actions/configure-aws-credentials": "v5",
+    "actions/upload-artifact": "v6",
+    "aws-actions/configure-aws-credentials": "v6",
 }
 
 
@@ -56,7 +56,7 @@ def test_every_action_is_a_current_major_version(workflow: dict[str, Any]) -> No
 def test_pull_requests_test_synthesise_guard_and_price_the_change(workflow: dict[str, Any]) -> None:
     assert set(workflow["on"]) == {"pull_request", "push"}
     commands = runs(workflow, "check")
-    for command in ("make test", "make synth", "make baseline BASE_REF=${{ github.base_ref }}", "make diff",
+    for command in ("make test", "make synth", "make baseline BASE_REF=HEAD^1", "make diff",
                     "tools.cost_report --assembly cdk.out --baseline cdk.out.baseline"):  # fmt: skip
         assert command in commands, command
     uploads = [s for s in steps(workflow, "check") if str(s.get("uses", "")).startswith("actions/upload-artifact")]
@@ -89,3 +89,24 @@ def test_deploys_are_gated_per_environment_and_use_oidc_only(workflow: dict[str,
     for key in ("aws-access-key-id", "aws-secret-access-key", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         assert key not in text, f"{key}: long-lived keys; deploy through OIDC"
     assert "cdk deploy -c env=${{ matrix.environment }}" in runs(workflow, "deploy")
+
+
+def test_the_guard_can_fail_the_check_and_the_baseline_is_the_merge_base(workflow: dict[str, Any]) -> None:
+    check = steps(workflow, "check")
+    assert not any(step.get("continue-on-error") for step in check)  # an unsafe diff fails the pull request
+    (checkout,) = [s for s in check if str(s.get("uses", "")).startswith("actions/checkout")]
+    assert checkout["with"]["fetch-depth"] == 2  # HEAD^1 of the merge commit is the base it merges into
+    for step in check:
+        if "make diff" in str(step.get("run")) or "make baseline" in str(step.get("run")):
+            assert step["if"] == "github.event_name == 'pull_request'"
+
+
+def test_the_deploy_rolls_back_a_failure_and_outlives_the_default_session(workflow: dict[str, Any]) -> None:
+    """--no-rollback would make the CLI ask before any replacement, which CI cannot answer, and leave a failed
+    deploy half-applied for the next run; a first deploy runs longer than the default 1-hour session."""
+    command = runs(workflow, "deploy")
+    assert "--no-rollback" not in command
+    assert "--require-approval never" in command
+    (credentials,) = [s for s in steps(workflow, "deploy") if "configure-aws-credentials" in str(s.get("uses"))]
+    assert credentials["with"]["role-duration-seconds"] >= 4 * 3600
+    assert workflow["jobs"]["deploy"]["timeout-minutes"] * 60 <= credentials["with"]["role-duration-seconds"]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SynthesizedEnvironment
-from tools.diff_stacks import CANNOT_COMPARE, SAFE, UNSAFE, main as diff_main
+from tools.diff_stacks import ALLOW_FILE, CANNOT_COMPARE, SAFE, UNSAFE, load_allowances, main as diff_main
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -194,10 +194,15 @@ def test_an_allow_list_entry_lets_one_reviewed_change_through(
         DBInstanceIdentifier="ticketing-dev-old"))  # fmt: skip
     primary = logical_id(json.loads(template_path(dev, baseline, "Data").read_text()), "AWS::RDS::DBInstance",
                          "PostgresPrimary")  # fmt: skip
+    replica = logical_id(json.loads(template_path(dev, baseline, "Data").read_text()), "AWS::RDS::DBInstance",
+                         "PostgresReplica1")  # fmt: skip
     allow = tmp_path / "allow.toml"
-    allow.write_text(
-        f'[[allow]]\nstack = "ticketing-dev-data"\nlogical_id = "{primary}"\nreason = "restored on purpose"\n'
-    )
+    entry = '[[allow]]\nstack = "ticketing-dev-data"\nlogical_id = "{}"\nreason = "restored on purpose"\n'
+    allow.write_text(entry.format(primary))
+    status, _, err = run(baseline, dev.outdir, capsys, "--allow", str(allow))
+    assert status == UNSAFE  # the replica follows its primary: its source, a create-only reference, is replaced
+    assert f"AWS::RDS::DBInstance {replica} would be replaced: a create-only property refers to {primary}" in err
+    allow.write_text(entry.format(primary) + entry.format(replica))
     status, out, _ = run(baseline, dev.outdir, capsys, "--allow", str(allow))
     assert status == SAFE
     assert f"allowed: AWS::RDS::DBInstance {primary} would be replaced" in out
@@ -209,7 +214,6 @@ def test_an_allow_list_entry_lets_one_reviewed_change_through(
 
 
 def test_the_committed_allow_list_allows_nothing(dev: SynthesizedEnvironment) -> None:
-    from tools.diff_stacks import ALLOW_FILE, load_allowances
 
     assert load_allowances(ALLOW_FILE) == []
 
@@ -263,3 +267,79 @@ def test_an_assembly_with_open_findings_is_not_compared(
     status, _, err = run(dev.outdir, current, capsys)
     assert status == CANNOT_COMPARE
     assert "1 open compliance finding(s)" in err
+
+
+def test_a_replaced_subnet_group_replaces_the_database_that_refers_to_it(
+    dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The subnet group is stateless, but the instance's DBSubnetGroupName (create-only) refers to it."""
+    baseline = copy(dev, tmp_path / "base", RECORD)
+    edit(dev, baseline, "Data", lambda t: props(t, "AWS::RDS::DBSubnetGroup").update(DBSubnetGroupName="old-group"))
+    status, _, err = run(baseline, dev.outdir, capsys)
+    assert status == UNSAFE
+    assert "AWS::RDS::DBInstance PostgresPrimary" in err
+    assert "a create-only property refers to PostgresSubnetGroup" in err
+
+
+def test_a_new_condition_on_a_database_is_a_possible_removal(
+    dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    current = copy(dev, tmp_path / "current")
+    edit(dev, current, "Data", lambda t: t["Resources"][logical_id(t, "AWS::RDS::DBInstance", "PostgresPrimary")]
+         .update(Condition="Never"))  # fmt: skip
+    status, _, err = run(copy(dev, tmp_path / "base", RECORD), current, capsys)
+    assert status == UNSAFE
+    assert "Condition None -> Never: it may not be created" in err
+
+
+def test_a_kms_default_written_out_is_no_change(
+    dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    current = copy(dev, tmp_path / "current")
+    edit(dev, current, "Data", lambda t: props(t, "AWS::KMS::Key", "DataKey").update(
+        KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT", MultiRegion=False))  # fmt: skip
+    status, _, err = run(copy(dev, tmp_path / "base", RECORD), current, capsys)
+    assert status == SAFE, err
+
+
+def test_a_regenerated_secret_value_is_a_loss(
+    dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = copy(dev, tmp_path / "base", RECORD)
+    edit(dev, baseline, "Data", lambda t: props(t, "AWS::SecretsManager::Secret", "PostgresMasterSecret")[
+        "GenerateSecretString"].update(PasswordLength=12))  # fmt: skip
+    status, _, err = run(baseline, dev.outdir, capsys)
+    assert status == UNSAFE
+    assert "GenerateSecretString: a new value is generated: the stored one is lost" in err
+
+
+def test_an_environment_dropped_from_the_change_fails_when_all_are_compared(
+    dev: SynthesizedEnvironment,
+    platform: Callable[[str], SynthesizedEnvironment],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A baseline of dev and prod against a change that has only dev: prod's data stacks would be stranded."""
+    baseline = copy(dev, tmp_path / "base")
+    prod = platform("prod")
+    shutil.copytree(prod.outdir / "assembly-Prod", baseline / "assembly-Prod")
+    manifest = json.loads((baseline / "manifest.json").read_text())
+    manifest["artifacts"].update(json.loads((prod.outdir / "manifest.json").read_text())["artifacts"])
+    (baseline / "manifest.json").write_text(json.dumps(manifest))
+    (baseline / "baseline.json").write_text(json.dumps(RECORD | {"environments": ["dev", "prod"]}))
+    status, out, err = run(baseline, dev.outdir, capsys)
+    assert status == UNSAFE
+    assert "== ticketing-prod-data (333333333333/ap-northeast-2) (gone with its whole environment prod" in out
+    assert "stack ticketing-prod-data gone with its whole environment prod" in err
+    status, _, _ = run(baseline, dev.outdir, capsys, "--env", "dev")
+    assert status == SAFE  # comparing dev alone is what a partial synth should do
+
+
+def test_an_unreadable_template_cannot_be_compared_rather_than_unsafe(
+    dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    current = copy(dev, tmp_path / "current")
+    template_path(dev, current, "Data").write_text("{ not json")
+    status, _, err = run(copy(dev, tmp_path / "base", RECORD), current, capsys)
+    assert status == CANNOT_COMPARE
+    assert "JSONDecodeError" in err

@@ -78,6 +78,9 @@ def test_an_assembly_is_taken_as_it_is_and_recorded(
     assert record["environments"] == ["dev"]
     assert record["ref"].startswith("directory ")
     assert make_baseline.main(["--from", str(tmp_path / "nothing"), "--out", str(out)]) == 2
+    assert (out / "baseline.json").is_file()  # a failed run keeps the previous baseline
+    assert make_baseline.main(["--from", str(out), "--out", str(out)]) == 0  # its own output, as a source
+    assert json.loads((out / "baseline.json").read_text())["environments"] == ["dev"]
 
 
 @pytest.mark.slow  # synthesises dev of HEAD through the CDK CLI, as `make baseline` does

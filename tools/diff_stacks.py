@@ -34,7 +34,7 @@ from typing import Any
 
 from stacks.validation_report import read_findings
 from tools.cloud_assembly import AssemblyError, AssemblyStack, read_baseline_record, read_stacks
-from tools.replacement_rules import is_stateful, update_behaviour
+from tools.replacement_rules import create_only_references, is_stateful, update_behaviour
 
 ROOT = Path(__file__).resolve().parent.parent
 ALLOW_FILE = ROOT / "diff-allowlist.toml"
@@ -87,20 +87,38 @@ def load_allowances(path: Path) -> list[Allowance]:
 def resources(stack: AssemblyStack) -> dict[str, Any]:
     """The stack's resources, without the CDK's version-reporting metadata (the CLI adds it, tests do not)."""
     found = stack.template.get("Resources", {})
-    return {k: r for k, r in found.items() if r.get("Type") != "AWS::CDK::Metadata"}
+    return {k: r for k, r in found.items() if isinstance(r, dict) and r.get("Type") != "AWS::CDK::Metadata"}
 
 
 def compare_stack(before: AssemblyStack, after: AssemblyStack, allowances: Sequence[Allowance]) -> StackReport:
     report = StackReport(after.where)
     old, new = resources(before), resources(after)
-    for logical_id in sorted(set(new) - set(old)):
-        report.added.append(logical_id)
-    for logical_id in sorted(set(old) & set(new)):
-        behaviour, reasons = update_behaviour(old[logical_id], new[logical_id], after.region)
+    kept = sorted(set(old) & set(new))
+    behaviours = {logical_id: update_behaviour(old[logical_id], new[logical_id], after.region) for logical_id in kept}
+    # A resource whose create-only property refers to a replaced (or removed) one is replaced with it: a new
+    # subnet group means a new database. Repeat until nothing more follows.
+    gone = {k for k, (behaviour, _) in behaviours.items() if behaviour in ("replace", "refused")} | (
+        set(old) - set(new)
+    )
+    following = True
+    while following:
+        following = False
+        for logical_id in kept:
+            if behaviours[logical_id][0] in ("replace", "refused"):
+                continue
+            causes = create_only_references(new[logical_id], after.region) & gone
+            if causes:
+                behaviours[logical_id] = ("replace", [f"a create-only property refers to {', '.join(sorted(causes))}, "
+                                                      "which is replaced or removed"])  # fmt: skip
+                gone.add(logical_id)
+                following = True
+    report.added = sorted(set(new) - set(old))
+    for logical_id in kept:
+        behaviour, reasons = behaviours[logical_id]
         if behaviour == "update":
             report.changed.append(logical_id)
         elif behaviour in ("replace", "refused"):
-            report.replaced.append(logical_id) if behaviour == "replace" else report.changed.append(logical_id)
+            (report.replaced if behaviour == "replace" else report.changed).append(logical_id)
             if behaviour == "refused" or is_stateful(old[logical_id]):
                 what = "CloudFormation refuses the change" if behaviour == "refused" else "would be replaced"
                 cause = f"{old[logical_id]['Type']} {logical_id} {what}: {'; '.join(reasons)}"
@@ -127,11 +145,15 @@ def gone_stack(before: AssemblyStack, current: Sequence[AssemblyStack], allowanc
     """A baseline stack no stack of the change deploys as: moved, renamed, or removed."""
     moved = [s for s in current if s.name == before.name]
     stateful_ids = {k for k, r in resources(before).items() if is_stateful(r)}
-    renamed = [s for s in current if stateful_ids and stateful_ids <= set(resources(s))]
+    siblings = [s for s in current if s.environment == before.environment and s.account == before.account]
+    renamed = [s for s in siblings if stateful_ids and stateful_ids <= set(resources(s))]
     if moved:
         fate = f"moved to {moved[0].account}/{moved[0].region}: a new stack there, this one left deployed"
     elif renamed:
         fate = f"renamed to {renamed[0].name}: a new stack with new resources, this one left deployed"
+    elif not any(s.environment == before.environment for s in current):
+        fate = (f"gone with its whole environment {before.environment} (if you synthesised only some "
+                "environments, compare with ENV=<env>)")  # fmt: skip
     else:
         fate = "removed from the app: it stays deployed until someone deletes it, and its resources with it"
     report = StackReport(before.where, removed=sorted(resources(before)), note=fate)
@@ -185,8 +207,9 @@ def compare(
         raise CannotCompareError(f"no stack of environment {environment!r} in {current} (it has {available})")
     environments = {s.environment for s in after}
     notes = baseline_notes(read_baseline_record(baseline), environments)
-    before = [s for s in before_all if s.environment in environments]
-    if not before:
+    # With ENV=all every baseline stack must be paired: an environment the change no longer has is a change.
+    before = [s for s in before_all if environment == "all" or s.environment in environments]
+    if not any(s.environment in environments for s in before):
         raise CannotCompareError(f"the baseline {baseline} has no stack of {', '.join(sorted(environments))}")
     by_key = {s.key: s for s in before}
     reports = []
@@ -212,6 +235,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         notes, reports = compare(args.baseline, args.current, args.env.lower(), allowances)
     except (AssemblyError, CannotCompareError) as error:
         print(f"diff: could not compare: {error}", file=sys.stderr)
+        return CANNOT_COMPARE
+    except Exception as error:  # an unreadable template or allow-list: never reported as "unsafe" or "safe"
+        print(f"diff: could not compare: {type(error).__name__}: {error}", file=sys.stderr)
         return CANNOT_COMPARE
     for line in notes:
         print(line)

@@ -100,19 +100,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--env", default="all", help="dev, staging, prod or all (default)")
     parser.add_argument("--out", type=Path, default=ROOT / "cdk.out.baseline")
     args = parser.parse_args(argv)
+    # Built beside the output and moved into place at the end: a failed run keeps the previous baseline.
+    building = args.out.with_name(args.out.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
     try:
-        if args.out.exists():
-            shutil.rmtree(args.out)
         if args.from_dir is not None:
             read_stacks(args.from_dir)  # refuses what is not an assembly
             earlier = read_baseline_record(args.from_dir)
-            shutil.copytree(args.from_dir, args.out)
-            data = record(args.out, ref=f"directory {args.from_dir}", commit=earlier.get("commit") if earlier else None)
+            shutil.copytree(args.from_dir, building)
+            data = record(building, ref=f"directory {args.from_dir}", commit=earlier.get("commit") if earlier else None)
         else:
             commit = resolve(args.ref)
-            synthesise(commit, args.out, args.env)
-            data = record(args.out, ref=args.ref, commit=commit)
+            synthesise(commit, building, args.env)
+            data = record(building, ref=args.ref, commit=commit)
+        if args.out.exists():
+            shutil.rmtree(args.out)
+        building.rename(args.out)
     except (BaselineError, AssemblyError) as error:
+        shutil.rmtree(building, ignore_errors=True)
         print(f"baseline: {error}", file=sys.stderr)
         return 2
     environments = data["environments"]

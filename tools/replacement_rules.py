@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,19 @@ IN_PLACE: Mapping[tuple[str, str], str] = {
     ("AWS::RDS::DBInstance", "MultiAZ"): "RDS adds or removes the standby in place",
     ("AWS::RDS::DBInstance", "PreferredMaintenanceWindow"): "a setting of the instance",
 }
+#: Changes that keep the resource but lose what it holds: a secret's generated value is generated anew.
+REGENERATES: Mapping[tuple[str, str], str] = {
+    ("AWS::SecretsManager::Secret", "GenerateSecretString"): "a new value is generated: the stored one is lost",
+}
+#: What CloudFormation assumes when a property is absent (an explicit default is no change).
+DEFAULTS: Mapping[tuple[str, str], Any] = {
+    ("AWS::KMS::Key", "KeySpec"): "SYMMETRIC_DEFAULT",
+    ("AWS::KMS::Key", "KeyUsage"): "ENCRYPT_DECRYPT",
+    ("AWS::KMS::Key", "MultiRegion"): False,
+    ("AWS::KMS::Key", "Origin"): "AWS_KMS",
+}
 #: Changes CloudFormation cannot make: the update fails (or would need a new resource it cannot create).
+#: Performance Insights' key is refused only when one was set before (setting a first one is allowed).
 REFUSED: Mapping[tuple[str, str], str] = {
     ("AWS::KMS::Key", "KeySpec"): "KMS cannot change a key's spec; a new key cannot read what the old one encrypted",
     ("AWS::KMS::Key", "KeyUsage"): "KMS cannot change a key's usage",
@@ -94,16 +107,54 @@ def create_only(kind: str, region: str) -> tuple[tuple[str, ...], tuple[str, ...
 
 
 def _value(properties: Mapping[str, Any], path: str) -> Any:
+    """The value at `path`; a path through a list (`*`) compares the list as a whole."""
     node: Any = properties
     for key in path.split("/"):
+        if key == "*":
+            return node
         if not isinstance(node, Mapping) or key not in node:
             return None
         node = node[key]
     return node
 
 
-def _differs(before: Mapping[str, Any], after: Mapping[str, Any], path: str) -> bool:
-    return json.dumps(_value(before, path), sort_keys=True) != json.dumps(_value(after, path), sort_keys=True)
+def _differs(before: Mapping[str, Any], after: Mapping[str, Any], path: str, default: Any = None) -> bool:
+    old, new = _value(before, path), _value(after, path)
+    old = default if old is None else old
+    new = default if new is None else new
+    return json.dumps(old, sort_keys=True) != json.dumps(new, sort_keys=True)
+
+
+def referenced_ids(value: Any) -> set[str]:
+    """Logical IDs `value` refers to (Ref, Fn::GetAtt, Fn::Sub's ${X} and ${X.Attr})."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        if isinstance(value.get("Ref"), str):
+            found.add(value["Ref"])
+        attribute = value.get("Fn::GetAtt")
+        if isinstance(attribute, list) and attribute:
+            found.add(str(attribute[0]))
+        elif isinstance(attribute, str):
+            found.add(attribute.split(".", 1)[0])
+        sub = value.get("Fn::Sub")
+        text = sub[0] if isinstance(sub, list) and sub else sub
+        if isinstance(text, str):
+            found |= {name.split(".", 1)[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
+        for item in value.values():
+            found |= referenced_ids(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= referenced_ids(item)
+    return found
+
+
+def create_only_references(resource: Mapping[str, Any], region: str) -> set[str]:
+    """Logical IDs the create-only properties of `resource` refer to: replacing one replaces it too."""
+    kind = str(resource.get("Type"))
+    properties = resource.get("Properties", {}) or {}
+    always, conditional = create_only(kind, region)
+    paths = [*always, *(p for p in conditional if (kind, p) not in IN_PLACE)]
+    return set().union(*(referenced_ids(_value(properties, path)) for path in paths)) if paths else set()
 
 
 def update_behaviour(before: Mapping[str, Any], after: Mapping[str, Any], region: str) -> tuple[str, list[str]]:
@@ -112,12 +163,21 @@ def update_behaviour(before: Mapping[str, Any], after: Mapping[str, Any], region
         return "replace", [f"Type {before.get('Type')} -> {after.get('Type')}"]
     kind = str(after.get("Type"))
     old, new = before.get("Properties", {}) or {}, after.get("Properties", {}) or {}
-    refused = [f"{path}: {reason}" for (k, path), reason in REFUSED.items() if k == kind and _differs(old, new, path)]
+    refused = [
+        f"{path}: {reason}"
+        for (k, path), reason in REFUSED.items()
+        if k == kind
+        and _differs(old, new, path, DEFAULTS.get((k, path)))
+        and (path != "PerformanceInsightsKMSKeyId" or _value(old, path) is not None)
+    ]
     if refused:
         return "refused", refused
     always, conditional = create_only(kind, region)
     replacing = [path for path in always if _differs(old, new, path)]
     replacing += [path for path in conditional if (kind, path) not in IN_PLACE and _differs(old, new, path)]
+    replacing += [f"{path}: {why}" for (k, path), why in REGENERATES.items() if k == kind and _differs(old, new, path)]
+    if before.get("Condition") != after.get("Condition"):
+        replacing.append(f"Condition {before.get('Condition')} -> {after.get('Condition')}: it may not be created")
     if replacing:
         return "replace", replacing
     compared = ("Properties", "DependsOn", "Condition", "DeletionPolicy", "UpdateReplacePolicy", "UpdatePolicy")
