@@ -79,7 +79,7 @@ snapshot-update: setup  ## rewrite the stack snapshots after an intended change 
 baseline: setup  ## synthesise BASE_REF (default main; fetched in a shallow clone) into cdk.out.baseline, or BASELINE_FROM=dir: take that assembly
 	$(BIN)/python -m tools.make_baseline $(if $(BASELINE_FROM),--from $(BASELINE_FROM),--ref $(BASE_REF)) --env $(ENV) --out $(BASELINE)
 
-diff: setup  ## compare OUT with BASELINE (default cdk.out.baseline); exit 1 on a change that loses data, 2 if it cannot compare
+diff: setup  ## compare OUT with BASELINE (default cdk.out.baseline); fails on a change that loses data, or if it cannot compare
 	$(BIN)/python -m tools.diff_stacks --baseline $(BASELINE) --current $(OUT) --env $(ENV)
 
 cost: setup  ## synthesise ENV into OUT and print its monthly cost by service and resource, and what the guide's choices save

@@ -4,7 +4,9 @@ a copy of its templates the way a change would, for each thing the guard must ca
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -343,3 +345,22 @@ def test_an_unreadable_template_cannot_be_compared_rather_than_unsafe(
     status, _, err = run(copy(dev, tmp_path / "base", RECORD), current, capsys)
     assert status == CANNOT_COMPARE
     assert "JSONDecodeError" in err
+
+
+@pytest.mark.slow  # through make, as the README runs it
+def test_make_diff_passes_a_safe_change_and_fails_an_unsafe_one(dev: SynthesizedEnvironment, tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PATH": f"{root / '.venv' / 'bin'}:{os.environ['PATH']}"}
+    baseline = copy(dev, tmp_path / "base", RECORD)
+
+    def make_diff() -> subprocess.CompletedProcess[str]:
+        command = ["make", "--no-print-directory", "diff", f"OUT={dev.outdir}", f"BASELINE={baseline}", "ENV=dev"]
+        return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
+
+    passed = make_diff()
+    assert passed.returncode == 0, passed.stderr[-2000:]
+    assert "diff: no unsafe changes" in passed.stdout
+    edit(dev, baseline, "Data", lambda t: primary(t).update(DBInstanceIdentifier="ticketing-dev-old"))
+    failed = make_diff()
+    assert failed.returncode != 0
+    assert "diff: 2 unsafe change(s):" in failed.stderr
