@@ -20,7 +20,7 @@ BASE_REF ?= main
 BASELINE_FROM ?=
 CDK_ENV_FLAG := $(if $(filter all,$(ENV)),,-c env=$(ENV))
 
-.PHONY: help setup synth lint-templates test test-fast lint typecheck unit snapshot-update baseline diff cost cost-diff bench coverage-report restore-drill clean
+.PHONY: help setup synth lint-templates test test-fast lint typecheck unit snapshot-update baseline diff audit cost cost-diff bench coverage-report restore-drill clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -81,6 +81,9 @@ baseline: setup  ## synthesise BASE_REF (default main; fetched in a shallow clon
 
 diff: setup  ## compare OUT with BASELINE (default cdk.out.baseline); fails on a change that loses data, or if it cannot compare
 	$(BIN)/python -m tools.diff_stacks --baseline $(BASELINE) --current $(OUT) --env $(ENV)
+
+audit: setup  ## write the audit report of OUT (make synth first) per environment: OUT/audit/<env>/report.html, .md, .json, .csv
+	$(BIN)/python -m tools.audit_report $(OUT)
 
 cost: setup  ## synthesise ENV into OUT and print its monthly cost by service and resource, and what the guide's choices save
 	rm -rf $(OUT)

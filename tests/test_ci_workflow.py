@@ -56,7 +56,7 @@ def test_every_action_is_a_current_major_version(workflow: dict[str, Any]) -> No
 def test_pull_requests_test_synthesise_guard_and_price_the_change(workflow: dict[str, Any]) -> None:
     assert set(workflow["on"]) == {"pull_request", "push"}
     commands = runs(workflow, "check")
-    for command in ("make test", "make synth", "make baseline BASE_REF=HEAD^1", "make diff",
+    for command in ("make test", "make synth", "make audit", "make baseline BASE_REF=HEAD^1", "make diff",
                     "tools.cost_report --assembly cdk.out --baseline cdk.out.baseline"):  # fmt: skip
         assert command in commands, command
     uploads = [s for s in steps(workflow, "check") if str(s.get("uses", "")).startswith("actions/upload-artifact")]

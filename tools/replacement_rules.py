@@ -93,12 +93,19 @@ def _provider_index(region: str) -> dict[str, str]:
 
 
 @functools.cache
-def create_only(kind: str, region: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(create-only, conditionally create-only) property paths of `kind`, as tuples of keys joined by '/'."""
+def resource_schema(kind: str, region: str) -> dict[str, Any]:
+    """CloudFormation's resource schema of `kind` in `region` (cfn-lint's copy); {} for an unknown type."""
     digest = _provider_index(region).get(kind)
     if digest is None:
-        return (), ()
-    schema = json.loads((_schemas_dir() / "resources" / f"{digest}.json").read_text(encoding="utf-8"))
+        return {}
+    schema: dict[str, Any] = json.loads((_schemas_dir() / "resources" / f"{digest}.json").read_text(encoding="utf-8"))
+    return schema
+
+
+@functools.cache
+def create_only(kind: str, region: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(create-only, conditionally create-only) property paths of `kind`, as tuples of keys joined by '/'."""
+    schema = resource_schema(kind, region)
 
     def paths(key: str) -> tuple[str, ...]:
         return tuple(p.removeprefix("/properties/") for p in schema.get(key, []) if p.startswith("/properties/"))

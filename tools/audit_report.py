@@ -1,0 +1,537 @@
+"""`make audit`: what an auditor reads, per environment, without knowing the CDK.
+
+    python -m tools.audit_report [cdk.out]     -> cdk.out/audit/<env>/report.md, report.html, report.json, *.csv
+
+Built from a synthesised cloud assembly (`make synth` first) and nothing else:
+
+- the compliance packs that ran and how many rules each applies (counted in the installed cdk-nag's
+  pack sources), and the open findings (none, or each one);
+- every acknowledgment: rule, construct path, logical ID, reason;
+- every stateful resource with its deletion policy and protection;
+- encryption at rest and in transit per resource that stores or carries data;
+- public exposure: what the internet reaches, and through what;
+- IAM statements (identity and resource policies) that allow a wildcard action or resource, with the
+  acknowledgment that explains each;
+- tag coverage of the taggable resources;
+- an architecture diagram per environment (SVG, inside the HTML page).
+
+The HTML page is self-contained (inline CSS and SVG, no script, no network); the JSON holds the same
+data; each table is also a CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import json
+import re
+import sys
+import tarfile
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stacks.validation_report import read_findings
+from tools.cloud_assembly import AssemblyStack, read_stacks
+from tools.compliance_report import collect_acknowledgments, stack_artifacts
+from tools.replacement_rules import is_stateful, resource_schema
+
+REQUIRED_TAGS = ("Environment", "Project", "ManagedBy", "CostCenter", "Owner")
+#: The packs stacks/compliance.py registers, and the source file of each in cdk-nag's package.
+PACK_SOURCES = {
+    "AwsSolutions": "aws-solutions.js",
+    "NIST.800.53.R5": "nist-800-53-r5.js",
+    "PCI.DSS.321": "pci-dss-321.js",
+    "Serverless": "serverless.js",
+}
+TABLES = ("acknowledgments", "stateful", "encryption", "exposure", "iam_wildcards", "untagged")
+
+
+@dataclass
+class EnvironmentAudit:
+    environment: str
+    stacks: list[dict[str, Any]] = field(default_factory=list)
+    packs: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    acknowledgments: list[dict[str, Any]] = field(default_factory=list)
+    stateful: list[dict[str, Any]] = field(default_factory=list)
+    encryption: list[dict[str, Any]] = field(default_factory=list)
+    exposure: list[dict[str, Any]] = field(default_factory=list)
+    iam_wildcards: list[dict[str, Any]] = field(default_factory=list)
+    untagged: list[dict[str, Any]] = field(default_factory=list)
+    tag_coverage: dict[str, Any] = field(default_factory=dict)
+    diagram_svg: str = ""
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+def show(value: Any) -> str:
+    """A template value as text: strings as they are, references as <Ref> or <Att.Name>, joins joined."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return ", ".join(show(item) for item in value)
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return f"<{value['Ref']}>"
+        if "Fn::GetAtt" in value:
+            attribute = value["Fn::GetAtt"]
+            return f"<{'.'.join(attribute) if isinstance(attribute, list) else attribute}>"
+        if "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return str(separator).join(show(part) for part in parts)
+        if "Fn::Sub" in value:
+            sub = value["Fn::Sub"]
+            return show(sub[0] if isinstance(sub, list) else sub)
+        return json.dumps(value, sort_keys=True)
+    return json.dumps(value)
+
+
+def resources(stack: AssemblyStack) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in stack.template.get("Resources", {}).items()
+            if isinstance(r, dict) and r.get("Type") != "AWS::CDK::Metadata"}  # fmt: skip
+
+
+def props(resource: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(resource.get("Properties", {}) or {})
+
+
+def logical_ids_by_path(stack: AssemblyStack) -> dict[str, str]:
+    return {path: str(entry["data"]) for path, entries in stack.metadata.items() for entry in entries
+            if entry.get("type") == "aws:cdk:logicalId"}  # fmt: skip
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --- the sections -----------------------------------------------------------------------------------
+
+
+def pack_rule_counts() -> list[dict[str, Any]]:
+    """Each registered pack and the rules it applies, counted in the installed cdk-nag's pack sources."""
+    import cdk_nag  # only to find its package
+
+    (archive,) = Path(cdk_nag.__file__).parent.joinpath("_jsii").glob("*.tgz")
+    counts = []
+    with tarfile.open(archive) as bundle:
+        for pack, source in PACK_SOURCES.items():
+            member = bundle.extractfile(f"package/lib/packs/{source}")
+            if member is None:
+                raise RuntimeError(f"{archive.name}: no lib/packs/{source}")
+            counts.append({"pack": pack, "rules": member.read().decode().count("this.applyRule("),
+                           "cdk_nag": archive.name.removesuffix(".jsii.tgz")})  # fmt: skip
+    return counts
+
+
+def stateful_rows(stack: AssemblyStack, termination_protected: bool) -> Iterator[dict[str, Any]]:
+    for logical_id, resource in resources(stack).items():
+        if not is_stateful(resource):
+            continue
+        properties = props(resource)
+        protection = []
+        if properties.get("DeletionProtection") is True or properties.get("DeletionProtectionEnabled") is True:
+            protection.append("deletion protection")
+        if "LockConfiguration" in properties:
+            lock = properties["LockConfiguration"]
+            protection.append(f"vault lock {lock.get('MinRetentionDays')}-{lock.get('MaxRetentionDays')} days")
+        if termination_protected:
+            protection.append("stack termination protection")
+        yield {"stack": stack.name, "logical_id": logical_id, "type": resource["Type"],
+               "deletion_policy": resource.get("DeletionPolicy", "Delete"),
+               "protection": "; ".join(protection) or "none"}  # fmt: skip
+
+
+def _policies_denying_plain_http(stack: AssemblyStack) -> set[str]:
+    """Logical IDs of buckets, topics and queues whose resource policy denies requests without TLS."""
+    covered: set[str] = set()
+    for resource in resources(stack).values():
+        if resource["Type"] not in ("AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy"):
+            continue
+        properties = props(resource)
+        text = json.dumps(properties.get("PolicyDocument", {}))
+        if '"aws:SecureTransport": "false"' in text or "'aws:SecureTransport': 'false'" in text:
+            targets = properties.get("Bucket") or properties.get("Topics") or properties.get("Queues")
+            covered |= set(re.findall(r'"(?:Ref|Fn::GetAtt)": \[?"([A-Za-z0-9]+)"', json.dumps(targets)))
+    return covered
+
+
+def encryption_rows(stack: AssemblyStack) -> Iterator[dict[str, Any]]:
+    found = resources(stack)
+    tls_only = _policies_denying_plain_http(stack)
+
+    def force_ssl(instance: Mapping[str, Any]) -> str:
+        group = props(instance).get("DBParameterGroupName")
+        name = group.get("Ref") if isinstance(group, dict) else None
+        parameters = props(found.get(str(name), {})).get("Parameters", {}) if name else {}
+        return "TLS required (rds.force_ssl = 1)" if str(parameters.get("rds.force_ssl")) == "1" else "TLS optional"
+
+    for logical_id, resource in found.items():
+        kind, p = resource["Type"], props(resource)
+        at_rest = in_transit = None
+        if kind == "AWS::RDS::DBInstance":
+            if p.get("StorageEncrypted") is True:
+                at_rest = f"KMS {show(p.get('KmsKeyId', 'aws/rds'))}"
+            elif p.get("SourceDBInstanceIdentifier") or p.get("DBSnapshotIdentifier"):
+                at_rest = "as its source (a replica, or the snapshot it is restored from)"
+            else:
+                at_rest = "NOT ENCRYPTED"
+            in_transit = force_ssl(resource) if "DBParameterGroupName" in p else "as its source's parameter group"
+        elif kind == "AWS::RDS::DBProxy":
+            at_rest, in_transit = "n/a (holds no data)", "TLS required" if p.get("RequireTLS") else "TLS optional"
+        elif kind == "AWS::ElastiCache::ReplicationGroup":
+            at_rest = f"KMS {show(p['KmsKeyId'])}" if p.get("AtRestEncryptionEnabled") else "NOT ENCRYPTED"
+            in_transit = "TLS" if p.get("TransitEncryptionEnabled") else "NO TLS"
+        elif kind == "AWS::S3::Bucket":
+            rules = (p.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration", [])
+            algorithms = [r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules]
+            at_rest = ", ".join(str(a) for a in algorithms if a) or "S3 default (SSE-S3)"
+            in_transit = "TLS only (bucket policy)" if logical_id in tls_only else "TLS not enforced"
+        elif kind in ("AWS::SNS::Topic", "AWS::SQS::Queue"):
+            if p.get("KmsMasterKeyId"):
+                at_rest = f"KMS {show(p['KmsMasterKeyId'])}"
+            else:
+                at_rest = "SQS-managed" if p.get("SqsManagedSseEnabled") else "NOT ENCRYPTED"
+            in_transit = "TLS only (resource policy)" if logical_id in tls_only else "TLS not enforced"
+        elif kind == "AWS::Logs::LogGroup":
+            at_rest = f"KMS {show(p['KmsKeyId'])}" if p.get("KmsKeyId") else "CloudWatch Logs default"
+            in_transit = "HTTPS API"
+        elif kind == "AWS::SecretsManager::Secret":
+            at_rest = f"KMS {show(p['KmsKeyId'])}" if p.get("KmsKeyId") else "aws/secretsmanager"
+            in_transit = "HTTPS API"
+        elif kind == "AWS::Backup::BackupVault":
+            at_rest, in_transit = f"KMS {show(p.get('EncryptionKeyArn', 'aws/backup'))}", "HTTPS API"
+        elif kind == "AWS::ElasticLoadBalancingV2::Listener":
+            at_rest = "n/a (carries traffic)"
+            in_transit = f"{p.get('Protocol')} {p.get('SslPolicy', '')}".strip()
+        elif kind == "AWS::CloudFront::Distribution":
+            config = p.get("DistributionConfig", {})
+            viewer = config.get("DefaultCacheBehavior", {}).get("ViewerProtocolPolicy")
+            minimum = (config.get("ViewerCertificate") or {}).get("MinimumProtocolVersion", "CloudFront default")
+            at_rest, in_transit = "n/a (a cache)", f"viewers: {viewer}, minimum {minimum}"
+        elif kind == "AWS::ECR::Repository":
+            configuration = p.get("EncryptionConfiguration") or {}
+            at_rest, in_transit = str(configuration.get("EncryptionType", "AES256")), "HTTPS API"
+        if at_rest is not None:
+            yield {"stack": stack.name, "logical_id": logical_id, "type": kind, "at_rest": at_rest,
+                   "in_transit": in_transit}  # fmt: skip
+
+
+def exposure_rows(stack: AssemblyStack) -> Iterator[dict[str, Any]]:
+    found = resources(stack)
+    for logical_id, resource in found.items():
+        kind, p = resource["Type"], props(resource)
+        what = None
+        if (
+            kind == "AWS::ElasticLoadBalancingV2::LoadBalancer"
+            and p.get("Scheme", "internet-facing") == "internet-facing"
+        ):
+            groups = {show(group) for group in _listed(p.get("SecurityGroups", []))}
+            what = f"internet-facing load balancer; admitted by its security groups {', '.join(sorted(groups))}"
+        elif kind == "AWS::CloudFront::Distribution":
+            web_acl = p.get("DistributionConfig", {}).get("WebACLId")
+            what = f"public CDN; WAF {show(web_acl) if web_acl else 'none'}"
+        elif kind in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroup"):
+            rules = [p] if kind == "AWS::EC2::SecurityGroupIngress" else list(p.get("SecurityGroupIngress", []))
+            for rule in rules:
+                source = rule.get("CidrIp") or rule.get("CidrIpv6") or rule.get("SourcePrefixListId")
+                if source in ("0.0.0.0/0", "::/0") or rule.get("SourcePrefixListId"):
+                    ports = f"{rule.get('FromPort')}-{rule.get('ToPort')}/{rule.get('IpProtocol')}"
+                    yield {"stack": stack.name, "logical_id": logical_id, "type": kind,
+                           "exposure": f"ingress {ports} from {show(source)}"}  # fmt: skip
+        elif kind == "AWS::S3::Bucket":
+            block = p.get("PublicAccessBlockConfiguration") or {}
+            keys = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+            if not all(block.get(key) is True for key in keys):
+                what = "bucket without a full public access block"
+        elif kind == "AWS::RDS::DBInstance" and p.get("PubliclyAccessible") is True:
+            what = "publicly accessible database"
+        elif kind == "AWS::Lambda::Url":
+            what = f"function URL, auth {p.get('AuthType')}"
+        if what:
+            yield {"stack": stack.name, "logical_id": logical_id, "type": kind, "exposure": what}
+
+
+_POLICY_PLACES = {
+    "AWS::IAM::ManagedPolicy": ("PolicyDocument",),
+    "AWS::IAM::Policy": ("PolicyDocument",),
+    "AWS::S3::BucketPolicy": ("PolicyDocument",),
+    "AWS::SNS::TopicPolicy": ("PolicyDocument",),
+    "AWS::SQS::QueuePolicy": ("PolicyDocument",),
+    "AWS::KMS::Key": ("KeyPolicy",),
+    "AWS::Backup::BackupVault": ("AccessPolicy",),
+}
+
+
+def wildcard_rows(stack: AssemblyStack, reasons: Mapping[str, list[str]]) -> Iterator[dict[str, Any]]:
+    """Allow statements naming a wildcard action or resource, with the IAM5 acknowledgments on their resource."""
+    for logical_id, resource in resources(stack).items():
+        p = props(resource)
+        documents = [p.get(key) for key in _POLICY_PLACES.get(resource["Type"], ())]
+        if resource["Type"] == "AWS::IAM::Role":
+            documents += [policy.get("PolicyDocument") for policy in p.get("Policies", []) or []]
+        for document in documents:
+            for statement in _listed((document or {}).get("Statement", [])):
+                if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+                    continue
+                actions = [show(a) for a in _listed(statement.get("Action", []))]
+                targets = [show(r) for r in _listed(statement.get("Resource", []))]
+                if not any("*" in text for text in actions + targets):
+                    continue
+                explained = " | ".join(reasons.get(logical_id, []))
+                if not explained and resource["Type"] == "AWS::KMS::Key":
+                    explained = "a key policy: its '*' resource is the key itself"
+                if not explained and all(t.startswith("<") for t in targets) and not any("*" in a for a in actions):
+                    explained = "paths inside one resource of this template (e.g. the objects of one bucket)"
+                yield {"stack": stack.name, "logical_id": logical_id, "type": resource["Type"],
+                       "principal": show(statement.get("Principal", "(the role's)")),
+                       "actions": " ".join(actions), "resources": " ".join(targets),
+                       "acknowledged": explained or "not acknowledged"}  # fmt: skip
+
+
+def taggable(kind: str, region: str) -> bool:
+    """Whether CloudFormation's schema of `kind` takes `Tags` (cfn-lint's copy)."""
+    schema = resource_schema(kind, region)
+    return bool((schema.get("tagging") or {}).get("taggable")) and "Tags" in schema.get("properties", {})
+
+
+def _tag_keys(properties: Mapping[str, Any]) -> set[str]:
+    tags = properties.get("Tags")
+    if isinstance(tags, dict):
+        return set(tags)
+    return {str(tag.get("Key")) for tag in tags or [] if isinstance(tag, dict)}
+
+
+# --- building and writing -----------------------------------------------------------------------------
+
+
+def audit(outdir: Path) -> list[EnvironmentAudit]:
+    stacks = read_stacks(outdir)
+    findings = [str(finding) for finding in read_findings(outdir)]
+    packs = pack_rule_counts()
+    protected = _termination_protection(outdir)
+    acknowledgments = collect_acknowledgments(outdir)
+    audits = []
+    for environment in sorted({s.environment for s in stacks}):
+        mine = [s for s in stacks if s.environment == environment]
+        result = EnvironmentAudit(environment, packs=packs, findings=findings)
+        reasons: dict[str, list[str]] = {}
+        for stack in mine:
+            paths = logical_ids_by_path(stack)
+            result.stacks.append({"name": stack.name, "account": stack.account, "region": stack.region,
+                                  "resources": len(resources(stack))})  # fmt: skip
+            for ack in acknowledgments:
+                if ack.environment.lower() != environment or ack.stack != stack.display_name:
+                    continue
+                logical_id = paths.get(ack.path) or paths.get(f"{ack.path}/Resource") or _inside(paths, ack.path)
+                result.acknowledgments.append({"stack": stack.name, "path": ack.path, "logical_id": logical_id,
+                                               "rule": ack.rule, "pack": ack.pack, "reason": ack.reason})  # fmt: skip
+                if "IAM5" in ack.rule:
+                    reasons.setdefault(logical_id, []).append(f"{ack.rule}: {ack.reason}")
+            result.stateful += stateful_rows(stack, protected.get(stack.key, False))
+            result.encryption += encryption_rows(stack)
+            result.exposure += exposure_rows(stack)
+            result.iam_wildcards += wildcard_rows(stack, reasons)
+            for logical_id, resource in resources(stack).items():
+                if not taggable(resource["Type"], stack.region):
+                    continue
+                missing = [key for key in REQUIRED_TAGS if key not in _tag_keys(props(resource))]
+                result.tag_coverage["taggable"] = result.tag_coverage.get("taggable", 0) + 1
+                if missing:
+                    result.untagged.append({"stack": stack.name, "logical_id": logical_id, "type": resource["Type"],
+                                            "missing": ", ".join(missing)})  # fmt: skip
+        taggable_count = result.tag_coverage.get("taggable", 0)
+        result.tag_coverage = {"required": list(REQUIRED_TAGS), "taggable": taggable_count,
+                               "fully_tagged": taggable_count - len(result.untagged)}  # fmt: skip
+        result.diagram_svg = diagram(mine, _dependencies(outdir))
+        audits.append(result)
+    return audits
+
+
+def _inside(paths: Mapping[str, str], construct: str) -> str:
+    """The resource(s) a higher-level construct holds, for an acknowledgment placed on the construct."""
+    inside = sorted(lid for path, lid in paths.items() if path.startswith(construct + "/"))
+    if len(inside) <= 3:
+        return " ".join(inside) or "(no resource)"
+    return f"{' '.join(inside[:3])} and {len(inside) - 3} more"
+
+
+def _termination_protection(outdir: Path) -> dict[tuple[str, str, str], bool]:
+    found = {}
+    for _, _, artifact in stack_artifacts(outdir):
+        _, _, where = str(artifact.get("environment", "")).partition("aws://")
+        account, _, region = where.partition("/")
+        properties = artifact["properties"]
+        found[(account, region, properties.get("stackName", ""))] = bool(properties.get("terminationProtection"))
+    return found
+
+
+def _dependencies(outdir: Path) -> dict[str, list[str]]:
+    """Stack name -> the stack names it depends on (the manifest's artifact dependencies)."""
+    artifacts = stack_artifacts(outdir)
+    names = {key: artifact["properties"].get("stackName", "") for _, directory, artifact in artifacts
+             for key in [artifact.get("displayName", "")]}  # fmt: skip
+    by_id = {}
+    for _, directory, artifact in artifacts:
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+        for artifact_id, candidate in manifest["artifacts"].items():
+            if candidate is artifact or candidate.get("displayName") == artifact.get("displayName"):
+                by_id[artifact_id] = artifact.get("displayName", "")
+    result: dict[str, list[str]] = {}
+    for _, _, artifact in artifacts:
+        deps = [names[by_id[d]] for d in artifact.get("dependencies", []) if d in by_id and by_id[d] in names]
+        result[names[artifact.get("displayName", "")]] = sorted(deps)
+    return result
+
+
+KEY_TYPES = ("AWS::EC2::VPC", "AWS::EC2::NatGateway", "AWS::RDS::DBInstance", "AWS::RDS::DBProxy",
+             "AWS::ElastiCache::ReplicationGroup", "AWS::ECS::Service", "AWS::ElasticLoadBalancingV2::LoadBalancer",
+             "AWS::CloudFront::Distribution", "AWS::WAFv2::WebACL", "AWS::S3::Bucket", "AWS::Backup::BackupVault",
+             "AWS::StepFunctions::StateMachine", "AWS::Lambda::Function", "AWS::SNS::Topic", "AWS::CloudWatch::Alarm",
+             "AWS::ECR::Repository", "AWS::KMS::Key")  # fmt: skip
+
+
+def diagram(stacks: Sequence[AssemblyStack], dependencies: Mapping[str, Sequence[str]]) -> str:
+    """An SVG: a column per region, a box per stack listing its main resources, an arrow per dependency."""
+    regions = sorted({s.region for s in stacks}, key=lambda r: (-sum(1 for s in stacks if s.region == r), r))
+    width, box_width, line = 300, 260, 15
+    boxes: dict[str, tuple[float, float, float]] = {}
+    parts = []
+    heights = []
+    for column, region in enumerate(regions):
+        x = 20 + column * width
+        y = 50.0
+        parts.append(f'<text x="{x}" y="30" class="region">{html.escape(region)}</text>')
+        for stack in [s for s in stacks if s.region == region]:
+            counts = Counter(r["Type"] for r in resources(stack).values())
+            lines = [f"{counts[k]} x {k.split('::', 1)[1]}" for k in KEY_TYPES if counts.get(k)]
+            height = 30 + line * max(len(lines), 1)
+            parts.append(f'<rect x="{x}" y="{y}" width="{box_width}" height="{height}" rx="6" class="stack"/>')
+            parts.append(f'<text x="{x + 8}" y="{y + 18}" class="name">{html.escape(stack.name)}</text>')
+            for index, text in enumerate(lines):
+                parts.append(f'<text x="{x + 12}" y="{y + 34 + index * line}">{html.escape(text)}</text>')
+            boxes[stack.name] = (x, y, height)
+            y += height + 24
+        heights.append(y)
+    for name, needs in dependencies.items():
+        if name not in boxes:
+            continue
+        x1, y1, _ = boxes[name]
+        for need in needs:
+            if need in boxes:
+                x2, y2, h2 = boxes[need]
+                parts.append(f'<line x1="{x1 + box_width / 2}" y1="{y1}" x2="{x2 + box_width / 2}" '
+                             f'y2="{y2 + h2}" class="dependency" marker-end="url(#arrow)"/>')  # fmt: skip
+    total_width = 40 + width * len(regions)
+    total_height = max(heights, default=100) + 20
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_width}" height="{total_height}" '
+        f'viewBox="0 0 {total_width} {total_height}" role="img" aria-label="architecture">'
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" '
+        'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>'
+        "<style>text{font:12px sans-serif}.region{font-weight:bold;font-size:14px}.name{font-weight:bold}"
+        ".stack{fill:#eef3fb;stroke:#3a6ea5}.dependency{stroke:#888;stroke-width:1}</style>" + "".join(parts) + "</svg>"
+    )
+
+
+def to_markdown(result: EnvironmentAudit) -> str:
+    out = [f"# Audit report: {result.environment}", ""]
+    out += ["## Compliance packs", "", "| Pack | Rules it applies |", "|---|---|"]
+    out += [f"| {p['pack']} | {p['rules']} ({p['cdk_nag']}) |" for p in result.packs]
+    out += ["", f"Open findings: {len(result.findings)}", *(f"- {f}" for f in result.findings), ""]
+    out += ["## Stacks", "", "| Stack | Account | Region | Resources |", "|---|---|---|---|"]
+    out += [f"| {s['name']} | {s['account']} | {s['region']} | {s['resources']} |" for s in result.stacks]
+    coverage = result.tag_coverage
+    out += ["", "## Tag coverage", "",
+            f"{coverage['fully_tagged']} of {coverage['taggable']} taggable resources carry every required tag "
+            f"({', '.join(coverage['required'])}).", ""]  # fmt: skip
+    for table in TABLES:
+        rows = getattr(result, table)
+        out += [f"## {table.replace('_', ' ').capitalize()} ({len(rows)})", ""]
+        if rows:
+            headers = list(rows[0])
+            out += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+            out += ["| " + " | ".join(str(r[h]).replace("|", "\\|").replace("\n", " ") for h in headers) + " |"
+                    for r in rows]  # fmt: skip
+        else:
+            out.append("None.")
+        out.append("")
+    out += ["## Architecture", "", "See report.html (the diagram is drawn from the templates).", ""]
+    return "\n".join(out)
+
+
+def to_html(result: EnvironmentAudit) -> str:
+    def table(name: str, rows: list[dict[str, Any]]) -> str:
+        if not rows:
+            return f'<p id="{name}">None.</p>'
+        headers = list(rows[0])
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(r[h]))}</td>" for h in headers) + "</tr>" for r in rows)
+        return f'<table id="{name}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+    coverage = result.tag_coverage
+    sections = [
+        "<h2>Compliance packs</h2>",
+        table("packs", result.packs),
+        f"<p>Open findings: <strong id='open-findings'>{len(result.findings)}</strong></p>",
+        "<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in result.findings) + "</ul>",
+        "<h2>Architecture</h2>",
+        f'<figure id="diagram">{result.diagram_svg}</figure>',
+        "<h2>Stacks</h2>",
+        table("stacks", result.stacks),
+        "<h2>Tag coverage</h2>",
+        f"<p>{coverage['fully_tagged']} of {coverage['taggable']} taggable resources carry every required tag "
+        f"({html.escape(', '.join(coverage['required']))}).</p>",
+    ]
+    for name in TABLES:
+        rows = getattr(result, name)
+        sections += [f"<h2>{html.escape(name.replace('_', ' ').capitalize())} ({len(rows)})</h2>", table(name, rows)]
+    style = ("body{font:14px sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
+             "th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
+             "th{background:#f3f3f3}")  # fmt: skip
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Audit report: "
+            f"{html.escape(result.environment)}</title><style>{style}</style></head><body>"
+            f"<h1>Audit report: {html.escape(result.environment)}</h1>{''.join(sections)}</body></html>")  # fmt: skip
+
+
+def write(result: EnvironmentAudit, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "report.md").write_text(to_markdown(result), encoding="utf-8")
+    (directory / "report.html").write_text(to_html(result), encoding="utf-8")
+    data = asdict(result)
+    data.pop("diagram_svg")
+    (directory / "report.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    (directory / "architecture.svg").write_text(result.diagram_svg, encoding="utf-8")
+    for name in (*TABLES, "packs", "stacks"):
+        rows = getattr(result, name)
+        with (directory / f"{name.replace('_', '-')}.csv").open("w", newline="", encoding="utf-8") as handle:
+            if rows:
+                writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("assembly", nargs="?", type=Path, default=Path("cdk.out"))
+    parser.add_argument("--out", type=Path, help="where to write (default <assembly>/audit)")
+    args = parser.parse_args(argv)
+    try:
+        results = audit(args.assembly)
+    except ValueError as error:
+        print(f"audit: {error}", file=sys.stderr)
+        return 2
+    for result in results:
+        directory = (args.out or args.assembly / "audit") / result.environment
+        write(result, directory)
+        print(f"audit: {directory}/report.html (.md, .json, .csv): {len(result.acknowledgments)} acknowledgments, "
+              f"{len(result.findings)} open findings, {len(result.stateful)} stateful resources")  # fmt: skip
+    return 1 if any(result.findings for result in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
