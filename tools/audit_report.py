@@ -48,6 +48,15 @@ PACK_SOURCES = {
     "Serverless": "serverless.js",
 }
 TABLES = ("acknowledgments", "stateful", "encryption", "exposure", "iam_wildcards", "untagged")
+#: Each table's columns, for the CSV header of a table with no rows.
+COLUMNS = {
+    "acknowledgments": ["stack", "path", "logical_id", "rule", "pack", "reason"],
+    "stateful": ["stack", "logical_id", "type", "deletion_policy", "protection"],
+    "encryption": ["stack", "logical_id", "type", "at_rest", "in_transit"],
+    "exposure": ["stack", "logical_id", "type", "exposure"],
+    "iam_wildcards": ["stack", "logical_id", "type", "principal", "actions", "resources", "acknowledged"],
+    "untagged": ["stack", "logical_id", "type", "missing"],
+}
 
 
 @dataclass
@@ -113,24 +122,50 @@ def _listed(value: Any) -> list[Any]:
 
 
 def pack_rule_counts() -> list[dict[str, Any]]:
-    """Each registered pack and the rules it applies, counted in the installed cdk-nag's pack sources."""
+    """Each pack stacks/compliance.py registers, with the rules it applies (the `applyRule` calls in the
+    installed cdk-nag's source of that pack), and aws-cdk-lib's own validation (cfn-lint's rules at synth)."""
     import cdk_nag  # only to find its package
+
+    from stacks.compliance import COMPLIANCE_PACKS
 
     (archive,) = Path(cdk_nag.__file__).parent.joinpath("_jsii").glob("*.tgz")
     counts = []
     with tarfile.open(archive) as bundle:
-        for pack, source in PACK_SOURCES.items():
-            member = bundle.extractfile(f"package/lib/packs/{source}")
-            if member is None:
-                raise RuntimeError(f"{archive.name}: no lib/packs/{source}")
-            counts.append({"pack": pack, "rules": member.read().decode().count("this.applyRule("),
-                           "cdk_nag": archive.name.removesuffix(".jsii.tgz")})  # fmt: skip
+        for pack_class in COMPLIANCE_PACKS:
+            name = str(pack_class().read_pack_name)
+            source = PACK_SOURCES.get(name)
+            member = bundle.extractfile(f"package/lib/packs/{source}") if source else None
+            rules = member.read().decode().count("this.applyRule(") if member else "unknown"
+            counts.append({"pack": name, "rules": rules, "source": archive.name.removesuffix(".jsii.tgz")})
+    counts.append({"pack": "CloudFormation Validate", "rules": "cfn-lint's rules", "source": "aws-cdk-lib"})
     return counts
+
+
+#: Types that hold data, whatever their deletion policy (the table shows what happens to each).
+DATA_TYPES = frozenset({
+    "AWS::RDS::DBInstance", "AWS::RDS::DBCluster", "AWS::ElastiCache::ReplicationGroup",
+    "AWS::ElastiCache::CacheCluster", "AWS::S3::Bucket", "AWS::Logs::LogGroup", "AWS::KMS::Key",
+    "AWS::SecretsManager::Secret", "AWS::Backup::BackupVault", "AWS::DynamoDB::Table", "AWS::EFS::FileSystem",
+    "AWS::SQS::Queue", "AWS::ECR::Repository",
+})  # fmt: skip
+
+
+def deletion_policy(resource: Mapping[str, Any]) -> str:
+    """The policy CloudFormation applies: the one written, else its default (Snapshot for RDS outside Aurora)."""
+    written = resource.get("DeletionPolicy")
+    if written:
+        return str(written)
+    kind = resource.get("Type")
+    if kind == "AWS::RDS::DBCluster" or (
+        kind == "AWS::RDS::DBInstance" and "DBClusterIdentifier" not in props(resource)
+    ):
+        return "Snapshot (CloudFormation's default)"
+    return "Delete (CloudFormation's default)"
 
 
 def stateful_rows(stack: AssemblyStack, termination_protected: bool) -> Iterator[dict[str, Any]]:
     for logical_id, resource in resources(stack).items():
-        if not is_stateful(resource):
+        if resource["Type"] not in DATA_TYPES and not is_stateful(resource):
             continue
         properties = props(resource)
         protection = []
@@ -142,8 +177,7 @@ def stateful_rows(stack: AssemblyStack, termination_protected: bool) -> Iterator
         if termination_protected:
             protection.append("stack termination protection")
         yield {"stack": stack.name, "logical_id": logical_id, "type": resource["Type"],
-               "deletion_policy": resource.get("DeletionPolicy", "Delete"),
-               "protection": "; ".join(protection) or "none"}  # fmt: skip
+               "deletion_policy": deletion_policy(resource), "protection": "; ".join(protection) or "none"}  # fmt: skip
 
 
 def _policies_denying_plain_http(stack: AssemblyStack) -> set[str]:
@@ -173,19 +207,35 @@ def encryption_rows(stack: AssemblyStack) -> Iterator[dict[str, Any]]:
     for logical_id, resource in found.items():
         kind, p = resource["Type"], props(resource)
         at_rest = in_transit = None
-        if kind == "AWS::RDS::DBInstance":
+        if kind in ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster"):
             if p.get("StorageEncrypted") is True:
                 at_rest = f"KMS {show(p.get('KmsKeyId', 'aws/rds'))}"
+            elif p.get("DBClusterIdentifier"):
+                at_rest = "as its cluster"
             elif p.get("SourceDBInstanceIdentifier") or p.get("DBSnapshotIdentifier"):
                 at_rest = "as its source (a replica, or the snapshot it is restored from)"
             else:
                 at_rest = "NOT ENCRYPTED"
-            in_transit = force_ssl(resource) if "DBParameterGroupName" in p else "as its source's parameter group"
+            group = p.get("DBParameterGroupName") or p.get("DBClusterParameterGroupName")
+            if isinstance(group, dict) and "Ref" in group:
+                in_transit = force_ssl(resource)
+            elif group:
+                in_transit = f"parameter group {show(group)} (not in this template)"
+            elif p.get("SourceDBInstanceIdentifier") or p.get("DBClusterIdentifier"):
+                in_transit = "as its source or cluster"
+            else:
+                in_transit = "engine default (rds.force_ssl is 1 from PostgreSQL 15)"
         elif kind == "AWS::RDS::DBProxy":
             at_rest, in_transit = "n/a (holds no data)", "TLS required" if p.get("RequireTLS") else "TLS optional"
         elif kind == "AWS::ElastiCache::ReplicationGroup":
-            at_rest = f"KMS {show(p['KmsKeyId'])}" if p.get("AtRestEncryptionEnabled") else "NOT ENCRYPTED"
-            in_transit = "TLS" if p.get("TransitEncryptionEnabled") else "NO TLS"
+            at_rest = (f"KMS {show(p.get('KmsKeyId', 'AWS-managed key'))}" if p.get("AtRestEncryptionEnabled")
+                       else "NOT ENCRYPTED")  # fmt: skip
+            if not p.get("TransitEncryptionEnabled"):
+                in_transit = "NO TLS"
+            elif p.get("TransitEncryptionMode") == "preferred":
+                in_transit = "TLS preferred (plaintext allowed)"
+            else:
+                in_transit = "TLS required"
         elif kind == "AWS::S3::Bucket":
             rules = (p.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration", [])
             algorithms = [r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules]
@@ -194,8 +244,10 @@ def encryption_rows(stack: AssemblyStack) -> Iterator[dict[str, Any]]:
         elif kind in ("AWS::SNS::Topic", "AWS::SQS::Queue"):
             if p.get("KmsMasterKeyId"):
                 at_rest = f"KMS {show(p['KmsMasterKeyId'])}"
+            elif kind == "AWS::SQS::Queue" and p.get("SqsManagedSseEnabled") is not False:
+                at_rest = "SQS-managed (SSE-SQS)"
             else:
-                at_rest = "SQS-managed" if p.get("SqsManagedSseEnabled") else "NOT ENCRYPTED"
+                at_rest = "NOT ENCRYPTED"
             in_transit = "TLS only (resource policy)" if logical_id in tls_only else "TLS not enforced"
         elif kind == "AWS::Logs::LogGroup":
             at_rest = f"KMS {show(p['KmsKeyId'])}" if p.get("KmsKeyId") else "CloudWatch Logs default"
@@ -207,12 +259,20 @@ def encryption_rows(stack: AssemblyStack) -> Iterator[dict[str, Any]]:
             at_rest, in_transit = f"KMS {show(p.get('EncryptionKeyArn', 'aws/backup'))}", "HTTPS API"
         elif kind == "AWS::ElasticLoadBalancingV2::Listener":
             at_rest = "n/a (carries traffic)"
-            in_transit = f"{p.get('Protocol')} {p.get('SslPolicy', '')}".strip()
+            protocol = str(p.get("Protocol"))
+            in_transit = (f"{protocol} {p.get('SslPolicy', '')}".strip() if protocol in ("HTTPS", "TLS")
+                          else f"plaintext {protocol}")  # fmt: skip
         elif kind == "AWS::CloudFront::Distribution":
             config = p.get("DistributionConfig", {})
-            viewer = config.get("DefaultCacheBehavior", {}).get("ViewerProtocolPolicy")
+            behaviours = [config.get("DefaultCacheBehavior", {}), *config.get("CacheBehaviors", [])]
+            viewers = sorted({str(b.get("ViewerProtocolPolicy")) for b in behaviours})
+            origins = sorted({str((o.get("CustomOriginConfig") or {}).get("OriginProtocolPolicy", "S3 (HTTPS)"))
+                              for o in config.get("Origins", [])})  # fmt: skip
             minimum = (config.get("ViewerCertificate") or {}).get("MinimumProtocolVersion", "CloudFront default")
-            at_rest, in_transit = "n/a (a cache)", f"viewers: {viewer}, minimum {minimum}"
+            at_rest = "n/a (a cache)"
+            in_transit = f"viewers: {', '.join(viewers)}, minimum {minimum}; to origins: {', '.join(origins)}"
+            if "allow-all" in viewers or "http-only" in origins:
+                in_transit = "PLAINTEXT ALLOWED: " + in_transit
         elif kind == "AWS::ECR::Repository":
             configuration = p.get("EncryptionConfiguration") or {}
             at_rest, in_transit = str(configuration.get("EncryptionType", "AES256")), "HTTPS API"
@@ -230,8 +290,12 @@ def exposure_rows(stack: AssemblyStack) -> Iterator[dict[str, Any]]:
             kind == "AWS::ElasticLoadBalancingV2::LoadBalancer"
             and p.get("Scheme", "internet-facing") == "internet-facing"
         ):
-            groups = {show(group) for group in _listed(p.get("SecurityGroups", []))}
-            what = f"internet-facing load balancer; admitted by its security groups {', '.join(sorted(groups))}"
+            groups = sorted({show(group) for group in _listed(p.get("SecurityGroups", []))})
+            what = (
+                "internet-facing load balancer; admitted by its security groups " + ", ".join(groups)
+                if groups
+                else "internet-facing load balancer with no security group: open on its listeners' ports"
+            )
         elif kind == "AWS::CloudFront::Distribution":
             web_acl = p.get("DistributionConfig", {}).get("WebACLId")
             what = f"public CDN; WAF {show(web_acl) if web_acl else 'none'}"
@@ -252,6 +316,14 @@ def exposure_rows(stack: AssemblyStack) -> Iterator[dict[str, Any]]:
             what = "publicly accessible database"
         elif kind == "AWS::Lambda::Url":
             what = f"function URL, auth {p.get('AuthType')}"
+        elif kind == "AWS::Lambda::Permission" and show(p.get("Principal")) == "*":
+            what = "anyone may invoke the function"
+        elif kind in ("AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api"):
+            what = "API (public unless its endpoint is private)"
+        elif kind == "AWS::EC2::Instance" and any(
+            n.get("AssociatePublicIpAddress") for n in p.get("NetworkInterfaces", []) or []
+        ):
+            what = "instance with a public IP address"
         if what:
             yield {"stack": stack.name, "logical_id": logical_id, "type": kind, "exposure": what}
 
@@ -259,48 +331,83 @@ def exposure_rows(stack: AssemblyStack) -> Iterator[dict[str, Any]]:
 _POLICY_PLACES = {
     "AWS::IAM::ManagedPolicy": ("PolicyDocument",),
     "AWS::IAM::Policy": ("PolicyDocument",),
+    "AWS::IAM::Role": ("AssumeRolePolicyDocument",),
     "AWS::S3::BucketPolicy": ("PolicyDocument",),
     "AWS::SNS::TopicPolicy": ("PolicyDocument",),
     "AWS::SQS::QueuePolicy": ("PolicyDocument",),
     "AWS::KMS::Key": ("KeyPolicy",),
     "AWS::Backup::BackupVault": ("AccessPolicy",),
+    "AWS::SecretsManager::ResourcePolicy": ("ResourcePolicy",),
+    "AWS::ECR::Repository": ("RepositoryPolicyText",),
+    "AWS::Logs::ResourcePolicy": ("PolicyDocument",),
 }
 
 
-def wildcard_rows(stack: AssemblyStack, reasons: Mapping[str, list[str]]) -> Iterator[dict[str, Any]]:
-    """Allow statements naming a wildcard action or resource, with the IAM5 acknowledgments on their resource."""
+def _documents(resource: Mapping[str, Any]) -> list[dict[str, Any]]:
+    p = props(resource)
+    documents = [p.get(key) for key in _POLICY_PLACES.get(resource["Type"], ())]
+    if resource["Type"] in ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"):
+        documents += [policy.get("PolicyDocument") for policy in p.get("Policies", []) or []]
+    parsed = []
+    for document in documents:
+        if isinstance(document, str):  # some resource policies are JSON text
+            try:
+                document = json.loads(document)
+            except ValueError:
+                continue
+        if isinstance(document, dict):
+            parsed.append(document)
+    return parsed
+
+
+def _anyone(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    return isinstance(principal, dict) and any("*" in _listed(value) for value in principal.values())
+
+
+def wildcard_rows(stack: AssemblyStack, reasons: Mapping[tuple[str, str], list[str]]) -> Iterator[dict[str, Any]]:
+    """Allow statements with a wildcard action or resource, NotAction or NotResource, or anyone as the
+    principal, with the IAM5 acknowledgments on their resource; and Lambda permissions for anyone."""
     for logical_id, resource in resources(stack).items():
         p = props(resource)
-        documents = [p.get(key) for key in _POLICY_PLACES.get(resource["Type"], ())]
-        if resource["Type"] == "AWS::IAM::Role":
-            documents += [policy.get("PolicyDocument") for policy in p.get("Policies", []) or []]
-        for document in documents:
-            for statement in _listed((document or {}).get("Statement", [])):
+        if resource["Type"] == "AWS::Lambda::Permission" and show(p.get("Principal")) == "*":
+            yield {"stack": stack.name, "logical_id": logical_id, "type": resource["Type"], "principal": "*",
+                   "actions": show(p.get("Action")), "resources": show(p.get("FunctionName")),
+                   "acknowledged": "not acknowledged"}  # fmt: skip
+        for document in _documents(resource):
+            for statement in _listed(document.get("Statement", [])):
                 if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
                     continue
                 actions = [show(a) for a in _listed(statement.get("Action", []))]
                 targets = [show(r) for r in _listed(statement.get("Resource", []))]
-                if not any("*" in text for text in actions + targets):
+                negated = [f"{key} {show(statement[key])}" for key in ("NotAction", "NotResource") if key in statement]
+                anyone = _anyone(statement.get("Principal"))
+                if not (negated or anyone or any("*" in text for text in actions + targets)):
                     continue
-                explained = " | ".join(reasons.get(logical_id, []))
-                if not explained and resource["Type"] == "AWS::KMS::Key":
-                    explained = "a key policy: its '*' resource is the key itself"
-                if not explained and all(t.startswith("<") for t in targets) and not any("*" in a for a in actions):
-                    explained = "paths inside one resource of this template (e.g. the objects of one bucket)"
+                explained = " | ".join(reasons.get((stack.name, logical_id), []))
+                if not (explained or negated or anyone):
+                    if resource["Type"] == "AWS::KMS::Key":
+                        explained = "a key policy: its '*' resource is the key itself"
+                    elif all(t.startswith("<") for t in targets) and not any("*" in a for a in actions):
+                        explained = "paths inside one resource of this template (e.g. the objects of one bucket)"
                 yield {"stack": stack.name, "logical_id": logical_id, "type": resource["Type"],
                        "principal": show(statement.get("Principal", "(the role's)")),
-                       "actions": " ".join(actions), "resources": " ".join(targets),
+                       "actions": " ".join([*actions, *negated]), "resources": " ".join(targets),
                        "acknowledged": explained or "not acknowledged"}  # fmt: skip
 
 
-def taggable(kind: str, region: str) -> bool:
-    """Whether CloudFormation's schema of `kind` takes `Tags` (cfn-lint's copy)."""
+def tag_property(kind: str, region: str) -> str | None:
+    """The property `kind` takes its tags in (CloudFormation's schema, cfn-lint's copy); None if untaggable."""
     schema = resource_schema(kind, region)
-    return bool((schema.get("tagging") or {}).get("taggable")) and "Tags" in schema.get("properties", {})
+    tagging = schema.get("tagging") or {}
+    if not tagging.get("taggable"):
+        return None
+    name = str(tagging.get("tagProperty", "/properties/Tags")).removeprefix("/properties/")
+    return name if name in schema.get("properties", {}) else None
 
 
-def _tag_keys(properties: Mapping[str, Any]) -> set[str]:
-    tags = properties.get("Tags")
+def _tag_keys(tags: Any) -> set[str]:
     if isinstance(tags, dict):
         return set(tags)
     return {str(tag.get("Key")) for tag in tags or [] if isinstance(tag, dict)}
@@ -319,7 +426,7 @@ def audit(outdir: Path) -> list[EnvironmentAudit]:
     for environment in sorted({s.environment for s in stacks}):
         mine = [s for s in stacks if s.environment == environment]
         result = EnvironmentAudit(environment, packs=packs, findings=findings)
-        reasons: dict[str, list[str]] = {}
+        reasons: dict[tuple[str, str], list[str]] = {}
         for stack in mine:
             paths = logical_ids_by_path(stack)
             result.stacks.append({"name": stack.name, "account": stack.account, "region": stack.region,
@@ -331,15 +438,16 @@ def audit(outdir: Path) -> list[EnvironmentAudit]:
                 result.acknowledgments.append({"stack": stack.name, "path": ack.path, "logical_id": logical_id,
                                                "rule": ack.rule, "pack": ack.pack, "reason": ack.reason})  # fmt: skip
                 if "IAM5" in ack.rule:
-                    reasons.setdefault(logical_id, []).append(f"{ack.rule}: {ack.reason}")
+                    reasons.setdefault((stack.name, logical_id), []).append(f"{ack.rule}: {ack.reason}")
             result.stateful += stateful_rows(stack, protected.get(stack.key, False))
             result.encryption += encryption_rows(stack)
             result.exposure += exposure_rows(stack)
             result.iam_wildcards += wildcard_rows(stack, reasons)
             for logical_id, resource in resources(stack).items():
-                if not taggable(resource["Type"], stack.region):
+                tags_in = tag_property(resource["Type"], stack.region)
+                if tags_in is None:
                     continue
-                missing = [key for key in REQUIRED_TAGS if key not in _tag_keys(props(resource))]
+                missing = [key for key in REQUIRED_TAGS if key not in _tag_keys(props(resource).get(tags_in))]
                 result.tag_coverage["taggable"] = result.tag_coverage.get("taggable", 0) + 1
                 if missing:
                     result.untagged.append({"stack": stack.name, "logical_id": logical_id, "type": resource["Type"],
@@ -417,16 +525,28 @@ def diagram(stacks: Sequence[AssemblyStack], dependencies: Mapping[str, Sequence
             boxes[stack.name] = (x, y, height)
             y += height + 24
         heights.append(y)
-    for name, needs in dependencies.items():
+    edge = 0
+    for name, needs in sorted(dependencies.items()):
         if name not in boxes:
             continue
-        x1, y1, _ = boxes[name]
+        x1, y1, h1 = boxes[name]
         for need in needs:
-            if need in boxes:
-                x2, y2, h2 = boxes[need]
-                parts.append(f'<line x1="{x1 + box_width / 2}" y1="{y1}" x2="{x2 + box_width / 2}" '
-                             f'y2="{y2 + h2}" class="dependency" marker-end="url(#arrow)"/>')  # fmt: skip
-    total_width = 40 + width * len(regions)
+            if need not in boxes:
+                continue
+            x2, y2, h2 = boxes[need]
+            edge += 1
+            # From the dependent's right side to the dependency's, bowing out by a distance of its own, so
+            # that no two arrows share a line and none crosses a box.
+            start, end = (x1 + box_width, y1 + h1 / 2), (x2 + box_width, y2 + h2 / 2)
+            bow = x1 + box_width + 12 + 5 * edge if x1 == x2 else (start[0] + end[0]) / 2
+            parts.append(f'<path d="M {start[0]} {start[1]} C {bow} {start[1]}, {bow} {end[1]}, {end[0]} {end[1]}" '
+                         f'class="dependency" data-from="{html.escape(name)}" data-to="{html.escape(need)}" '
+                         'marker-end="url(#arrow)"/>')  # fmt: skip
+    legend_y = max(heights, default=100) + 10
+    parts.append(f'<text x="20" y="{legend_y}">An arrow goes from a stack to a stack it depends on '
+                 "(deployed first).</text>")  # fmt: skip
+    heights.append(legend_y + 10)
+    total_width = 40 + width * len(regions) + 5 * edge
     total_height = max(heights, default=100) + 20
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_width}" height="{total_height}" '
@@ -434,14 +554,16 @@ def diagram(stacks: Sequence[AssemblyStack], dependencies: Mapping[str, Sequence
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" '
         'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>'
         "<style>text{font:12px sans-serif}.region{font-weight:bold;font-size:14px}.name{font-weight:bold}"
-        ".stack{fill:#eef3fb;stroke:#3a6ea5}.dependency{stroke:#888;stroke-width:1}</style>" + "".join(parts) + "</svg>"
+        ".stack{fill:#eef3fb;stroke:#3a6ea5}.dependency{stroke:#888;stroke-width:1;fill:none}</style>"
+        + "".join(parts)
+        + "</svg>"
     )
 
 
 def to_markdown(result: EnvironmentAudit) -> str:
     out = [f"# Audit report: {result.environment}", ""]
     out += ["## Compliance packs", "", "| Pack | Rules it applies |", "|---|---|"]
-    out += [f"| {p['pack']} | {p['rules']} ({p['cdk_nag']}) |" for p in result.packs]
+    out += [f"| {p['pack']} | {p['rules']} ({p['source']}) |" for p in result.packs]
     out += ["", f"Open findings: {len(result.findings)}", *(f"- {f}" for f in result.findings), ""]
     out += ["## Stacks", "", "| Stack | Account | Region | Resources |", "|---|---|---|---|"]
     out += [f"| {s['name']} | {s['account']} | {s['region']} | {s['resources']} |" for s in result.stacks]
@@ -460,7 +582,13 @@ def to_markdown(result: EnvironmentAudit) -> str:
         else:
             out.append("None.")
         out.append("")
-    out += ["## Architecture", "", "See report.html (the diagram is drawn from the templates).", ""]
+    out += [
+        "## Architecture",
+        "",
+        "![architecture: a column per region, a box per stack, an arrow from a stack to "
+        "each stack it depends on](architecture.svg)",
+        "",
+    ]
     return "\n".join(out)
 
 
@@ -509,10 +637,9 @@ def write(result: EnvironmentAudit, directory: Path) -> None:
     for name in (*TABLES, "packs", "stacks"):
         rows = getattr(result, name)
         with (directory / f"{name.replace('_', '-')}.csv").open("w", newline="", encoding="utf-8") as handle:
-            if rows:
-                writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-                writer.writeheader()
-                writer.writerows(rows)
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else COLUMNS.get(name, ["none"]))
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -520,10 +647,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("assembly", nargs="?", type=Path, default=Path("cdk.out"))
     parser.add_argument("--out", type=Path, help="where to write (default <assembly>/audit)")
     args = parser.parse_args(argv)
+    refused = list(args.assembly.glob("**/manifest.json.refused"))
+    if refused:
+        findings = read_findings(args.assembly)
+        print(f"audit: the synthesis in {args.assembly} was refused by the compliance gate: {len(findings)} open "
+              "finding(s), nothing may be deployed:", file=sys.stderr)  # fmt: skip
+        for finding in findings:
+            print(f"  - {finding}", file=sys.stderr)
+        return 1
     try:
         results = audit(args.assembly)
-    except ValueError as error:
-        print(f"audit: {error}", file=sys.stderr)
+    except Exception as error:  # a missing or unreadable assembly: said, not a traceback
+        print(f"audit: {type(error).__name__}: {error}", file=sys.stderr)
         return 2
     for result in results:
         directory = (args.out or args.assembly / "audit") / result.environment
