@@ -28,6 +28,7 @@ from typing import Any
 from config.cost import USAGE_ASSUMPTIONS_METADATA, EstimateConfig
 from config.prices import InstancePrice, PriceTable
 from platform_constructs.fargate_service import PLANNED_CAPACITY_METADATA
+from tools.replacement_rules import referenced_ids
 from tools.weekly_capacity import ScheduleError, parse_weekly_cron, week_profile
 
 SAVINGS = ("spot", "reservations", "lifecycle", "arm64", "night")
@@ -116,21 +117,6 @@ def _recorded_assumptions(stacks: list[StackInput]) -> EstimateConfig | None:
 
 
 # --- template helpers -----------------------------------------------------------------------------
-
-
-def referenced_ids(value: Any) -> Iterator[str]:
-    """Logical IDs `value` refers to through Ref and Fn::GetAtt, anywhere inside it."""
-    if isinstance(value, dict):
-        if "Ref" in value and isinstance(value["Ref"], str):
-            yield value["Ref"]
-        attribute = value.get("Fn::GetAtt")
-        if isinstance(attribute, list) and attribute:
-            yield str(attribute[0])
-        for item in value.values():
-            yield from referenced_ids(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from referenced_ids(item)
 
 
 def _tag(resource: Resource, key: str) -> str:
@@ -290,9 +276,9 @@ class _Pricer:
         properties = context.properties
         strategy = properties.get("CapacityProviderStrategy")
         if not strategy:
-            cluster = set(referenced_ids(properties.get("Cluster")))
+            cluster = referenced_ids(properties.get("Cluster"))
             for _, association in context.of_type("AWS::ECS::ClusterCapacityProviderAssociations"):
-                if cluster & set(referenced_ids(association.get("Properties", {}).get("Cluster"))):
+                if cluster & referenced_ids(association.get("Properties", {}).get("Cluster")):
                     strategy = association["Properties"].get("DefaultCapacityProviderStrategy")
         if not strategy:
             if properties.get("LaunchType", "FARGATE") == "FARGATE":
@@ -313,7 +299,7 @@ class _Pricer:
     def _task_profile(self, context: _Context) -> tuple[dict[int, float], str]:
         for _, target in context.of_type("AWS::ApplicationAutoScaling::ScalableTarget"):
             target_properties = target.get("Properties", {})
-            if context.logical_id in set(referenced_ids(target_properties.get("ResourceId"))):
+            if context.logical_id in referenced_ids(target_properties.get("ResourceId")):
                 changes = [
                     parse_weekly_cron(
                         str(action.get("Schedule", "")),
@@ -371,7 +357,7 @@ class _Pricer:
         instances = context.stack.template.get("Resources", {})
         for _, group in context.of_type("AWS::RDS::DBProxyTargetGroup"):
             group_properties = group.get("Properties", {})
-            if context.logical_id not in set(referenced_ids(group_properties.get("DBProxyName"))):
+            if context.logical_id not in referenced_ids(group_properties.get("DBProxyName")):
                 continue
             for target in referenced_ids(group_properties.get("DBInstanceIdentifiers")):
                 instance_class = str(instances.get(target, {}).get("Properties", {}).get("DBInstanceClass", ""))
