@@ -36,7 +36,7 @@ from typing import Any
 
 from stacks.validation_report import read_findings
 from tools.cloud_assembly import AssemblyStack, read_stacks
-from tools.compliance_report import collect_acknowledgments, stack_artifacts
+from tools.compliance_report import collect_acknowledgments
 from tools.replacement_rules import is_stateful, resource_schema
 
 REQUIRED_TAGS = ("Environment", "Project", "ManagedBy", "CostCenter", "Owner")
@@ -420,7 +420,6 @@ def audit(outdir: Path) -> list[EnvironmentAudit]:
     stacks = read_stacks(outdir)
     findings = [str(finding) for finding in read_findings(outdir)]
     packs = pack_rule_counts()
-    protected = _termination_protection(outdir)
     acknowledgments = collect_acknowledgments(outdir)
     audits = []
     for environment in sorted({s.environment for s in stacks}):
@@ -439,7 +438,7 @@ def audit(outdir: Path) -> list[EnvironmentAudit]:
                                                "rule": ack.rule, "pack": ack.pack, "reason": ack.reason})  # fmt: skip
                 if "IAM5" in ack.rule:
                     reasons.setdefault((stack.name, logical_id), []).append(f"{ack.rule}: {ack.reason}")
-            result.stateful += stateful_rows(stack, protected.get(stack.key, False))
+            result.stateful += stateful_rows(stack, stack.termination_protection)
             result.encryption += encryption_rows(stack)
             result.exposure += exposure_rows(stack)
             result.iam_wildcards += wildcard_rows(stack, reasons)
@@ -455,7 +454,7 @@ def audit(outdir: Path) -> list[EnvironmentAudit]:
         taggable_count = result.tag_coverage.get("taggable", 0)
         result.tag_coverage = {"required": list(REQUIRED_TAGS), "taggable": taggable_count,
                                "fully_tagged": taggable_count - len(result.untagged)}  # fmt: skip
-        result.diagram_svg = diagram(mine, _dependencies(outdir))
+        result.diagram_svg = diagram(mine, {stack.name: stack.dependencies for stack in mine})
         audits.append(result)
     return audits
 
@@ -466,34 +465,6 @@ def _inside(paths: Mapping[str, str], construct: str) -> str:
     if len(inside) <= 3:
         return " ".join(inside) or "(no resource)"
     return f"{' '.join(inside[:3])} and {len(inside) - 3} more"
-
-
-def _termination_protection(outdir: Path) -> dict[tuple[str, str, str], bool]:
-    found = {}
-    for _, _, artifact in stack_artifacts(outdir):
-        _, _, where = str(artifact.get("environment", "")).partition("aws://")
-        account, _, region = where.partition("/")
-        properties = artifact["properties"]
-        found[(account, region, properties.get("stackName", ""))] = bool(properties.get("terminationProtection"))
-    return found
-
-
-def _dependencies(outdir: Path) -> dict[str, list[str]]:
-    """Stack name -> the stack names it depends on (the manifest's artifact dependencies)."""
-    artifacts = stack_artifacts(outdir)
-    names = {key: artifact["properties"].get("stackName", "") for _, directory, artifact in artifacts
-             for key in [artifact.get("displayName", "")]}  # fmt: skip
-    by_id = {}
-    for _, directory, artifact in artifacts:
-        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-        for artifact_id, candidate in manifest["artifacts"].items():
-            if candidate is artifact or candidate.get("displayName") == artifact.get("displayName"):
-                by_id[artifact_id] = artifact.get("displayName", "")
-    result: dict[str, list[str]] = {}
-    for _, _, artifact in artifacts:
-        deps = [names[by_id[d]] for d in artifact.get("dependencies", []) if d in by_id and by_id[d] in names]
-        result[names[artifact.get("displayName", "")]] = sorted(deps)
-    return result
 
 
 KEY_TYPES = ("AWS::EC2::VPC", "AWS::EC2::NatGateway", "AWS::RDS::DBInstance", "AWS::RDS::DBProxy",

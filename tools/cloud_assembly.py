@@ -30,6 +30,9 @@ class AssemblyStack:
     environment: str
     template: dict[str, Any]
     metadata: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    termination_protection: bool = False
+    #: The stack names it depends on (deployed before it), from the manifest.
+    dependencies: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -44,8 +47,17 @@ def read_stacks(outdir: Path) -> list[AssemblyStack]:
     """Every stack of the assembly in `outdir`; AssemblyError when it is none."""
     if not (outdir / "manifest.json").is_file():
         raise AssemblyError(f"{outdir} is not a cloud assembly (no manifest.json); synthesise it first (make synth)")
+    artifacts = stack_artifacts(outdir)
+    names = {
+        artifact_id: artifact["properties"].get("stackName") or artifact.get("displayName", "")
+        for _, directory, _ in artifacts
+        for artifact_id, artifact in json.loads((directory / "manifest.json").read_text(encoding="utf-8"))[
+            "artifacts"
+        ].items()
+        if artifact.get("type") == "aws:cloudformation:stack"
+    }
     stacks = []
-    for stage, directory, artifact in stack_artifacts(outdir):
+    for stage, directory, artifact in artifacts:
         properties = artifact["properties"]
         _, _, account_region = str(artifact.get("environment", "aws://unknown/unknown")).partition("aws://")
         account, _, region = account_region.partition("/")
@@ -63,6 +75,8 @@ def read_stacks(outdir: Path) -> list[AssemblyStack]:
                 environment=stage.lower(),
                 template=json.loads((directory / properties["templateFile"]).read_text(encoding="utf-8")),
                 metadata=metadata,
+                termination_protection=bool(properties.get("terminationProtection")),
+                dependencies=tuple(sorted(names[d] for d in artifact.get("dependencies", []) if d in names)),
             )
         )
     if not stacks:
