@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aspects, Environment, Stage
+from aws_cdk import Aspects, Environment
 from constructs import Construct
 
 from config.edge import EDGE_REGION
 from config.schema import EnvironmentConfig
+from platform_constructs.batched_aspects import BatchedAspectsStage, add_aspect
 from platform_constructs.capacity_provider_order import ServicesAfterCapacityProviders
 from platform_constructs.commitment_tags import CommitmentTags
 from platform_constructs.protect_retained import ProtectRetained
@@ -27,7 +28,7 @@ PROJECT = "ticketing"
 STAGE_IDS = {"dev": "Dev", "staging": "Staging", "prod": "Prod"}
 
 
-class PlatformStage(Stage):
+class PlatformStage(BatchedAspectsStage):
     """All stacks of one environment, deployed into its account and region."""
 
     def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
@@ -123,6 +124,8 @@ class PlatformStage(Stage):
         self.services.add_stack_dependency(self.data, "reads the data tier's SSM parameters and access policies")
         self.services.add_stack_dependency(self.registry, "pulls its images from the registry's repositories")
         self.services.add_stack_dependency(self.alerts, "its seat alarm notifies the warning topic")
+        # Not batched: it needs the capacity-provider association that the ECS cluster's own aspect
+        # creates during synthesis, so it runs among aws-cdk-lib's aspects (its scope is one stack).
         Aspects.of(self.services).add(ServicesAfterCapacityProviders())
         self.edge = EdgeStack(
             self,
@@ -158,5 +161,5 @@ class PlatformStage(Stage):
             **config.tags,
         }
         apply_tags(self, tags)
-        Aspects.of(self).add(CommitmentTags(config.cost.commitment_term))
-        Aspects.of(self).add(ProtectRetained(config.cost.unused.protection_tag))
+        add_aspect(self, CommitmentTags(config.cost.commitment_term))
+        add_aspect(self, ProtectRetained(config.cost.unused.protection_tag))

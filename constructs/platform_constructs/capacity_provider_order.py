@@ -17,7 +17,10 @@ from constructs import IConstruct
 
 @jsii.implements(IAspect)
 class ServicesAfterCapacityProviders:
-    """Add with `Aspects.of(scope).add(ServicesAfterCapacityProviders())`."""
+    """Add with `Aspects.of(scope).add(ServicesAfterCapacityProviders())`, never batched.
+
+    The association it looks for is created by the ECS cluster's own aspect during synthesis.
+    """
 
     def visit(self, node: IConstruct) -> None:
         if not isinstance(node, ecs.CfnService):

@@ -31,7 +31,7 @@ SIZE_TAG = "CommitmentSize"
 
 @jsii.implements(IAspect)
 class CommitmentTags:
-    """Add with `Aspects.of(scope).add(CommitmentTags(term))`."""
+    """Add with `add_aspect(scope, CommitmentTags(term))` (batched_aspects) or `Aspects.of(scope).add(...)`."""
 
     def __init__(self, term: str) -> None:
         if term not in TERMS:

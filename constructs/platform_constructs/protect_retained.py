@@ -19,7 +19,7 @@ _KEPT = (CfnDeletionPolicy.RETAIN, CfnDeletionPolicy.SNAPSHOT, CfnDeletionPolicy
 
 @jsii.implements(IAspect)
 class ProtectRetained:
-    """Add with `Aspects.of(scope).add(ProtectRetained(tag_key))`."""
+    """Add with `add_aspect(scope, ProtectRetained(tag_key))` (batched_aspects) or `Aspects.of(scope).add(...)`."""
 
     def __init__(self, tag_key: str) -> None:
         if not tag_key or tag_key.lower().startswith("aws:"):

@@ -1,0 +1,97 @@
+"""BatchedAspectsStage: Python aspects in one walk per synthesis, with the result of Aspects.of."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import jsii
+from aws_cdk import (
+    App,
+    Aspects,
+    CfnResource,
+    IAspect,
+    RemovalPolicy,
+    Stack,
+    Stage,
+    assertions,
+    aws_iam as iam,
+    aws_s3 as s3,
+    aws_sqs as sqs,
+)
+from constructs import IConstruct
+
+from platform_constructs.batched_aspects import BatchedAspectsStage, add_aspect
+from platform_constructs.protect_retained import ProtectRetained
+from platform_constructs.tagging import apply_tags
+
+
+@jsii.implements(IAspect)
+class CountVisits:
+    def __init__(self) -> None:
+        self.visits: Counter[str] = Counter()
+
+    def visit(self, node: IConstruct) -> None:
+        self.visits[node.node.path] += 1
+
+
+def build(stage: Stage) -> Stack:
+    """Resources each aspect acts on: retained and destroyed ones, a raw IAM role, an L1 role."""
+    stack = Stack(stage, "Stack")
+    s3.Bucket(stack, "Kept", removal_policy=RemovalPolicy.RETAIN)
+    sqs.Queue(stack, "Dropped", removal_policy=RemovalPolicy.DESTROY)
+    CfnResource(
+        stack,
+        "RawRole",
+        type="AWS::IAM::Role",
+        properties={"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}},
+    )
+    iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    return stack
+
+
+def template_of(stage_class: type[Stage]) -> dict[str, Any]:
+    stage = stage_class(App(), "Dev")
+    stack = build(stage)
+    apply_tags(stage, {"Project": "ticketing"})
+    add_aspect(stage, ProtectRetained("Protected"))
+    return dict(assertions.Template.from_stack(stack).to_json())
+
+
+def test_batched_aspects_give_the_template_aspects_of_gives() -> None:
+    batched = template_of(BatchedAspectsStage)
+    assert batched == template_of(Stage)  # in a plain Stage, add_aspect is Aspects.of(scope).add
+    resources = batched["Resources"]
+    tags = {logical_id: resource["Properties"].get("Tags") for logical_id, resource in resources.items()}
+    kept = next(key for key in resources if key.startswith("Kept"))
+    dropped = next(key for key in resources if key.startswith("Dropped"))
+    assert {"Key": "Protected", "Value": "retained-by-its-stack"} in tags[kept]
+    assert all(tag["Key"] != "Protected" for tag in tags[dropped])
+    assert tags["RawRole"] == [{"Key": "Project", "Value": "ticketing"}]  # Tags.of cannot reach it
+
+
+def test_each_construct_is_visited_once_and_those_added_later_at_the_next_synthesis() -> None:
+    stage = BatchedAspectsStage(App(), "Dev")
+    stack = build(stage)
+    counter = CountVisits()
+    add_aspect(stack, counter)
+    assert not counter.visits  # nothing before synthesis
+    assertions.Template.from_stack(stack)
+    first = dict(counter.visits)
+    assert set(first.values()) == {1}
+    assert {"Dev/Stack", "Dev/Stack/Kept/Resource"} <= set(first)
+
+    sqs.Queue(stack, "Later")
+    stage.synth(force=True)
+    assert set(counter.visits.values()) == {1}
+    assert set(counter.visits) - set(first) >= {"Dev/Stack/Later", "Dev/Stack/Later/Resource"}
+
+
+def test_outside_a_batched_stage_the_aspect_is_registered_with_aws_cdk_lib() -> None:
+    stage = Stage(App(), "Dev")
+    stack = build(stage)
+    counter = CountVisits()
+    add_aspect(stack, counter)
+    assert counter in Aspects.of(stack).all
+    assertions.Template.from_stack(stack)
+    assert counter.visits["Dev/Stack/Kept/Resource"] == 1
