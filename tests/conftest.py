@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,16 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Synthe
 def env(request: pytest.FixtureRequest, platform: Callable[[str], SynthesizedEnvironment]) -> SynthesizedEnvironment:
     """Parametrises a test over dev, staging and prod."""
     return platform(request.param)
+
+
+def copy_assembly(source: Path, target: Path) -> Path:
+    """A copy of a cloud assembly without its staged assets (`asset.*`), which no tool reading it opens.
+
+    Each database function's asset holds 14 MB of packages: copying them made the copies most of a
+    test's time.
+    """
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("asset.*"))
+    return target
 
 
 def normalise_asset_hashes(text: str) -> str:

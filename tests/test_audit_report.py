@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SynthesizedEnvironment
+from tests.conftest import SynthesizedEnvironment, copy_assembly
 from tools.audit_report import REQUIRED_TAGS, main as audit_main
 from tools.cloud_assembly import read_stacks
 from tools.compliance_report import collect_acknowledgments
@@ -176,7 +176,7 @@ def test_make_audit_writes_a_page_a_browser_renders_with_its_tables(
             pytest.fail("chromium is not installed; .ci/run installs it (apt-get install chromium)")
         pytest.skip("chromium is not installed on this machine (apt-get install chromium)")
     assembly = tmp_path / "cdk.out"
-    shutil.copytree(platform("dev").outdir, assembly)
+    copy_assembly(platform("dev").outdir, assembly)
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"}
     made = subprocess.run(["make", "--no-print-directory", "audit", f"OUT={assembly}"], cwd=ROOT, env=env,
                           capture_output=True, text=True, check=False)  # fmt: skip

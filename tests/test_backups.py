@@ -277,6 +277,7 @@ def with_backup_account(tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
     return template
 
 
+@pytest.mark.slow  # one more App (prod with a backup account and a restored primary)
 def test_a_primary_restored_into_the_stack_keeps_its_logical_id_under_a_new_name(
     with_backup_account: dict[str, Any], platform: Any
 ) -> None:
@@ -299,6 +300,7 @@ def test_a_primary_restored_into_the_stack_keeps_its_logical_id_under_a_new_name
     assert primary_id in json.dumps(selection["Properties"]["BackupSelection"]["Resources"])
 
 
+@pytest.mark.slow  # the same extra App
 def test_a_backup_account_gets_a_copy_and_the_data_key(with_backup_account: dict[str, Any]) -> None:
     _, plan = the_one(with_backup_account, "AWS::Backup::BackupPlan")
     daily = next(r for r in plan["Properties"]["BackupPlan"]["BackupPlanRule"] if r["RuleName"] == "Daily")

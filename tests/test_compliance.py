@@ -20,7 +20,7 @@ from stacks.compliance import (
 )
 from stacks.platform_app import feature_flags, new_app
 from stacks.validation_report import ComplianceError, read_findings
-from tests.conftest import SynthesizedEnvironment
+from tests.conftest import SynthesizedEnvironment, copy_assembly
 from tools.compliance_report import PACK_PREFIXES, collect_acknowledgments, main as report_main, render
 
 GENERIC = re.compile(
@@ -96,10 +96,8 @@ def test_the_report_tool_fails_on_an_open_finding(
     env: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An assembly whose validation report lists a finding: the report is written, the exit status is 1."""
-    import shutil
-
     broken = tmp_path / "cdk.out"
-    shutil.copytree(env.outdir, broken)
+    copy_assembly(env.outdir, broken)
     violation = {
         "ruleName": "AwsSolutions-KMS5",
         "description": "The KMS Symmetric key does not have automatic key rotation enabled.",
@@ -115,6 +113,7 @@ def test_the_report_tool_fails_on_an_open_finding(
     assert "Open findings: 1." in (broken / "compliance-report.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow  # one more App: dev with a probe that has a finding
 def test_app_py_refuses_an_open_finding(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """app.py's own entry point goes through the gate (not only the fixture app the CLI test runs)."""
     import app as entry_point

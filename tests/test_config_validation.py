@@ -179,6 +179,7 @@ def run_app(tmp_path: Path, context: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # app.py in a subprocess, as the CLI runs it
 def test_app_refuses_bad_config_without_traceback_and_writes_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "config"
     bad.mkdir()
@@ -191,6 +192,7 @@ def test_app_refuses_bad_config_without_traceback_and_writes_nothing(tmp_path: P
     assert not out.exists() or not any(out.iterdir())
 
 
+@pytest.mark.slow  # app.py in a subprocess, as the CLI runs it
 def test_app_refuses_an_unknown_environment(tmp_path: Path) -> None:
     result = run_app(tmp_path, '{"env": "qa"}')
     assert result.returncode == 2

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from config.prices import price_table
-from tests.conftest import SynthesizedEnvironment
+from tests.conftest import SynthesizedEnvironment, copy_assembly
 from tools.cost_report import estimate_assembly
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +36,7 @@ def copy_with_change(
     **properties: object,
 ) -> None:
     """A copy of `source`'s assembly in which one resource of one stack has other properties."""
-    shutil.copytree(source.outdir, target)
+    copy_assembly(source.outdir, target)
     template_file = target / f"assembly-{source.stage.node.id}" / source.stack(stack).template_file
     template = json.loads(template_file.read_text(encoding="utf-8"))
     (logical_id,) = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SynthesizedEnvironment
+from tests.conftest import SynthesizedEnvironment, copy_assembly
 from tools.diff_stacks import ALLOW_FILE, CANNOT_COMPARE, SAFE, UNSAFE, load_allowances, main as diff_main
 
 Edit = Callable[[dict[str, Any]], None]
@@ -25,7 +24,7 @@ def dev(platform: Callable[[str], SynthesizedEnvironment]) -> SynthesizedEnviron
 
 
 def copy(env: SynthesizedEnvironment, target: Path, record: dict[str, Any] | None = None) -> Path:
-    shutil.copytree(env.outdir, target)
+    copy_assembly(env.outdir, target)
     if record is not None:
         (target / "baseline.json").write_text(json.dumps(record))
     return target
@@ -324,7 +323,7 @@ def test_an_environment_dropped_from_the_change_fails_when_all_are_compared(
     """A baseline of dev and prod against a change that has only dev: prod's data stacks would be stranded."""
     baseline = copy(dev, tmp_path / "base")
     prod = platform("prod")
-    shutil.copytree(prod.outdir / "assembly-Prod", baseline / "assembly-Prod")
+    copy_assembly(prod.outdir / "assembly-Prod", baseline / "assembly-Prod")
     manifest = json.loads((baseline / "manifest.json").read_text())
     manifest["artifacts"].update(json.loads((prod.outdir / "manifest.json").read_text())["artifacts"])
     (baseline / "manifest.json").write_text(json.dumps(manifest))

@@ -29,6 +29,9 @@ from tests.conftest import SynthesizedEnvironment
 from tools.cost_estimate import EnvironmentEstimate
 from tools.cost_report import estimate_assembly
 
+# One more App (dev and prod with images and several public services): the slow tier.
+pytestmark = pytest.mark.slow
+
 OTHER_REGISTRY_IMAGE = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/shared/inventory:3.2.1"
 
 
