@@ -18,6 +18,8 @@ OUT ?= cdk.out
 BASELINE ?= cdk.out.baseline
 BASE_REF ?= main
 BASELINE_FROM ?=
+BENCH_REPEAT ?= 5
+BENCH_ONLY ?= synth,tools,tests
 CDK_ENV_FLAG := $(if $(filter all,$(ENV)),,-c env=$(ENV))
 
 .PHONY: help setup synth lint-templates test test-fast lint typecheck unit snapshot-update baseline diff audit cost cost-diff bench coverage-report restore-drill clean
@@ -93,8 +95,8 @@ cost: setup  ## synthesise ENV into OUT and print its monthly cost by service an
 cost-diff: setup  ## what the change in OUT costs against BASELINE (make synth and make baseline first), per environment and resource
 	$(BIN)/python -m tools.cost_report --assembly $(OUT) --baseline $(BASELINE) --env $(ENV)
 
-bench: setup  ## print synth and test timings, and the unused-resource finder's scan of 10,000 mocked resources
-	$(BIN)/python tools/benchmark.py --with-tests
+bench: setup  ## time synth against its floor, make diff/audit and the test tiers (5 alternating rounds; medians, JSON), and the unused-resource finder's scan
+	$(BIN)/python tools/benchmark.py --repeat $(BENCH_REPEAT) --only $(BENCH_ONLY) --json $(OUT).bench/bench.json
 	$(BIN)/python -m tools.benchmark_unused_resources
 
 coverage-report: setup  ## with AWS credentials: the commitment coverage of ENV's tagged resources (ENV=all: every environment)
@@ -105,4 +107,4 @@ restore-drill: setup  ## with AWS credentials: run ENV's restore drill now (depl
 	$(BIN)/python -m tools.restore_drill --environment $(ENV)
 
 clean:  ## remove build output (keeps .venv and node_modules)
-	rm -rf $(OUT) cdk.out.baseline .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(OUT) $(OUT).bench cdk.out.baseline .pytest_cache .mypy_cache .ruff_cache

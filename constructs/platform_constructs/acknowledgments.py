@@ -21,8 +21,7 @@ def acknowledge(construct: IConstruct, *rules: str, reason: str) -> None:
         raise ValueError("acknowledge: name at least one rule id")
     if not reason.strip():
         raise ValueError(f"acknowledge {list(rules)}: reason must not be empty")
-    for rule in rules:
-        Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
+    Validations.of(construct).acknowledge(*(Acknowledgment(id=rule, reason=reason) for rule in rules))
 
 
 def log_streams_as_nag_shows(scope: IConstruct, log_group_name: str) -> str:

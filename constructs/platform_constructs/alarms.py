@@ -65,9 +65,9 @@ def page_alarm(
         alarm = cloudwatch.AnomalyDetectionAlarm(scope, construct_id, std_devs=band_width, **common)
     elif threshold is not None:
         alarm = cloudwatch.Alarm(scope, construct_id, threshold=threshold, **common)
-    for topic in topics:
-        alarm.add_alarm_action(actions.SnsAction(topic))
-        alarm.add_ok_action(actions.SnsAction(topic))
-    for action in extra_actions:
-        alarm.add_alarm_action(action)
+    notify = [actions.SnsAction(topic) for topic in topics]
+    if notify or extra_actions:
+        alarm.add_alarm_action(*notify, *extra_actions)
+    if notify:
+        alarm.add_ok_action(*notify)
     return alarm

@@ -8,8 +8,10 @@ delete it, until someone removes the tag on purpose.
 
 from __future__ import annotations
 
+import functools
+
 import jsii
-from aws_cdk import CfnDeletionPolicy, CfnResource, IAspect, TagManager
+from aws_cdk import CfnDeletionPolicy, CfnResource, IAspect, ITaggable, TagManager
 from constructs import IConstruct
 
 #: The tag's value says why it is there.
@@ -27,5 +29,16 @@ class ProtectRetained:
         self._key = tag_key
 
     def visit(self, node: IConstruct) -> None:
-        if isinstance(node, CfnResource) and node.cfn_options.deletion_policy in _KEPT and TagManager.is_taggable(node):
+        if (
+            isinstance(node, CfnResource)
+            and _declares_taggable(type(node))  # answered in Python: no call to Node.js for the rest
+            and node.cfn_options.deletion_policy in _KEPT
+            and TagManager.is_taggable(node)
+        ):
             node.tags.set_tag(self._key, REASON)  # type: ignore[attr-defined]  # is_taggable: it has a TagManager
+
+
+@functools.cache
+def _declares_taggable(cls: type) -> bool:
+    """Whether the jsii class implements ITaggable (the L1 classes of types CloudFormation can tag)."""
+    return any(ITaggable in getattr(klass, "__jsii_ifaces__", ()) for klass in cls.__mro__)
