@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 #: Each action at a major version that runs on Node 24 (GitHub retires the Node 20 runtime of actions).
 CURRENT_ACTIONS = {
+    "actions/cache": "v5",
     "actions/checkout": "v5",
     "actions/setup-python": "v6",
     "actions/upload-artifact": "v6",
