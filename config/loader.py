@@ -30,7 +30,8 @@ class ConfigError(Exception):
     """One or more environment files are invalid. `problems` holds one line per problem."""
 
     def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
+        # Every line printable ASCII whatever a check quoted from the file: look-alikes show as escapes.
+        self.problems = [_visible(problem) for problem in problems]
         super().__init__("invalid environment config:\n" + "\n".join(f"  - {p}" for p in self.problems))
 
 

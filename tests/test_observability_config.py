@@ -23,6 +23,8 @@ INVALID_OBSERVABILITY = [
     ("seat-namespace-nobody-publishes", "dev", "observability.seats", {"namespace": "Ticketing/Seats"}, "observability.seats.namespace = 'Ticketing/Seats': no service publishes to it (each task may write to its own namespace only); the services' namespaces: Ticketing/ApiGateway, Ticketing/Auth, Ticketing/Bookings, Ticketing/Events, Ticketing/Inventory"),
     ("seat-namespace-of-aws", "dev", "observability.seats", {"namespace": "AWS/ECS"}, "observability.seats.namespace = 'AWS/ECS': namespaces starting with AWS/ are reserved"),
     ("seat-scaling-unknown-service", "dev", "observability.seats", {"scale_out_services": ["inventory", "payments"]}, "observability.seats.scale_out_services[1] = 'payments': no such service in services.toml"),
+    # A look-alike name: escaped in the message, which stays printable ASCII (hypothesis found it unescaped).
+    ("seat-scaling-look-alike", "prod", "observability.seats", {"scale_out_services": ["\u00a1inventory", "bookings"]}, "observability.seats.scale_out_services[0] = '\\xa1inventory': no such service in services.toml"),
     ("seat-scaling-too-many", "dev", "observability.seats", {"scale_out_services": ["inventory", "bookings", "events", "auth", "api-gateway"]}, "observability.seats.scale_out_services = ['inventory', 'bookings', 'events', 'auth', 'api-gateway']: must have at most 4 entries, got 5"),
     ("seat-scaling-repeated", "dev", "observability.seats", {"scale_out_services": ["inventory", "inventory"]}, "services must not repeat"),
     ("seat-dimension-with-space", "dev", "observability.seats", {"dimensions": {"Event Class": "popular"}}, 'observability.seats.dimensions."Event Class" = \'Event Class\': a dimension name is 1 to 255 printable ASCII characters'),
