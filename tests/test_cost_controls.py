@@ -17,6 +17,7 @@ from tests.alarm_summary import show
 from tests.conftest import SynthesizedEnvironment
 from tests.lambda_module import load_function
 from tests.test_config_validation import with_change
+from tools import audit_report
 
 BUDGET_USD = {"dev": 600, "staging": 1500, "prod": 6000}
 
@@ -240,11 +241,13 @@ def test_what_a_stack_retains_carries_the_protection_tag(env: SynthesizedEnviron
         for logical_id, resource in json.loads(path.read_text(encoding="utf-8"))["Resources"].items():
             if resource.get("DeletionPolicy") not in ("Retain", "Snapshot"):
                 continue
-            tags = resource.get("Properties", {}).get("Tags")
-            if tags is None:
+            # Where the type takes its tags (Tags, or e.g. BackupVaultTags), from CloudFormation's schema.
+            tag_property = audit_report.tag_property(resource["Type"], env.config.region)
+            if tag_property is None:
                 continue  # types CloudFormation cannot tag (e.g. subnet and parameter groups here)
+            tags = resource.get("Properties", {}).get(tag_property) or []
             values = {t["Key"]: t["Value"] for t in tags} if isinstance(tags, list) else tags
-            assert values.get(tag) == "retained-by-its-stack", f"{path.name} {logical_id}"
+            assert values.get(tag) == "retained-by-its-stack", f"{path.name} {logical_id} {tag_property}"
             checked += 1
     assert checked >= 8
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 
 import jsii
-from aws_cdk import CfnDeletionPolicy, CfnResource, IAspect, ITaggable, TagManager
+from aws_cdk import CfnDeletionPolicy, CfnResource, IAspect, ITaggable, ITaggableV2, TagManager
 from constructs import IConstruct
 
 #: The tag's value says why it is there.
@@ -33,12 +33,20 @@ class ProtectRetained:
             isinstance(node, CfnResource)
             and _declares_taggable(type(node))  # answered in Python: no call to Node.js for the rest
             and node.cfn_options.deletion_policy in _KEPT
-            and TagManager.is_taggable(node)
         ):
-            node.tags.set_tag(self._key, REASON)  # type: ignore[attr-defined]  # is_taggable: it has a TagManager
+            manager = TagManager.of(node)  # `tags` (ITaggable) or `cdk_tag_manager` (ITaggableV2)
+            if manager is not None:
+                manager.set_tag(self._key, REASON)
 
 
 @functools.cache
 def _declares_taggable(cls: type) -> bool:
-    """Whether the jsii class implements ITaggable (the L1 classes of types CloudFormation can tag)."""
-    return any(ITaggable in getattr(klass, "__jsii_ifaces__", ()) for klass in cls.__mro__)
+    """Whether the jsii class implements ITaggable or ITaggableV2: the L1 classes whose type has tags.
+
+    Newer L1 classes (AWS::Backup::BackupVault among them) implement only ITaggableV2.
+    """
+    return any(
+        interface in (ITaggable, ITaggableV2)
+        for klass in cls.__mro__
+        for interface in getattr(klass, "__jsii_ifaces__", ())
+    )
