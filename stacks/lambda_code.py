@@ -84,13 +84,17 @@ def content_hash(files: dict[str, Path]) -> str:
 
 
 def _file_digest(path: Path) -> str:
-    """A file's SHA-256, read once per process while its size, time and inode stay the same."""
+    """A file's SHA-256, read once per process while its size, times and inode stay the same.
+
+    A file rewritten in place to the same size within one tick of the file system's clock keeps its
+    old digest until the process ends: each synthesis is a new process (`app.py`, the CLI).
+    """
     stat = path.stat()
-    return _digest_of(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    return _digest_of(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
 @functools.cache
-def _digest_of(path: str, _size: int, _mtime_ns: int, _inode: int) -> str:
+def _digest_of(path: str, _size: int, _mtime_ns: int, _ctime_ns: int, _inode: int) -> str:
     with open(path, "rb") as file:
         return hashlib.file_digest(file, "sha256").hexdigest()
 

@@ -83,7 +83,7 @@ def bootstrap_hash() -> str:
     [
         pytest.param(lambda root: (root / "lambda/database_bootstrap/index.py").write_text("# edited\n"), id="code"),
         pytest.param(lambda root: (root / "lambda/pg_common/models.py").write_text("# edited\n"), id="shared"),
-        pytest.param(lambda root: (root / "deps/pg8000/__init__.py").write_text("VERSION = 2\n"), id="dependency"),
+        pytest.param(lambda root: (root / "deps/pg8000/__init__.py").write_text("VERSION = 20\n"), id="dependency"),
         pytest.param(lambda root: (root / "deps/pg8000/extra.py").write_text(""), id="new file"),
         pytest.param(
             lambda root: (root / "lambda/pg_common/models.py").rename(root / "lambda/pg_common/schema.py"),

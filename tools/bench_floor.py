@@ -22,7 +22,8 @@ from stacks.compliance import FAIL_SYNTH_ON_VALIDATION_ERRORS, register_complian
 
 
 def main() -> int:
-    # The App as stacks.platform_app.new_app makes it, without importing our stacks (the floor builds none).
+    # The App as stacks.platform_app.new_app makes it, without importing our stacks (the floor builds none)
+    # and without cdk.json's feature flags under `python` (the CLI passes them; no flag changes its cost).
     app = App(
         outdir=os.environ.get("CDK_OUTDIR") or tempfile.mkdtemp(prefix="floor-"),
         stack_traces=False,

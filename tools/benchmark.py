@@ -211,11 +211,14 @@ def report(summary: dict[str, dict[str, float]], checked: list[dict[str, Any]], 
 def warm_assemblies(scratch: Path, env: dict[str, str]) -> tuple[Path, Path]:
     """An assembly of every environment and a baseline recorded from it, as `make diff` needs them."""
     current = scratch / "cdk.out"
-    subprocess.run([str(BIN / "python"), "app.py"], cwd=ROOT, env=dict(env, CDK_OUTDIR=str(current)), check=True,
-                   capture_output=True)  # fmt: skip
     baseline = scratch / "cdk.out.baseline"
-    subprocess.run(["make", "--no-print-directory", "baseline", f"BASELINE_FROM={current}", f"BASELINE={baseline}"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)  # fmt: skip
+    python = str(BIN / "python")
+    make_baseline = ["make", "--no-print-directory", "baseline", f"BASELINE_FROM={current}", f"BASELINE={baseline}"]
+    for command, extra in (([python, "app.py"], {"CDK_OUTDIR": str(current)}), (make_baseline, {})):
+        done = subprocess.run(command, cwd=ROOT, env=dict(env, **extra), capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            tail = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
+            raise RuntimeError(f"preparing the warm assembly: {' '.join(command)}: exit {done.returncode}\n{tail}")
     return current, baseline
 
 

@@ -53,49 +53,51 @@ def is_accepted(finding: Finding, accepted: dict[tuple[str, str, str], str]) -> 
     )
 
 
-def run_cfn_lint(templates: list[Path], workers: int | None = None) -> list[Finding]:
-    """cfn-lint over `templates`, in one process per core (templates shared out by size), findings in order.
+#: cfn-lint processes at most: each loads every resource schema (hundreds of MB).
+MAX_WORKERS = 4
 
-    cfn-lint checks one template at a time in one process; one process per core halves the wall time
-    on two cores.
+
+def run_cfn_lint(templates: list[Path], workers: int | None = None) -> list[Finding]:
+    """cfn-lint over `templates`, in one process per usable core (at most MAX_WORKERS; templates shared out
+    by size), findings in template order as one process gives them.
+
+    cfn-lint checks one template at a time in one process; two processes halve the wall time on two cores.
     """
-    chunks = _share_out(templates, workers or os.cpu_count() or 1)
-    processes = [
-        subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("cfn-lint")),
-                "--format",
-                "json",
-                "--include-checks",
-                "I",
-                "--",
-                *map(str, chunk),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for chunk in chunks
-    ]
-    findings = []
-    for process in processes:
-        stdout, stderr = process.communicate()
-        # Exit status is a bitmask (2 error, 4 warning, 8 informational); anything else is a crash.
-        if process.returncode & ~(2 | 4 | 8):
-            raise SystemExit(f"cfn-lint failed to run (exit {process.returncode}):\n{stderr}")
-        for match in json.loads(stdout or "[]"):
-            path = match["Location"].get("Path") or []
-            resource = path[1] if len(path) > 1 and path[0] == "Resources" else ""
-            findings.append(
-                Finding(
-                    rule=match["Rule"]["Id"],
-                    resource=str(resource),
-                    template=match["Filename"],
-                    message=match["Message"],
+    chunks = _share_out(templates, workers or min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+    command = [str(Path(sys.executable).with_name("cfn-lint")), "--format", "json", "--include-checks", "I", "--"]
+    processes: list[subprocess.Popen[str]] = []
+    try:
+        for chunk in chunks:
+            processes.append(
+                subprocess.Popen(
+                    [*command, *map(str, chunk)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
                 )
             )
+        findings = [finding for process in processes for finding in _findings_of(process)]
+    finally:
+        for process in processes:  # a failure above leaves no cfn-lint running
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     order = {str(template): index for index, template in enumerate(templates)}
     return sorted(findings, key=lambda finding: order.get(finding.template, len(order)))
+
+
+def _findings_of(process: subprocess.Popen[str]) -> list[Finding]:
+    stdout, stderr = process.communicate()
+    # Exit status is a bitmask (2 error, 4 warning, 8 informational); anything else is a crash.
+    if process.returncode & ~(2 | 4 | 8):
+        raise SystemExit(f"cfn-lint failed to run (exit {process.returncode}):\n{stderr}")
+    findings = []
+    for match in json.loads(stdout or "[]"):
+        path = match["Location"].get("Path") or []
+        resource = path[1] if len(path) > 1 and path[0] == "Resources" else ""
+        findings.append(
+            Finding(
+                rule=match["Rule"]["Id"], resource=str(resource), template=match["Filename"], message=match["Message"]
+            )
+        )
+    return findings
 
 
 def _share_out(templates: list[Path], workers: int) -> list[list[Path]]:

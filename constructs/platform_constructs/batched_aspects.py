@@ -5,10 +5,11 @@
 and back, and an environment holds about 900 constructs: with four aspects that was over half of
 an environment's synthesis, spent mostly on constructs the aspects ignore.
 
-`BatchedAspectsStage` keeps the aspect contract (every construct under the scope is visited once by
-each aspect, after construction, before the templates are written; constructs added later are
-visited at the next synthesis) with one call per synthesis that lists the constructs. The aspects
-then decide in Python which constructs they need to ask Node.js about.
+`BatchedAspectsStage` visits every construct that exists under the scope when the stage
+synthesises, once per aspect (constructs added later are visited at the next synthesis), with one
+call per synthesis that lists the constructs; the aspects then decide in Python which constructs
+they need to ask Node.js about. Unlike `Aspects.of`, it does not visit what aws-cdk-lib's own
+aspects create during that synthesis (see below), and a batched stage holds no nested stage.
 
     add_aspect(scope, aspect)   # in a BatchedAspectsStage: batched; anywhere else: Aspects.of(scope).add
 
@@ -35,7 +36,9 @@ class BatchedAspectsStage(Stage):
         self._batched: list[tuple[IConstruct, IAspect, set[str]]] = []
 
     def add_batched_aspect(self, scope: IConstruct, aspect: IAspect) -> None:
-        self._batched.append((scope, aspect, set()))
+        """Like `Aspects.of(scope).add(aspect)`: the same aspect added twice to a scope runs once."""
+        if not any(known is scope and added is aspect for known, added, _ in self._batched):
+            self._batched.append((scope, aspect, set()))
 
     def apply_batched_aspects(self) -> None:
         """Visit every construct under each aspect's scope not visited by that aspect yet."""
@@ -44,6 +47,12 @@ class BatchedAspectsStage(Stage):
             nodes = walked.get(id(scope))
             if nodes is None:
                 nodes = walked[id(scope)] = scope.node.find_all()  # one call for the whole subtree
+                nested = [node.node.path for node in nodes if isinstance(node, Stage) and node is not self]
+                if nested:
+                    raise ValueError(
+                        f"{self.node.path}: a BatchedAspectsStage holds no nested stage (aspects do not cross "
+                        f"stages), found {', '.join(nested)}"
+                    )
             for node in nodes:
                 # A construct made in Node.js gets a new Python proxy each time it is listed: its jsii
                 # reference ("<fqn>@<number>") is what stays the same.

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 import jsii
+import pytest
 from aws_cdk import (
     App,
     Aspects,
@@ -95,3 +96,22 @@ def test_outside_a_batched_stage_the_aspect_is_registered_with_aws_cdk_lib() -> 
     assert counter in Aspects.of(stack).all
     assertions.Template.from_stack(stack)
     assert counter.visits["Dev/Stack/Kept/Resource"] == 1
+
+
+def test_the_same_aspect_added_twice_runs_once_as_with_aspects_of() -> None:
+    stage = BatchedAspectsStage(App(), "Dev")
+    stack = build(stage)
+    counter = CountVisits()
+    add_aspect(stack, counter)
+    add_aspect(stack, counter)
+    assertions.Template.from_stack(stack)
+    assert set(counter.visits.values()) == {1}
+
+
+def test_a_nested_stage_is_refused_naming_it() -> None:
+    stage = BatchedAspectsStage(App(), "Dev")
+    build(stage)
+    build(Stage(stage, "Inner"))
+    add_aspect(stage, CountVisits())
+    with pytest.raises(ValueError, match=r"Dev: a BatchedAspectsStage holds no nested stage .*found Dev/Inner"):
+        stage.apply_batched_aspects()
