@@ -1,7 +1,33 @@
-"""Environment configuration: one TOML file per environment, one typed schema."""
+"""Environment configuration: one TOML file per environment, one typed schema.
 
-from config.loader import CONFIG_DIR, ENVIRONMENT_NAMES, ConfigError, load_environment, load_environments
-from config.schema import EnvironmentConfig, NetworkConfig
+The names below load on first use, so that a tool importing only `config.prices` or `config.cost`
+(the cost report) does not import the schema, which needs aws-cdk-lib and so starts Node.js.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from config.loader import (
+        CONFIG_DIR as CONFIG_DIR,
+        ENVIRONMENT_NAMES as ENVIRONMENT_NAMES,
+        ConfigError as ConfigError,
+        load_environment as load_environment,
+        load_environments as load_environments,
+    )
+    from config.schema import EnvironmentConfig as EnvironmentConfig, NetworkConfig as NetworkConfig
+
+_HOME = {
+    "CONFIG_DIR": "config.loader",
+    "ENVIRONMENT_NAMES": "config.loader",
+    "ConfigError": "config.loader",
+    "load_environment": "config.loader",
+    "load_environments": "config.loader",
+    "EnvironmentConfig": "config.schema",
+    "NetworkConfig": "config.schema",
+}
 
 __all__ = [
     "CONFIG_DIR",
@@ -12,3 +38,9 @@ __all__ = [
     "load_environment",
     "load_environments",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'config' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOME[name]), name)

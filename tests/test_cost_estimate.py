@@ -11,7 +11,7 @@ import pytest
 
 from config.cost import EstimateConfig
 from config.prices import PriceTable, load_price_table
-from platform_constructs.fargate_service import PLANNED_CAPACITY_METADATA
+from platform_constructs.assembly_metadata import PLANNED_CAPACITY_METADATA
 from tools.cost_estimate import DAYS_PER_MONTH, CostError, EnvironmentEstimate, Line, StackInput, estimate_environment
 
 PRICES = load_price_table(Path(__file__).parent / "fixtures" / "cost" / "prices.toml")

@@ -140,3 +140,10 @@ def test_an_environment_the_baseline_lacks_shows_as_new(dev: SynthesizedEnvironm
     assert result.returncode == 0, result.stderr
     total = estimate_assembly(prod.outdir, price_table())["prod"].total
     assert f"== prod: 0.00 -> {total:,.2f} USD a month, +{total:,.2f} (new environment)" in result.stdout
+
+
+def test_the_report_starts_without_aws_cdk_lib() -> None:
+    """It reads JSON: importing it must not load aws-cdk-lib (and with it Node.js), which costs seconds."""
+    probe = "import sys, tools.cost_report; print(sorted(m for m in sys.modules if m.startswith(('aws_cdk', 'jsii'))))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -27,7 +27,7 @@ from typing import Any
 
 from config.cost import USAGE_ASSUMPTIONS_METADATA, EstimateConfig
 from config.prices import InstancePrice, PriceTable
-from platform_constructs.fargate_service import PLANNED_CAPACITY_METADATA
+from platform_constructs.assembly_metadata import PLANNED_CAPACITY_METADATA
 from tools.replacement_rules import referenced_ids
 from tools.weekly_capacity import ScheduleError, parse_weekly_cron, week_profile
 

@@ -39,10 +39,8 @@ from aws_cdk import (
 from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.assembly_metadata import PLANNED_CAPACITY_METADATA
 from platform_constructs.fargate_sizes import size_problem
-
-#: Assembly metadata type on a service without an image: the capacity it will run once it has one.
-PLANNED_CAPACITY_METADATA = "ticketing:planned-capacity"
 
 FARGATE = "FARGATE"
 FARGATE_SPOT = "FARGATE_SPOT"
