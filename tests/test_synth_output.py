@@ -17,18 +17,28 @@ from tools.lint_templates import is_accepted, load_accepted, run_cfn_lint
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="module")
+def app_py_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Bare `python app.py` for every environment, as a user runs it without the CLI (no CLI context:
+    cdk.json's feature flags still apply, because new_app defaults to them)."""
+    out = tmp_path_factory.mktemp("app-py")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
+    # The built-in CloudFormation validation only reads templates (the session synth ran it); skipping
+    # it here saves its start-up and changes no byte of output.
+    env.update(CDK_OUTDIR=str(out), CDK_VALIDATION="false")
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
 @pytest.mark.slow  # a second synth of every environment, in a subprocess as a user runs it
 def test_app_py_synth_is_byte_identical_to_the_test_synth(
-    platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
+    platform: Callable[[str], SynthesizedEnvironment], app_py_synth: Path
 ) -> None:
     """Determinism across processes, and proof that app.py builds what the tests assert."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_CONTEXT"))}
-    # Bare `python app.py`, as a user runs it without the CLI: cdk.json's feature flags still apply
-    # (new_app defaults to them), so it builds what `cdk synth` builds. The built-in CloudFormation
-    # validation only reads templates (the session synth ran it); skipping it here saves its ~3 s
-    # start-up and changes no byte of output.
-    env.update(CDK_OUTDIR=str(tmp_path), CDK_VALIDATION="false")
-    subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+    tmp_path = app_py_synth
     fresh = sorted(tmp_path.rglob("*.template.json"))
     assert len(fresh) == sum(len(platform(name).template_files()) for name in ("dev", "staging", "prod"))
     for name in ("dev", "staging", "prod"):
@@ -54,15 +64,9 @@ def test_no_context_lookups_are_cached() -> None:
 
 
 @pytest.mark.slow
-def test_python_app_py_alone_synthesises(tmp_path: Path) -> None:
-    """`python app.py` without the CLI (no cdk.json context, so no feature flags) still passes the gate."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
-    env.update(CDK_OUTDIR=str(tmp_path), CDK_CONTEXT_JSON='{"env": "dev"}', CDK_VALIDATION="false")
-    result = subprocess.run(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    (data,) = tmp_path.rglob("*Data*.template.json")
+def test_python_app_py_alone_synthesises(app_py_synth: Path) -> None:
+    """`python app.py` without the CLI (no CLI context) passes the gate and keeps cdk.json's flags."""
+    (data,) = (app_py_synth / "assembly-Dev").glob("*Data*.template.json")
     # Without cdk.json's flags the IAM grants must still name resource ids (db-..., prx-...), not ARNs.
     for resource in json.loads(data.read_text(encoding="utf-8"))["Resources"].values():
         for statement in resource.get("Properties", {}).get("PolicyDocument", {}).get("Statement", []):
