@@ -69,3 +69,17 @@ def test_unknown_groups_are_refused_naming_the_known_ones() -> None:
                             capture_output=True, text=True, check=False)  # fmt: skip
     assert result.returncode == 2
     assert "--only takes synth, tools, tests (got docs)" in result.stderr
+
+
+@pytest.mark.slow  # synthesises dev once, in a subprocess
+def test_the_synth_profile_names_every_phase_with_its_round_trips() -> None:
+    result = subprocess.run([sys.executable, "-m", "tools.synth_profile", "--env", "dev"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    for phase in ("start Node.js", "import our modules", "read and validate the config", "validation plugins",
+                  "of which the built-in validation's rules", "everything else"):  # fmt: skip
+        assert re.search(rf"^ *{re.escape(phase)}.* \d+\.\d\d", result.stdout, re.MULTILINE), phase
+    construct = re.search(r"^construct dev +\d+\.\d\d +(\d+) round trips$", result.stdout, re.MULTILINE)
+    assert construct is not None
+    assert int(construct.group(1)) > 1000
+    assert "round trips by kind: {" in result.stdout
