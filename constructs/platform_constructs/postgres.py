@@ -665,7 +665,8 @@ class PostgresCluster(Construct):
         autovacuum_log_threshold_ms: int,
         idle_in_transaction_timeout_ms: int,
     ) -> rds.ParameterGroup:
-        """TLS only, slow-query, autovacuum and connection logging, pg_stat_statements."""
+        """TLS only, slow-query (without bind parameter values), autovacuum and connection logging,
+        pg_stat_statements."""
         return rds.ParameterGroup(
             self,
             "ParameterGroup",
@@ -681,6 +682,13 @@ class PostgresCluster(Construct):
                 # Who connected and for how long: audit records for NIST AU-2 / PCI DSS 10.2.
                 "log_connections": "1",
                 "log_disconnections": "1",
+                # Slow statements and errors are logged without their bind parameter values: those carry
+                # payment and personal data, and the logs are kept for a year. PostgreSQL logs them in full
+                # by default (-1) for statements log_min_duration_statement logs; in error messages its
+                # default is already 0, pinned here so that neither a default nor a console edit brings them
+                # back.
+                "log_parameter_max_length": "0",
+                "log_parameter_max_length_on_error": "0",
             },
         )
 

@@ -376,6 +376,8 @@ def test_parameter_group_values_shared_by_primary_and_replicas(built: Built) -> 
         "rds.force_ssl": "1",
         "log_connections": "1",
         "log_disconnections": "1",
+        "log_parameter_max_length": "0",
+        "log_parameter_max_length_on_error": "0",
     }
     ref = {"Ref": built.id_of(built.main.parameter_group)}
     for instance in (built.main.primary, *built.main.replicas):
