@@ -21,6 +21,7 @@ from aws_cdk import (
     aws_iam as iam,
     aws_kms as kms,
     aws_lambda as lambda_,
+    aws_rds as rds,
     aws_scheduler as scheduler,
 )
 from constructs import Construct, IConstruct
@@ -94,6 +95,8 @@ class DatabaseAccess(Construct):
             **common,
         )
         self.bootstrap = self._create_bootstrap(databases) if databases else None
+        if self.bootstrap is not None:
+            self._proxy_waits_for(self.bootstrap)
         self.maintenance_function = DatabaseFunction(
             self,
             "MaintenanceFunction",
@@ -180,6 +183,15 @@ class DatabaseAccess(Construct):
         # its own group's egress and the primary group's ingress rule (a resource of its own).
         bootstrap.node.add_dependency(self.bootstrap_security_group, *self._primary_ingress["BootstrapSecurityGroup"])
         return bootstrap
+
+    def _proxy_waits_for(self, bootstrap: CustomResource) -> None:
+        """The proxy logs in to the primary as the service roles the bootstrap creates (end-to-end IAM): its
+        target group registers the primary only once they exist. Nothing else orders the two (the bootstrap
+        waits for the primary; the proxy, for the replicas); a DependsOn makes it explicit."""
+        target_group = self._postgres.proxy.node.try_find_child("ProxyTargetGroup")
+        if not isinstance(target_group, rds.CfnDBProxyTargetGroup):
+            raise RuntimeError("DatabaseAccess: the RDS Proxy has no target group to order")  # pragma: no cover
+        target_group.node.add_dependency(bootstrap)
 
     @staticmethod
     def _code_key(function: DatabaseFunction) -> str:

@@ -652,6 +652,15 @@ def test_bootstrap_creates_every_service_database_with_its_role(env: Synthesized
     assert bootstrap["CaFile"] == "/var/task/pg_common/rds-ca-bundle.pem"
 
 
+def test_proxy_target_group_waits_for_the_bootstrap_explicitly(env: SynthesizedEnvironment) -> None:
+    """The proxy logs in as the service roles the bootstrap creates: its target group must not register the
+    primary before they exist, by a DependsOn of its own (not through the order of other resources)."""
+    ((bootstrap_id, _),) = resources(env, "Custom::DatabaseBootstrap").items()
+    ((_, target_group),) = resources(env, "AWS::RDS::DBProxyTargetGroup").items()
+    depends_on = target_group.get("DependsOn", [])
+    assert bootstrap_id in ([depends_on] if isinstance(depends_on, str) else depends_on)
+
+
 def test_maintenance_runs_in_the_configured_time_zone(env: SynthesizedEnvironment) -> None:
     schedules = {s["Properties"]["Description"].rsplit(", ", 1)[1]: s["Properties"]
                  for s in resources(env, "AWS::Scheduler::Schedule").values()
