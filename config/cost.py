@@ -19,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 
 from config.fields import ConfigFieldError, Strict, bounded
 from platform_constructs.limits import Limit
+from platform_constructs.tag_rules import key_problems
 
 BUDGET_USD = Limit(1, 10_000_000, "USD")
 #: AWS Budgets allows at most 5 notifications per budget.
@@ -71,6 +72,9 @@ class UnusedResourcesConfig(Strict):
             raise ValueError(
                 "a tag key: 1 to 128 of letters, digits, spaces and _ . : / = + - @, not starting with aws:"
             )
+        narrower = key_problems(value)
+        if narrower:  # it must reach every retained resource, whatever its kind
+            raise ValueError(f"a tag key every resource kind accepts: {'; '.join(narrower)}")
         return value
 
 

@@ -49,6 +49,7 @@ from platform_constructs.redis import (
     ENGINE_VERSIONS as CACHE_ENGINE_VERSION_FAMILIES,
     EVICTION_POLICIES,
 )
+from platform_constructs.tag_rules import required_tag_problems
 
 EnvironmentName = Literal["dev", "staging", "prod"]
 
@@ -1007,3 +1008,9 @@ def _check_tag(key: str, value: str) -> None:
         problem = _tag_character_problem(text)
         if problem:
             raise ValueError(f"{part} '{visible(text)}': {problem}")
+    narrower = required_tag_problems(key, value)
+    if narrower:
+        raise ValueError(
+            f"{'; '.join(narrower)} (CloudFormation's schema for that type); every configured tag goes on "
+            "every resource that is billed, so it must fit each of them"
+        )
