@@ -22,7 +22,7 @@ BENCH_REPEAT ?= 5
 BENCH_ONLY ?= synth,tools,tests
 CDK_ENV_FLAG := $(if $(filter all,$(ENV)),,-c env=$(ENV))
 
-.PHONY: help setup synth lint-templates test test-fast lint typecheck unit snapshot-update baseline diff audit cost cost-diff bench coverage-report restore-drill clean
+.PHONY: help setup synth lint-templates test test-fast lint typecheck unit snapshot-update baseline diff audit cost cost-diff bench coverage-report restore-drill preflight clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -105,6 +105,13 @@ coverage-report: setup  ## with AWS credentials: the commitment coverage of ENV'
 restore-drill: setup  ## with AWS credentials: run ENV's restore drill now (deployed state machine) and print the measured RPO and RTO
 	@test "$(ENV)" != all || { echo "restore-drill: name one environment, e.g. make restore-drill ENV=staging" >&2; exit 2; }
 	$(BIN)/python -m tools.restore_drill --environment $(ENV)
+
+preflight: setup  ## with AWS credentials: check ENV's account can take this deploy (bootstrap, quotas, certificates, zone, images, secrets); FIX=1 creates ECS's service-linked role
+	@test "$(ENV)" != all || { echo "preflight: name one environment, e.g. make preflight ENV=staging" >&2; exit 2; }
+	$(BIN)/python -m tools.preflight --env $(ENV) --identity-only
+	rm -rf $(OUT)
+	cdk synth --quiet --output $(OUT) -c env=$$($(BIN)/python -m tools.preflight --env $(ENV) --list-environments)
+	$(BIN)/python -m tools.preflight --env $(ENV) --assembly $(OUT) $(if $(filter 1 yes true,$(FIX)),--fix)
 
 clean:  ## remove build output (keeps .venv and node_modules)
 	rm -rf $(OUT) $(OUT).bench cdk.out.baseline .pytest_cache .mypy_cache .ruff_cache
