@@ -123,6 +123,7 @@ class CostStack(PlatformStack):
             "reservation listings and Cost Explorer have no resource-level permissions; the topic's key is "
             "granted by its alias (kms:ResourceAliases), the key ARN being another stack's",
             timeout=Duration.minutes(2),
+            reserved_concurrency=config.reserved_concurrency.of("commitment_coverage"),
             **common,
         )
         self.report_bucket = self._report_bucket()
@@ -252,6 +253,7 @@ class CostStack(PlatformStack):
             "is granted by its alias (kms:ResourceAliases)",
             timeout=Duration.minutes(10),
             memory_size_mib=512,
+            reserved_concurrency=config.reserved_concurrency.of("unused_resources"),
             **common,
         )
         return finder

@@ -118,6 +118,7 @@ class DataStack(PlatformStack):
             proxy_iam_users=[database_role(name) for name, service in config.services.items() if service.database],
             rotation_code=function_code("secret_rotation"),
             rotation_environment={"CA_FILE": CA_FILE},
+            rotation_reserved_concurrency=config.reserved_concurrency.of("secret_rotation"),
         )
         self.postgres.allow_from(services, "Service tasks")
         self.restore_drill = RestoreDrill(

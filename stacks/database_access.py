@@ -86,6 +86,7 @@ class DatabaseAccess(Construct):
             description=f"ticketing {config.name}: creates the service databases, roles, grants and extensions",
             log_group_name=f"/ticketing/{config.name}/database/bootstrap",
             security_group=self.bootstrap_security_group,
+            reserved_concurrency=config.reserved_concurrency.of("database_bootstrap"),
             retry_attempts=0,
             async_failure_reason=(
                 "CloudFormation invokes the bootstrap as a custom resource and waits for its answer: a failure "
@@ -105,6 +106,9 @@ class DatabaseAccess(Construct):
             log_group_name=f"/ticketing/{config.name}/database/maintenance",
             security_group=self.maintenance_security_group,
             timeout=Duration.minutes(15),
+            # The jobs below start at the same minute; with a reservation of 1 they run one after another on
+            # the primary (Lambda queues a throttled asynchronous call for up to six hours), config's choice.
+            reserved_concurrency=config.reserved_concurrency.of("database_maintenance"),
             retry_attempts=0,
             async_failure_reason=(
                 "EventBridge Scheduler starts the maintenance jobs; each run logs a structured report and the "

@@ -142,6 +142,7 @@ class RestoreDrill(Construct):
             log_retention=retention_from_days(config.database.log_retention_days),
             log_removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
             timeout=Duration.minutes(VERIFY_MINUTES),
+            reserved_concurrency=config.reserved_concurrency.of("restore_drill"),
             environment={
                 "ENVIRONMENT": config.name,
                 "VAULT_NAME": vault_name,

@@ -43,8 +43,10 @@ class DatabaseFunction(Construct):
     - Its permissions live in a customer-managed policy (reviewable; NIST/PCI IAMNoInlinePolicy), which
       the function waits for: Lambda checks the VPC permissions when it creates the function.
     - Logs go to ``log_group_name`` with ``log_retention``, encrypted with ``encryption_key``.
-    - Active X-Ray tracing; ``reserved_concurrency`` caps how many run at once (default 1: these
-      functions change one database and must not race each other); ``retry_attempts`` for
+    - Active X-Ray tracing; ``reserved_concurrency`` reserves and caps how many run at once (default
+      None: no reservation, the account's unreserved pool; a reservation takes executions from the
+      account's quota, of which Lambda keeps 100 unreserved, so reserve only where one run at a time
+      protects something); ``retry_attempts`` for
       asynchronous invocations (default: Lambda's two); with it, ``async_failure_reason`` must say
       why the function needs no failure destination (where its failures are seen instead).
 
@@ -71,7 +73,7 @@ class DatabaseFunction(Construct):
         environment: Mapping[str, str] | None = None,
         timeout: Duration | None = None,
         memory_size_mib: int = 256,
-        reserved_concurrency: int = 1,
+        reserved_concurrency: int | None = None,
         retry_attempts: int | None = None,
         async_failure_reason: str | None = None,
         extra_statements: Sequence[iam.PolicyStatement] = (),
@@ -80,8 +82,11 @@ class DatabaseFunction(Construct):
         self._log_group_name = log_group_name
         if not 128 <= memory_size_mib <= 10240:
             raise ValueError(f"memory_size_mib: must be between 128 and 10240, got {memory_size_mib}")
-        if not 1 <= reserved_concurrency <= 1000:
-            raise ValueError(f"reserved_concurrency: must be between 1 and 1000, got {reserved_concurrency}")
+        if reserved_concurrency is not None and not 1 <= reserved_concurrency <= 1000:
+            raise ValueError(
+                "reserved_concurrency: must be between 1 and 1000, or None for no reservation, "
+                f"got {reserved_concurrency}"
+            )
         stack = Stack.of(self)
 
         self.log_group = logs.LogGroup(
@@ -138,6 +143,16 @@ class DatabaseFunction(Construct):
         )
         self.function.node.add_dependency(self.policy)
         self._acknowledge_findings(description)
+        if reserved_concurrency is None:
+            acknowledge(
+                self.function,
+                "NIST.800.53.R5-LambdaConcurrency",
+                reason=f"The function ({description}) has no reserved concurrency: a reservation takes executions "
+                "from the account's quota for good, and Lambda keeps 100 of the quota unreserved, so in an account "
+                "whose quota is still 10 or 50 any reservation fails the deploy. Its callers start it one at a time "
+                "(CloudFormation, a state machine, Secrets Manager, a schedule); the caller reserves where one run at "
+                "a time protects something (config's [reserved_concurrency]).",
+            )
         if retry_attempts is not None:
             if not async_failure_reason:
                 raise ValueError("async_failure_reason: say where failures of the asynchronous invocations are seen")

@@ -310,6 +310,7 @@ class PostgresCluster(Construct):
         proxy_iam_users: Sequence[str] | None = None,
         rotation_code: lambda_.Code | None = None,
         rotation_environment: Mapping[str, str] | None = None,
+        rotation_reserved_concurrency: int | None = None,
         monitoring_interval: Duration = DEFAULT_MONITORING_INTERVAL,
         performance_insights_retention: rds.PerformanceInsightRetention = rds.PerformanceInsightRetention.DEFAULT,
         read_endpoint_zone: route53.IPrivateHostedZone | None = None,
@@ -394,6 +395,8 @@ class PostgresCluster(Construct):
             ``AWS::SecretsManager-2024-09-16`` transform creates at deploy time). A schedule change never
             rotates at deploy time.
         :param rotation_environment: environment variables of that function (default: none).
+        :param rotation_reserved_concurrency: reserved concurrency of that function (default: None, no
+            reservation: Secrets Manager already runs one rotation of a secret at a time).
         :param proxy_iam_users: database users that log in through the proxy with IAM, end to end
             (default: None, the proxy logs in with the master secret and clients with passwords). With a
             list, the proxy holds no secret: clients present IAM tokens (``iam_auth`` required) and the
@@ -529,12 +532,13 @@ class PostgresCluster(Construct):
             log_removal_policy=log_removal_policy,
             code=rotation_code,
             environment=rotation_environment,
+            reserved_concurrency=rotation_reserved_concurrency,
         )
 
         # --- RDS Proxy ----------------------------------------------------------------------------
         self.proxy_role, self.proxy_policy = self._create_proxy_role(encryption_key)
         #: The proxy's name (its metrics' dimension), known at synthesis.
-        self.proxy_name = self._proxy_name(base_identifier, vpc, subnets)
+        self.proxy_name = self._proxy_name(self._checked_proxy_prefix(proxy_name_prefix, base_identifier), vpc, subnets)
         self.proxy = self._create_proxy(
             vpc,
             subnets,
@@ -916,6 +920,7 @@ class PostgresCluster(Construct):
         log_removal_policy: RemovalPolicy,
         code: lambda_.Code | None,
         environment: Mapping[str, str] | None,
+        reserved_concurrency: int | None = None,
     ) -> secretsmanager.RotationSchedule:
         """Single-user rotation by the caller's function (or Secrets Manager's hosted one), allowed to
         reach the primary on its port."""
@@ -945,6 +950,7 @@ class PostgresCluster(Construct):
                 log_retention=log_retention,
                 log_removal_policy=log_removal_policy,
                 environment=environment,
+                reserved_concurrency=reserved_concurrency,
                 timeout=Duration.minutes(1),
                 extra_statements=[
                     iam.PolicyStatement(

@@ -4,8 +4,10 @@
 - Its permissions are one customer-managed policy: `statements`, plus writing its own logs and X-Ray.
   Statements on `*` (calls without resource-level permissions) need `wildcard_reason`.
 - EventBridge Scheduler invokes it with `payload` (JSON) on `schedule` (a cron expression) in `time_zone`,
-  without retries; one run at a time (reserved concurrency 1), no Lambda retries either: the next
-  scheduled run is the retry, and a failure is in the log group.
+  without retries and no Lambda retries either: the next scheduled run is the retry, and a failure is
+  in the log group. ``reserved_concurrency`` reserves executions for it (default None: none; a schedule
+  that starts one run a week needs no cap, and a reservation takes from the account's quota, of which
+  Lambda keeps 100 unreserved).
 
 Exposes ``function``, ``role``, ``policy``, ``log_group`` and ``schedule``.
 """
@@ -55,10 +57,16 @@ class ScheduledFunction(Construct):
         wildcard_reason: str | None = None,
         timeout: Duration = DEFAULT_TIMEOUT,
         memory_size_mib: int = 256,
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not schedule.startswith("cron(") and not schedule.startswith("rate("):
             raise ValueError(f"schedule: a cron(...) or rate(...) expression, got {schedule!r}")
+        if reserved_concurrency is not None and not 1 <= reserved_concurrency <= 1000:
+            raise ValueError(
+                "reserved_concurrency: must be between 1 and 1000, or None for no reservation, "
+                f"got {reserved_concurrency}"
+            )
         wildcards = any("*" in resource for statement in statements for resource in statement.resources)
         if wildcards and not wildcard_reason:
             raise ValueError("wildcard_reason: say why statements on '*' are needed (no resource-level permissions)")
@@ -103,11 +111,20 @@ class ScheduledFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             timeout=timeout,
             memory_size=memory_size_mib,
-            reserved_concurrent_executions=1,
+            reserved_concurrent_executions=reserved_concurrency,
             retry_attempts=0,
             environment=dict(environment),
         )
         self.function.node.add_dependency(self.policy)
+        if reserved_concurrency is None:
+            acknowledge(
+                self.function,
+                "NIST.800.53.R5-LambdaConcurrency",
+                reason=f"The function ({description}) has no reserved concurrency: its schedule starts one run at a "
+                "time, far apart, and a reservation takes executions from the account's quota for good (Lambda keeps "
+                "100 of it unreserved, so in an account whose quota is still 10 or 50 any reservation fails the "
+                "deploy).",
+            )
         self.schedule = self._schedule(description, schedule, time_zone, payload)
         self._acknowledge(stack, description, log_group_name, wildcard_reason)
 
