@@ -258,6 +258,8 @@ class FakeConnection:
 
     def run(self, sql: str, **_: Any) -> list[list[Any]]:
         self.log.append(sql)
+        if sql == drill._OWNER:  # the database's owner, and the master may SET ROLE to it (the bootstrap's grant)
+            return [["svc_bookings_owner", True]]
         return [[self.value]] if sql.startswith("SELECT") else []
 
     def close(self) -> None:
@@ -319,6 +321,8 @@ def test_verify_sets_a_fresh_password_waits_for_it_runs_the_queries_and_records_
     assert log == [
         "START TRANSACTION READ ONLY",
         f"SET LOCAL statement_timeout = {(900 - drill.VERIFY_RESERVE_SECONDS) * 1000}",
+        drill._OWNER,
+        'SET LOCAL ROLE "svc_bookings_owner"',
         "SELECT count(*) FROM bookings",
         "ROLLBACK",
         "close",

@@ -13,7 +13,9 @@ waits between checks, and runs `cleanup` after the last step and after any failu
   completion by the deadline, is an error.
 - ``{"step": "verify", "state": {...}}``: give the temporary instance a fresh master password (the
   snapshot's may have been rotated since; the new one lives only in this invocation), run each
-  sanity query in a read-only transaction over TLS, and record the recovery time (drill start to
+  sanity query in a read-only transaction over TLS as the database's owner role (``SET LOCAL ROLE``:
+  the bootstrap grants the master SET on each service's owner role, and the master itself holds no
+  privilege on the services' tables), and record the recovery time (drill start to
   verified data) and the recovery point's age at the start (the recovery point objective it met) as
   CloudWatch metrics. A query below its minimum is an error.
 - ``{"step": "cleanup", "state": {...}}``: delete the temporary instance (no final snapshot, no
@@ -39,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import boto3  # type: ignore[import-untyped]
-from pg_common import Connection, connect, scalar
+from pg_common import Connection, connect, quote_ident, scalar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 #: How long `verify` waits for the new master password to be applied.
@@ -310,6 +312,7 @@ def verify(
                 raise DrillError(f"no time left for {query.database}: {query.sql!r} (the verify step has 15 minutes)")
             connection.run("START TRANSACTION READ ONLY")
             connection.run(f"SET LOCAL statement_timeout = {budget_ms}")  # a slow query fails, not the Lambda
+            act_as_database_owner(connection, query.database)
             value = scalar(connection, query.sql)
             connection.run("ROLLBACK")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -339,6 +342,35 @@ def verify(
             "recovery_point_age_seconds": point_age,
         }
     )
+
+
+#: The database's owner, and whether the session's user may SET ROLE to it.
+_OWNER = (
+    "SELECT r.rolname, pg_has_role(current_user, r.oid, 'SET') FROM pg_database d"
+    " JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = current_database()"
+)
+
+
+def act_as_database_owner(connection: Connection, database: str) -> None:
+    """Inside the read-only transaction: ``SET LOCAL ROLE`` to the role that owns the database.
+
+    The master owns none of the services' tables and holds no privilege on them. The bootstrap makes
+    each service database belong to its NOLOGIN owner role (which owns what the service creates) and
+    grants that role to the master WITH SET, without INHERIT; the restored instance keeps those roles.
+    The master therefore reads as the owner for this one transaction, which stays read-only (a write
+    fails, and ``ROLLBACK`` ends the role with the transaction). No grant is made on the instance.
+    """
+    rows = connection.run(_OWNER)
+    if not rows:
+        raise DrillError(f"{database}: the restored instance has no such database")
+    owner, may_set = rows[0][0], rows[0][1]
+    if not may_set:
+        raise DrillError(
+            f"{database}: the master user cannot SET ROLE {owner}, the database's owner, so it cannot read the "
+            "service's tables; the database bootstrap grants each service's owner role to the master WITH SET: "
+            "was this database laid out by the bootstrap?"
+        )
+    connection.run(f"SET LOCAL ROLE {quote_ident(str(owner))}")
 
 
 def _wait_for_password(
