@@ -9,6 +9,8 @@ ResourceProperties (CloudFormation passes every value as a string):
 - ``SecretArn``: the master secret (JSON: ``username``, ``password``, ``host``, ``port``, ``dbname``).
 - ``Host``, ``Port``: the instance endpoint; the host name is checked against the server certificate.
 - ``CaFile``: path of the CA bundle inside this function's package.
+- ``ServiceToken``, ``ServiceTimeout``, ``CodeVersion``: accepted and not used (the last one is the
+  function's asset key, so that new code runs the bootstrap again).
 - ``Spec``: JSON, ``{"databases": [{"name": "ticketing_events", "owner_role": "svc_events",
   "extensions": ["pg_trgm"]}], "iam_role": "rds_iam"}``. ``owner_role`` names the service's login
   role; the role that owns its objects is derived from it: ``<owner_role>_owner``.
@@ -197,6 +199,10 @@ class BootstrapProperties(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     service_token: str | None = Field(default=None, alias="ServiceToken")
+    #: CloudFormation passes every property of the resource, its own ``ServiceTimeout`` included.
+    service_timeout: str | None = Field(default=None, alias="ServiceTimeout")
+    #: The function's asset key (stacks/database_access.py): changed code converges again; not used here.
+    code_version: str | None = Field(default=None, alias="CodeVersion")
     secret_arn: str = Field(alias="SecretArn", min_length=1)
     host: str = Field(alias="Host", min_length=1)
     port: int = Field(alias="Port", ge=1, le=65535)

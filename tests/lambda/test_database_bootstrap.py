@@ -70,6 +70,14 @@ def test_the_master_is_not_a_superuser(pg_server: PostgresServer) -> None:
     assert pg_server.sql("SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = :r", r=MASTER) == [
         [False, True, True]
     ]
+    # As on RDS: a member of rds_superuser, which reads all statistics and may end sessions; nothing
+    # that reads or writes other roles' data.
+    assert pg_server.sql(
+        "SELECT pg_has_role(:r, 'rds_superuser', 'USAGE'), pg_has_role(:r, 'pg_monitor', 'USAGE'),"
+        " pg_has_role(:r, 'pg_signal_backend', 'USAGE'), pg_has_role(:r, 'pg_read_all_data', 'MEMBER'),"
+        " pg_has_role(:r, 'pg_write_all_data', 'MEMBER'), pg_has_role(:r, 'pg_maintain', 'MEMBER')",
+        r=MASTER,
+    ) == [[True, True, True, False, False, False]]
 
 
 def test_first_run_creates_login_roles_in_the_iam_role_and_nologin_owner_roles(
@@ -317,6 +325,8 @@ def handler_properties(aws: None, tls_proxy: TlsProxy, certificates: Certificate
     )
     return {
         "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:database-bootstrap",
+        "ServiceTimeout": "600",  # CloudFormation passes the resource's own properties too
+        "CodeVersion": "0123abcd.zip",  # stacks/database_access.py: the function's asset key
         "SecretArn": secret["ARN"],
         "Host": TLS_HOST,
         "Port": str(tls_proxy.port),
