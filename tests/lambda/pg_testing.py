@@ -45,6 +45,12 @@ SUPERUSER_PASSWORD = "superuser-password"
 MASTER = "master"
 MASTER_PASSWORD = "master-password"
 IAM_ROLE = "rds_iam"
+#: RDS's group role of the master user; here a plain NOLOGIN role with the predefined roles RDS documents.
+RDS_SUPERUSER = "rds_superuser"
+#: How long the fixtures wait for initdb, for the server to accept connections and for it to stop. Each
+#: takes about a second on an idle machine; the bound only stops a hung process, and holds on a machine
+#: whose every core is busy with other work.
+SERVER_WAIT_SECONDS = 300
 #: The name the test certificate is issued for; clients must connect to this name.
 TLS_HOST = "localhost"
 
@@ -98,7 +104,7 @@ def free_port() -> int:
 
 @dataclass
 class PostgresServer:
-    """A running server with a superuser and an RDS-like master (LOGIN CREATEROLE CREATEDB, not superuser)."""
+    """A running server with a superuser and an RDS-like master (see ``rds_role_layout``)."""
 
     base: Path
     bin_dir: Path
@@ -133,17 +139,29 @@ class PostgresServer:
             connection.close()
 
     def stop(self) -> None:
-        self._pg_ctl("-m", "fast", "-w", "stop")
+        self._pg_ctl("-m", "fast", "-w", "-t", str(SERVER_WAIT_SECONDS), "stop", waiting_for="the server to stop")
         shutil.rmtree(self.base, ignore_errors=True)
 
-    def _pg_ctl(self, *args: str) -> None:
-        _run([str(self.bin_dir / "pg_ctl"), "-D", str(self.base / "data"), *args], run_as=self.run_as)
+    def _pg_ctl(self, *args: str, waiting_for: str) -> None:
+        _run(
+            [str(self.bin_dir / "pg_ctl"), "-D", str(self.base / "data"), *args],
+            run_as=self.run_as,
+            waiting_for=waiting_for,
+        )
 
 
-def _run(command: list[str], *, run_as: str | None) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, user=run_as, timeout=60, check=False)
+def _run(command: list[str], *, run_as: str | None, waiting_for: str) -> None:
+    # pg_ctl's own -t bound ends first; this one only catches a process that hangs beyond it.
+    limit = SERVER_WAIT_SECONDS + 30
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, user=run_as, timeout=limit, check=False)
+    except subprocess.TimeoutExpired as error:
+        raise RuntimeError(f"{Path(command[0]).name}: waited {limit} s for {waiting_for}; it did not finish") from error
     if result.returncode != 0:
-        raise RuntimeError(f"{Path(command[0]).name} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise RuntimeError(
+            f"{Path(command[0]).name} failed ({result.returncode}) while waiting up to {SERVER_WAIT_SECONDS} s "
+            f"for {waiting_for}:\n{result.stdout}\n{result.stderr}"
+        )
 
 
 def start_server() -> PostgresServer:
@@ -174,6 +192,7 @@ def start_server() -> PostgresServer:
             "--no-instructions",
         ],
         run_as=run_as,
+        waiting_for="initdb to create the cluster",
     )
     lib_dir = bin_dir.parent / "lib"
     preloaded = frozenset({"pg_stat_statements"} if (lib_dir / "pg_stat_statements.so").exists() else set())
@@ -193,7 +212,15 @@ def start_server() -> PostgresServer:
         conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
     server = PostgresServer(base=base, bin_dir=bin_dir, port=port, run_as=run_as, preloaded=preloaded)
     try:
-        server._pg_ctl("-l", str(base / "server.log"), "-w", "-t", "30", "start")
+        server._pg_ctl(
+            "-l",
+            str(base / "server.log"),
+            "-w",
+            "-t",
+            str(SERVER_WAIT_SECONDS),
+            "start",
+            waiting_for=f"the server on port {port} to accept connections",
+        )
     except RuntimeError as error:
         log = (
             (base / "server.log").read_text(encoding="utf-8", errors="replace")
@@ -203,17 +230,39 @@ def start_server() -> PostgresServer:
         shutil.rmtree(base, ignore_errors=True)
         raise RuntimeError(f"{error}\nserver log:\n{log}") from None
 
-    # RDS's master user: not a superuser; CREATEROLE and CREATEDB; may grant rds_iam without being
-    # a member of it; reads all statistics (rds_superuser is a member of pg_monitor).
-    for statement in (
-        f"CREATE ROLE {MASTER} WITH LOGIN CREATEROLE CREATEDB PASSWORD '{MASTER_PASSWORD}'",
-        f"CREATE ROLE {IAM_ROLE} NOLOGIN",
-        f"GRANT {IAM_ROLE} TO {MASTER} WITH ADMIN TRUE, INHERIT FALSE, SET FALSE",
-        f"GRANT pg_monitor TO {MASTER}",
-    ):
+    for statement in rds_role_layout():
         server.sql(statement)
+    create_master_like(server, MASTER, MASTER_PASSWORD)
     server.extensions = frozenset(row[0] for row in server.sql("SELECT name FROM pg_available_extensions"))
     return server
+
+
+def rds_role_layout() -> list[str]:
+    """The roles RDS creates before the master exists, as far as the functions rely on them.
+
+    On RDS the master is ``LOGIN NOSUPERUSER CREATEDB CREATEROLE`` and a member of ``rds_superuser``,
+    which reads every session's activity and statistics (``pg_monitor``) and may end sessions
+    (``pg_signal_backend``). RDS's own additions (creating the extensions it supports, granting
+    ``rds_iam`` and its other roles) are not in PostgreSQL's catalog: granting ``rds_iam`` is
+    emulated with the ADMIN OPTION alone (no INHERIT, no SET, so no privilege of the role), and only
+    the superuser creates ``pg_stat_statements`` here. Nothing else is granted: the master holds no
+    privilege on a service's tables (no ``pg_read_all_data``), as on RDS.
+    """
+    return [
+        f"CREATE ROLE {RDS_SUPERUSER} NOLOGIN",
+        f"GRANT pg_monitor, pg_signal_backend TO {RDS_SUPERUSER}",
+        f"CREATE ROLE {IAM_ROLE} NOLOGIN",
+    ]
+
+
+def create_master_like(server: PostgresServer, role: str, password: str) -> None:
+    """Create a login role the way RDS creates its master user (run as the superuser, as RDS's own is)."""
+    for statement in (
+        f"CREATE ROLE {role} WITH LOGIN NOSUPERUSER INHERIT CREATEROLE CREATEDB PASSWORD '{password}'"
+        f" IN ROLE {RDS_SUPERUSER}",
+        f"GRANT {IAM_ROLE} TO {role} WITH ADMIN TRUE, INHERIT FALSE, SET FALSE",
+    ):
+        server.sql(statement)
 
 
 def set_password(server: PostgresServer, role: str, password: str) -> None:

@@ -1,7 +1,8 @@
 """secret_rotation: the four steps against a real server over verified TLS, with the secret in moto.
 
-Each test rotates its own login role (created like the master: LOGIN CREATEROLE CREATEDB, not a
-superuser), so rotations never disturb the master that the other tests use.
+Each test rotates its own login role, created the way RDS creates its master user
+(``pg_testing.create_master_like``: not a superuser, a member of rds_superuser), so rotations never
+disturb the master that the other tests use.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pg_testing import (  # type: ignore[import-not-found]
     PostgresServer,
     TlsProxy,
     begin_rotation,
+    create_master_like,
     free_port,
     load_pg_common,
     sqlstate,
@@ -63,7 +65,7 @@ def secret(
 ) -> RotatedSecret:
     role = f"admin_{uuid.uuid4().hex[:8]}"
     password = f"initial-{uuid.uuid4().hex}"
-    pg_server.sql(f"CREATE ROLE {role} WITH LOGIN CREATEROLE CREATEDB PASSWORD '{password}'")
+    create_master_like(pg_server, role, password)
     client = boto3.client("secretsmanager", region_name=REGION)
     value = {
         "engine": "postgres",
