@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import Stack, assertions
+from hypothesis import HealthCheck, settings
 
 from config import ENVIRONMENT_NAMES, EnvironmentConfig, load_environment
 from stacks.compliance import synthesize
@@ -25,6 +26,12 @@ from stacks.platform_app import build_app, feature_flags, new_app
 from stacks.platform_stage import PlatformStage
 
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+
+# Hypothesis fails an example that runs over 200 ms (DeadlineExceeded, then Flaky) and a strategy whose
+# data takes long to draw (HealthCheck.too_slow): on a busy machine both measure the machine, not the
+# code. Every property test runs under this profile; a test's own @settings overrides only what it names.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 @dataclass

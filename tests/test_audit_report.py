@@ -184,7 +184,7 @@ def test_make_audit_writes_a_page_a_browser_renders_with_its_tables(
     page = assembly / "audit" / "dev" / "report.html"
     profile = tmp_path / "profile"
     dom = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-                         capture_output=True, text=True, check=False, timeout=120)  # fmt: skip
+                         capture_output=True, text=True, check=False, timeout=600)  # fmt: skip
     assert dom.returncode == 0, dom.stderr[-2000:]
     for table in ("packs", "stacks", "acknowledgments", "stateful", "encryption", "exposure", "iam_wildcards"):
         assert f'id="{table}"' in dom.stdout, table
@@ -192,7 +192,7 @@ def test_make_audit_writes_a_page_a_browser_renders_with_its_tables(
     assert "<svg" in dom.stdout
     shot = tmp_path / "report.png"
     subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1400,1800",
-                    f"--screenshot={shot}", page.as_uri()], capture_output=True, check=True, timeout=120)  # fmt: skip
+                    f"--screenshot={shot}", page.as_uri()], capture_output=True, check=True, timeout=600)  # fmt: skip
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
 
 

@@ -44,7 +44,7 @@ def broken_synth(tmp_path_factory: pytest.TempPathFactory) -> subprocess.Complet
         env=cli_env(),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
         check=False,
     )
 

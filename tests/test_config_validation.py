@@ -183,7 +183,7 @@ def run_app(tmp_path: Path, context: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(CDK_OUTDIR=str(out), CDK_CONTEXT_JSON=context)
     return subprocess.run(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
     )
 
 

@@ -57,7 +57,7 @@ def run(function: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         capture_output=True,
         text=True,
         check=True,
-        timeout=60,
+        timeout=600,
     )
     results: list[dict[str, Any]] = json.loads(result.stdout)
     errors = [r["error"] for r in results if "error" in r]
@@ -166,7 +166,7 @@ def test_a_malformed_event_fails_loudly_rather_than_routing_somewhere() -> None:
         capture_output=True,
         text=True,
         check=True,
-        timeout=60,
+        timeout=600,
     )
     (outcome,) = json.loads(result.stdout)
     assert "error" in outcome

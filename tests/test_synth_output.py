@@ -27,7 +27,7 @@ def app_py_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # it here saves its start-up and changes no byte of output.
     env.update(CDK_OUTDIR=str(out), CDK_VALIDATION="false")
     result = subprocess.run(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return out
