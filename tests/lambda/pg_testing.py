@@ -51,6 +51,8 @@ RDS_SUPERUSER = "rds_superuser"
 #: takes about a second on an idle machine; the bound only stops a hung process, and holds on a machine
 #: whose every core is busy with other work.
 SERVER_WAIT_SECONDS = 300
+#: Ports tried when the one chosen was taken before the server could bind it.
+PORT_ATTEMPTS = 3
 #: The name the test certificate is issued for; clients must connect to this name.
 TLS_HOST = "localhost"
 
@@ -196,10 +198,8 @@ def start_server() -> PostgresServer:
     )
     lib_dir = bin_dir.parent / "lib"
     preloaded = frozenset({"pg_stat_statements"} if (lib_dir / "pg_stat_statements.so").exists() else set())
-    port = free_port()
     settings = {
         "listen_addresses": "'127.0.0.1'",
-        "port": str(port),
         "unix_socket_directories": "''",
         "shared_preload_libraries": f"'{','.join(sorted(preloaded))}'",
         "fsync": "off",
@@ -210,25 +210,32 @@ def start_server() -> PostgresServer:
     }
     with (data / "postgresql.conf").open("a", encoding="utf-8") as conf:
         conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
-    server = PostgresServer(base=base, bin_dir=bin_dir, port=port, run_as=run_as, preloaded=preloaded)
-    try:
-        server._pg_ctl(
-            "-l",
-            str(base / "server.log"),
-            "-w",
-            "-t",
-            str(SERVER_WAIT_SECONDS),
-            "start",
-            waiting_for=f"the server on port {port} to accept connections",
-        )
-    except RuntimeError as error:
-        log = (
-            (base / "server.log").read_text(encoding="utf-8", errors="replace")
-            if (base / "server.log").exists()
-            else ""
-        )
-        shutil.rmtree(base, ignore_errors=True)
-        raise RuntimeError(f"{error}\nserver log:\n{log}") from None
+    log_file = base / "server.log"
+    # A free port can be taken by another process before the server binds it (other suites run on
+    # the same machine): then the server stops at once, and the next attempt takes another port.
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        port = free_port()
+        server = PostgresServer(base=base, bin_dir=bin_dir, port=port, run_as=run_as, preloaded=preloaded)
+        log_file.unlink(missing_ok=True)
+        try:
+            server._pg_ctl(
+                "-l",
+                str(log_file),
+                "-o",
+                f"-p {port}",
+                "-w",
+                "-t",
+                str(SERVER_WAIT_SECONDS),
+                "start",
+                waiting_for=f"the server on port {port} to accept connections",
+            )
+            break
+        except RuntimeError as error:
+            log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.exists() else ""
+            if "could not bind" in log and attempt < PORT_ATTEMPTS:
+                continue
+            shutil.rmtree(base, ignore_errors=True)
+            raise RuntimeError(f"{error}\nserver log:\n{log}") from None
 
     for statement in rds_role_layout():
         server.sql(statement)
