@@ -213,6 +213,11 @@ class LoadBalancerConfig(Strict):
     accept_previous_origin_header: bool = Field(
         default=False, description="During a rotation of the origin header: also accept the previous value."
     )
+    keep_former_origin_secret: bool = Field(
+        default=False,
+        description="While the origin header moves to the network stack's named secret: the services stack keeps "
+        "its former secret and the listener accepts its value too (README: The origin header).",
+    )
     access_logs: LogLifecycleConfig = Field(default_factory=LogLifecycleConfig)
 
     @field_validator("certificate_arn")
@@ -251,6 +256,13 @@ class LoadBalancerConfig(Strict):
                 "load_balancer.origin_domain_name",
                 self.origin_domain_name,
                 f"must be a name inside hosted_zone_name ({self.hosted_zone_name}): origin.{self.hosted_zone_name}",
+            )
+        if self.accept_previous_origin_header and self.keep_former_origin_secret:
+            raise ConfigFieldError(
+                "load_balancer.accept_previous_origin_header",
+                True,
+                "false while keep_former_origin_secret is true: a listener rule holds two header values, and the "
+                "move already uses both; finish the move (keep_former_origin_secret = false), then rotate",
             )
         if not self.health_check_path.startswith("/"):
             raise ConfigFieldError(

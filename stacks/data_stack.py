@@ -32,6 +32,7 @@ from platform_constructs.backup_plan import CopyDestination, DatabaseBackupPlan
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.naming import pascal_case
 from platform_constructs.postgres import PROXY_PORT, PostgresCluster
+from platform_constructs.protect_retained import KEPT, kept_unless_disposable
 from platform_constructs.recovery_vault import copy_key_statement, deny_key_destruction, vault_arn
 from platform_constructs.redis import RedisReplicationGroup
 from stacks.backup_vault_stack import backup_vault_name, copy_vault_name
@@ -109,7 +110,7 @@ class DataStack(PlatformStack):
             idle_in_transaction_timeout_ms=db.idle_in_transaction_timeout_ms,
             log_retention=retention_from_days(db.log_retention_days),
             # dev is deployed again after a teardown: retained log groups of fixed names would collide.
-            log_removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
+            log_removal_policy=kept_unless_disposable(config.is_disposable),
             credential_rotation=Duration.days(db.credential_rotation_days),
             proxy_borrow_timeout=Duration.seconds(db.proxy.borrow_timeout_seconds),
             proxy_max_connections_percent=db.proxy.max_connections_percent,
@@ -151,8 +152,10 @@ class DataStack(PlatformStack):
             log_retention=retention_from_days(cache.log_retention_days),
             description=f"ticketing {config.name} cache",
             # dev is torn down with its stack: a final snapshot, then the nodes go. Elsewhere the
-            # group outlives its stack.
-            removal_policy=RemovalPolicy.SNAPSHOT if config.is_disposable else RemovalPolicy.RETAIN,
+            # group outlives its stack, and so do its users, user group and the groups it uses; a
+            # failed first create deletes them all (nothing is cached before the services deploy), so a
+            # retry does not collide with the users' fixed ids.
+            removal_policy=RemovalPolicy.SNAPSHOT if config.is_disposable else KEPT,
             log_group_prefix=f"/ticketing/{config.name}/cache",
             # One IAM user per service, limited to its key prefixes; no shared AUTH token.
             iam_users={
@@ -160,7 +163,7 @@ class DataStack(PlatformStack):
                 for name, s in config.services.items()
                 if s.cache_key_prefixes
             },
-            log_removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
+            log_removal_policy=kept_unless_disposable(config.is_disposable),
         )
         self.cache.connections.allow_default_port_from(services, "Service tasks")
         self._acknowledge_cache_choices()

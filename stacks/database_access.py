@@ -31,6 +31,7 @@ from platform_constructs.database_function import DatabaseFunction
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.naming import pascal_case
 from platform_constructs.postgres import FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, PostgresCluster
+from platform_constructs.protect_retained import kept_unless_disposable
 from stacks.lambda_code import CA_FILE, function_code
 
 #: The role RDS for PostgreSQL grants IAM authentication with.
@@ -77,7 +78,7 @@ class DatabaseAccess(Construct):
             "secret": postgres.secret,
             "encryption_key": encryption_key,
             "log_retention": retention_from_days(config.database.log_retention_days),
-            "log_removal_policy": RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
+            "log_removal_policy": kept_unless_disposable(config.is_disposable),
         }
         self.bootstrap_function = DatabaseFunction(
             self,

@@ -1,9 +1,10 @@
 """Edge stack (us-east-1): the CloudFront distribution in front of the SPA and the API, and its WAF.
 
 CloudFront's certificates, web ACLs and functions live in us-east-1 whatever the environment's
-region, so this stack does too. It takes one value from the main region, the ARN of the origin
-header secret's us-east-1 replica, as a weak cross-region reference (`Fn::GetStackOutput`: no
-custom resource, nothing looked up at synthesis).
+region, so this stack does too. It reads one value of the main region, the origin header's, from
+the us-east-1 replica of the network stack's secret, by the secret's fixed name: a dynamic reference
+CloudFormation resolves in this stack's region when it deploys the distribution. No cross-stack
+output, no custom resource, nothing looked up at synthesis.
 
 Behaviours, most specific first:
 
@@ -28,7 +29,6 @@ from aws_cdk import (
     RemovalPolicy,
     SecretValue,
     Stack,
-    Token,
     aws_certificatemanager as acm,
     aws_cloudfront as cloudfront,
     aws_cloudfront_origins as origins,
@@ -45,9 +45,11 @@ from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.log_bucket import LogLifecycle, log_bucket
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 from platform_constructs.log_retention import retention_from_days
+from platform_constructs.naming import origin_header_secret_name
 from platform_constructs.origin_load_balancer import ORIGIN_HEADER_NAME
+from platform_constructs.protect_retained import kept_unless_disposable
 from stacks.edge_alarms import EdgeAlarms
-from stacks.services_stack import ORIGIN_SECRET_KEY
+from stacks.network_stack import ORIGIN_SECRET_KEY
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "lambda" / "edge"
 #: Hashed assets: a year, never revalidated (a new build has new names).
@@ -82,10 +84,8 @@ class EdgeStack(Stack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        origin_secret_arn: str,
         **kwargs: Any,
     ) -> None:
-        """:param origin_secret_arn: ARN of the origin-header secret's replica in us-east-1."""
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
         env = config.name
@@ -112,9 +112,10 @@ class EdgeStack(Stack):
             read_timeout=Duration.seconds(30),
             keepalive_timeout=Duration.seconds(5),
             custom_headers={
-                # Resolved by CloudFormation when it deploys the distribution: no template holds it.
+                # Resolved by CloudFormation when it deploys the distribution, from the secret's replica in
+                # this region, by name: no template holds the value, no cross-stack output the name.
                 ORIGIN_HEADER_NAME: SecretValue.secrets_manager(
-                    origin_secret_arn, json_field=ORIGIN_SECRET_KEY
+                    origin_header_secret_name(env), json_field=ORIGIN_SECRET_KEY
                 ).unsafe_unwrap()
             },
         )
@@ -290,7 +291,7 @@ class EdgeStack(Stack):
             log_group_name=log_group_name,
             retention=retention_from_days(self.config.compute.log_retention_days),
             encryption_key=self.key,
-            removal_policy=RemovalPolicy.DESTROY if self.config.is_disposable else RemovalPolicy.RETAIN,
+            removal_policy=kept_unless_disposable(self.config.is_disposable),
         )
         logging = wafv2.CfnLoggingConfiguration(
             self,
@@ -526,13 +527,4 @@ def _byte_match(
     )
 
 
-def stack_output(stack: Stack, output_name: str) -> str:
-    """An output of `stack` as another region's stack reads it: `Fn::GetStackOutput`, resolved by
-    CloudFormation at deploy time (no custom resource, nothing looked up at synthesis). The reading
-    stack must depend on `stack`."""
-    return Token.as_string(
-        {"Fn::GetStackOutput": {"StackName": stack.stack_name, "Region": stack.region, "OutputName": output_name}}
-    )
-
-
-__all__ = ["EDGE_REGION", "EdgeStack", "stack_output"]
+__all__ = ["EDGE_REGION", "EdgeStack"]

@@ -1,23 +1,36 @@
-"""Network stack: the VPC every other stack of an environment lives in."""
+"""Network stack: the VPC every other stack of an environment lives in, and the origin-header secret.
+
+The secret lives here, below the services stack (destroyed and deployed again at will) and the edge
+stack, which both read it by its fixed name (`naming.origin_header_secret_name`): the header CloudFront
+sends survives a new services stack, and no cross-stack output carries it (README: The origin header).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import RemovalPolicy, aws_ec2 as ec2, aws_kms as kms, aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from config.edge import EDGE_REGION
 from config.schema import ISOLATED_SUBNET_MASK, PRIVATE_SUBNET_MASK, PUBLIC_SUBNET_MASK, EnvironmentConfig
+from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.log_retention import retention_from_days
+from platform_constructs.naming import origin_header_secret_name
 from platform_constructs.network import PrivateNetwork
 from stacks.platform_stack import PlatformStack
+
+#: The JSON key of the origin-header secret holding the header's value.
+ORIGIN_SECRET_KEY = "value"
+#: Letters and digits of a generated header value.
+ORIGIN_SECRET_LENGTH = 48
 
 
 class NetworkStack(PlatformStack):
     """VPC over the configured AZs, NAT per config, endpoints, flow logs.
 
     Exposes ``network`` (the construct), ``vpc`` and ``service_security_group`` for the stacks
-    that depend on it.
+    that depend on it, and ``origin_secret`` (named ``origin_secret_name``, replicated to us-east-1).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
@@ -50,3 +63,51 @@ class NetworkStack(PlatformStack):
         self.service_security_group.add_egress_rule(
             ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS: AWS APIs, image pulls, external services"
         )
+
+        self.origin_secret_name = origin_header_secret_name(config.name)
+        self.origin_secret = self._origin_secret()
+
+    def _origin_secret(self) -> secretsmanager.Secret:
+        """The origin header's value: generated, never in a template, replicated to the edge's region.
+
+        Kept when this stack is deleted or the secret replaced (staging, prod): the distribution keeps
+        sending its value. Not kept from a failed create (`RetainExceptOnCreate`), so a retried first
+        deploy does not find its fixed name taken. dev, torn down on purpose, deletes it: a retained
+        fixed name would block dev's next deploy.
+        """
+        config = self.config
+        key = kms.Key(
+            self,
+            "OriginHeaderKey",
+            description=f"ticketing {config.name}: the origin header secret",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        secret = secretsmanager.Secret(
+            self,
+            "OriginHeader",  # not the services stack's former OriginHeaderSecret: another secret, another value
+            secret_name=self.origin_secret_name,
+            description=f"ticketing {config.name}: value of the header CloudFront sends to the ALB",
+            encryption_key=key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template="{}",
+                generate_string_key=ORIGIN_SECRET_KEY,
+                exclude_punctuation=True,
+                password_length=ORIGIN_SECRET_LENGTH,
+            ),
+            # The replica keeps the name: the edge stack resolves it by name in us-east-1.
+            replica_regions=[secretsmanager.ReplicaRegion(region=EDGE_REGION)]
+            if config.region != EDGE_REGION
+            else None,
+            removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+        )
+        acknowledge(
+            secret.node.default_child or secret,
+            "AwsSolutions-SMG4",
+            "NIST.800.53.R5-SecretsManagerRotationEnabled",
+            "PCI.DSS.321-SecretsManagerRotationEnabled",
+            reason="The origin header value is changed by the procedure in the README (the listener accepts the "
+            "previous value meanwhile); a rotation Lambda would change it under a distribution that still sends "
+            "the old value",
+        )
+        return secret

@@ -16,11 +16,11 @@ from stacks.alerts_stack import AlertsStack
 from stacks.backup_vault_stack import BackupVaultStack, backup_vault_name, copy_vault_name
 from stacks.cost_stack import ENVIRONMENT_TAG, CostStack
 from stacks.data_stack import DataStack
-from stacks.edge_stack import EdgeStack, stack_output
+from stacks.edge_stack import EdgeStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
-from stacks.services_stack import ORIGIN_SECRET_EDGE_ARN_OUTPUT, ServicesStack
+from stacks.services_stack import ServicesStack
 
 PROJECT = "ticketing"
 
@@ -124,6 +124,7 @@ class PlatformStage(BatchedAspectsStage):
         self.services.add_stack_dependency(self.data, "reads the data tier's SSM parameters and access policies")
         self.services.add_stack_dependency(self.registry, "pulls its images from the registry's repositories")
         self.services.add_stack_dependency(self.alerts, "its seat alarm notifies the warning topic")
+        self.services.add_stack_dependency(self.network, "its listener reads the origin-header secret by name")
         # Not batched: it needs the capacity-provider association that the ECS cluster's own aspect
         # creates during synthesis, so it runs among aws-cdk-lib's aspects (its scope is one stack).
         Aspects.of(self.services).add(ServicesAfterCapacityProviders())
@@ -131,13 +132,16 @@ class PlatformStage(BatchedAspectsStage):
             self,
             "Edge",
             config=config,
-            origin_secret_arn=stack_output(self.services, ORIGIN_SECRET_EDGE_ARN_OUTPUT),
             env=Environment(account=config.account, region=EDGE_REGION),
             stack_name=f"{PROJECT}-{config.name}-edge",
             description=f"Ticketing platform {config.name}: CloudFront, WAF, the SPA bucket (us-east-1)",
             termination_protection=not config.is_disposable,
         )
-        self.edge.add_stack_dependency(self.services, "its origin is the ALB, its header the services' secret")
+        # The header's value is read by name from the network stack's secret (its us-east-1 replica): no
+        # reference ties them, so say it. After the services stack: the listener accepts a new value before
+        # the distribution sends it (README: The origin header).
+        self.edge.add_stack_dependency(self.network, "resolves the origin-header secret's us-east-1 replica by name")
+        self.edge.add_stack_dependency(self.services, "its origin is the ALB, whose listener must accept its header")
         self.monitoring = MonitoringStack(
             self,
             "Monitoring",

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, aws_ecr as ecr
+from aws_cdk import Duration, aws_ecr as ecr
 from constructs import Construct
 
 from config.schema import EnvironmentConfig
+from platform_constructs.protect_retained import kept_unless_disposable
 from stacks.platform_stack import PlatformStack
 
 #: Untagged images (superseded pushes, failed builds) are deleted after this long.
@@ -56,7 +57,8 @@ class RegistryStack(PlatformStack):
                     ),
                 ],
                 # dev is torn down and deployed again: its repositories (fixed names) go with it,
-                # images included. Elsewhere they outlive the stack.
-                removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
+                # images included. Elsewhere they outlive the stack, but a failed create deletes them
+                # (still empty: images are pushed once the stack exists), so the retry does not collide.
+                removal_policy=kept_unless_disposable(config.is_disposable),
                 empty_on_delete=True if config.is_disposable else None,
             )

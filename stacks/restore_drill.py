@@ -22,7 +22,6 @@ import json
 from aws_cdk import (
     ArnFormat,
     Duration,
-    RemovalPolicy,
     Stack,
     aws_ec2 as ec2,
     aws_iam as iam,
@@ -41,6 +40,7 @@ from platform_constructs.database_function import DatabaseFunction
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.postgres import FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, PostgresCluster
+from platform_constructs.protect_retained import kept_unless_disposable
 from stacks.lambda_code import CA_FILE, function_code
 
 #: CloudWatch namespace of the drill's measurements (RecoveryTimeSeconds, RecoveryPointAgeSeconds).
@@ -140,7 +140,7 @@ class RestoreDrill(Construct):
             encryption_key=encryption_key,
             log_group_name=f"/ticketing/{config.name}/backup/restore-drill",
             log_retention=retention_from_days(config.database.log_retention_days),
-            log_removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
+            log_removal_policy=kept_unless_disposable(config.is_disposable),
             timeout=Duration.minutes(VERIFY_MINUTES),
             reserved_concurrency=config.reserved_concurrency.of("restore_drill"),
             environment={
@@ -247,7 +247,7 @@ class RestoreDrill(Construct):
         log_group = logs.LogGroup(
             self, "ExecutionLog", log_group_name=log_group_name,
             retention=retention_from_days(config.database.log_retention_days), encryption_key=key,
-            removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN,
+            removal_policy=kept_unless_disposable(config.is_disposable),
         )  # fmt: skip
         role = iam.Role(self, "StateMachineRole", assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
                         description=f"ticketing {config.name}: runs the restore drill's steps")  # fmt: skip

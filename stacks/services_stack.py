@@ -58,16 +58,17 @@ from platform_constructs.fargate_service import (
 from platform_constructs.log_bucket import LogLifecycle
 from platform_constructs.log_encryption import allow_cloudwatch_logs
 from platform_constructs.log_retention import retention_from_days
-from platform_constructs.naming import pascal_case
+from platform_constructs.naming import origin_header_secret_name, pascal_case
 from platform_constructs.origin_load_balancer import OriginLoadBalancer
 from stacks.alerts_stack import alerts_prefix
-from stacks.network_stack import NetworkStack
+from stacks.network_stack import ORIGIN_SECRET_KEY, ORIGIN_SECRET_LENGTH, NetworkStack
 from stacks.night_scaling import night_schedules
 from stacks.platform_stack import PlatformStack
 from stacks.registry_stack import repository_name
 from stacks.service_settings import data_tier_settings
 
-#: The services stack's output the edge stack reads across regions.
+#: The output through which the edge stack read the former origin-header secret across regions. Kept while
+#: `load_balancer.keep_former_origin_secret` is on: a rollback of the edge to its former template reads it.
 ORIGIN_SECRET_EDGE_ARN_OUTPUT = "OriginSecretEdgeArn"
 
 
@@ -76,15 +77,14 @@ def load_balancer_parameter_name(environment: str) -> str:
     return f"/ticketing/{environment}/services/load-balancer-full-name"
 
 
-#: The JSON key of the origin secret holding the header value.
-ORIGIN_SECRET_KEY = "value"
 #: The tag a service runs from before its first image exists (never pulled: zero tasks).
 NO_IMAGE_TAG = "no-image-yet"
 _ARCHITECTURES = {"arm64": ecs.CpuArchitecture.ARM64, "x86_64": ecs.CpuArchitecture.X86_64}
 
 
 class ServicesStack(PlatformStack):
-    """Exposes ``cluster``, ``load_balancer`` (OriginLoadBalancer), ``origin_secret`` and ``services``."""
+    """Exposes ``cluster``, ``load_balancer`` (OriginLoadBalancer), ``services`` and, during the origin header's
+    move to the network stack, ``former_origin_secret``."""
 
     def __init__(
         self,
@@ -100,32 +100,37 @@ class ServicesStack(PlatformStack):
         self.key = kms.Key(
             self,
             "ServicesKey",
-            description=f"ticketing {env}: service logs and the origin header secret",
+            description=f"ticketing {env}: service logs and the origin header secret"
+            if config.load_balancer.keep_former_origin_secret
+            else f"ticketing {env}: service logs",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
         allow_cloudwatch_logs(self.key, self)
 
-        self.origin_secret = self._origin_secret()
-        # The same secret's replica in CloudFront's region (its ARN differs only in the region), as an
-        # output the edge stack reads with Fn::GetStackOutput. Computed here, where the secret is a Ref.
-        self.origin_secret_edge_arn_output = CfnOutput(
-            self,
-            ORIGIN_SECRET_EDGE_ARN_OUTPUT,
-            description="ARN of the origin-header secret's replica in us-east-1, for the edge stack",
-            value=Fn.join(
-                ":",
-                [
-                    "arn",
-                    self.partition,
-                    "secretsmanager",
-                    EDGE_REGION,
-                    self.account,
-                    "secret",
-                    Fn.select(6, Fn.split(":", _cfn_secret(self.origin_secret).ref)),
-                ],
-            ),
-        )
+        # The origin header's secret is the network stack's, read by name (README: The origin header). While
+        # it moves there, this stack keeps its former secret, whose value the listener accepts too, and the
+        # output the edge stack read it through (an edge rolled back to its former template reads it again).
+        self.former_origin_secret: secretsmanager.Secret | None = None
+        if config.load_balancer.keep_former_origin_secret:
+            self.former_origin_secret = self._former_origin_secret()
+            CfnOutput(
+                self,
+                ORIGIN_SECRET_EDGE_ARN_OUTPUT,
+                description="ARN of the former origin-header secret's replica in us-east-1 (until the move is done)",
+                value=Fn.join(
+                    ":",
+                    [
+                        "arn",
+                        self.partition,
+                        "secretsmanager",
+                        EDGE_REGION,
+                        self.account,
+                        "secret",
+                        Fn.select(6, Fn.split(":", _cfn_secret(self.former_origin_secret).ref)),
+                    ],
+                ),
+            )
         self.load_balancer = self._load_balancer(network)
 
         self.cluster = ecs.Cluster(
@@ -253,8 +258,8 @@ class ServicesStack(PlatformStack):
                 else:
                     ec2.CfnSecurityGroupEgress(self, f"{rule_id}{port}", destination_security_group_id=peer, **common)
 
-    def _origin_secret(self) -> secretsmanager.Secret:
-        """The origin header's value: generated, never in a template, replicated to the edge's region."""
+    def _former_origin_secret(self) -> secretsmanager.Secret:
+        """The secret the origin header's value lived in before the network stack's named one (same logical ID)."""
         config = self.config
         secret = secretsmanager.Secret(
             self,
@@ -265,7 +270,7 @@ class ServicesStack(PlatformStack):
                 secret_string_template="{}",
                 generate_string_key=ORIGIN_SECRET_KEY,
                 exclude_punctuation=True,
-                password_length=48,
+                password_length=ORIGIN_SECRET_LENGTH,
             ),
             replica_regions=[secretsmanager.ReplicaRegion(region=EDGE_REGION)]
             if config.region != EDGE_REGION
@@ -286,17 +291,21 @@ class ServicesStack(PlatformStack):
         return secret
 
     def _origin_header_values(self) -> list[str]:
-        """The header values the listener accepts: the secret's current value, and during a change its previous one.
+        """The header values the listener accepts: the named secret's current value; during a rotation its
+        previous one, during the move to the named secret the former secret's current one.
 
         Dynamic references: CloudFormation resolves them when it deploys the rule; no template holds a value.
         """
+        name = origin_header_secret_name(self.config.name)
         stages = ["AWSCURRENT"]
         if self.config.load_balancer.accept_previous_origin_header:
             stages.append("AWSPREVIOUS")
-        arn = self.origin_secret.secret_arn
+        secrets = [(name, stage) for stage in stages]
+        if self.former_origin_secret is not None:
+            secrets.append((self.former_origin_secret.secret_arn, "AWSCURRENT"))
         return [
-            SecretValue.secrets_manager(arn, json_field=ORIGIN_SECRET_KEY, version_stage=stage).unsafe_unwrap()
-            for stage in stages
+            SecretValue.secrets_manager(secret, json_field=ORIGIN_SECRET_KEY, version_stage=stage).unsafe_unwrap()
+            for secret, stage in secrets
         ]
 
     def _load_balancer(self, network: NetworkStack) -> OriginLoadBalancer:

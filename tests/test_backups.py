@@ -109,7 +109,8 @@ def test_each_vault_denies_deleting_points_and_its_key_is_indestructible(
     _, backup_vault = the_one(template, "AWS::Backup::BackupVault")
     props = backup_vault["Properties"]
     assert props["BackupVaultName"] == f"ticketing-{config.name}-{vault}"
-    assert backup_vault["DeletionPolicy"] == "Retain"
+    # Kept on update and delete; a failed create deletes it (empty then), so a retry does not collide.
+    assert (backup_vault["DeletionPolicy"], backup_vault["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
     assert props["AccessPolicy"]["Statement"] == [
         {
             "Effect": "Deny",

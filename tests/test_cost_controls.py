@@ -239,7 +239,7 @@ def test_what_a_stack_retains_carries_the_protection_tag(env: SynthesizedEnviron
     checked = 0
     for path in env.template_files():
         for logical_id, resource in json.loads(path.read_text(encoding="utf-8"))["Resources"].items():
-            if resource.get("DeletionPolicy") not in ("Retain", "Snapshot"):
+            if resource.get("DeletionPolicy") not in ("Retain", "RetainExceptOnCreate", "Snapshot"):
                 continue
             # Where the type takes its tags (Tags, or e.g. BackupVaultTags), from CloudFormation's schema.
             tag_property = audit_report.tag_property(resource["Type"], env.config.region)

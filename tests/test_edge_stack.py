@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from config.edge import EDGE_REGION
+from platform_constructs.naming import origin_header_secret_name
 from stacks.edge_stack import IMMUTABLE, MANAGED_RULE_GROUPS, REDACTED_HEADERS
 from tests.conftest import SynthesizedEnvironment
 
@@ -47,7 +48,7 @@ def origin(env: SynthesizedEnvironment, origin_id: str) -> dict[str, Any]:
     return dict(found)
 
 
-def test_the_edge_lives_in_us_east_1_and_reads_the_main_region_without_custom_resources(
+def test_the_edge_lives_in_us_east_1_and_reads_nothing_of_the_main_region_but_the_secret_replica(
     env: SynthesizedEnvironment,
 ) -> None:
     stack = env.stack("Edge")
@@ -58,10 +59,11 @@ def test_the_edge_lives_in_us_east_1_and_reads_the_main_region_without_custom_re
     assert not [k for k in kinds if k.startswith("Custom::") or k == "AWS::CloudFormation::CustomResource"], kinds
     assert "AWS::Lambda::Function" not in kinds
     text = json.dumps(template)
-    reference = {"StackName": f"ticketing-{env.config.name}-services", "Region": env.config.region}
-    assert json.dumps({"Fn::GetStackOutput": reference})[:-2] in text
+    # no cross-stack output at all: the header's secret is read by name from its us-east-1 replica
+    assert "Fn::GetStackOutput" not in text
     assert "Fn::ImportValue" not in text
-    assert {d.node.id for d in stack.dependencies} >= {"Services"}
+    # the network stack creates the secret and its replica, the services stack's listener accepts the value
+    assert {d.node.id for d in stack.dependencies} >= {"Network", "Services"}
 
 
 def test_distribution_protocols_price_class_and_domain(env: SynthesizedEnvironment) -> None:
@@ -118,10 +120,9 @@ def test_api_goes_to_the_alb_over_https_with_the_secret_header_by_dynamic_refere
     assert custom["OriginSSLProtocols"] == ["TLSv1.2"]
     (header,) = target["OriginCustomHeaders"]
     assert header["HeaderName"] == "X-Origin-Verify"
-    text = json.dumps(header["HeaderValue"])
-    assert "{{resolve:secretsmanager:" in text
-    assert ":SecretString:value::}}" in text
-    assert '"OutputName": "OriginSecretEdgeArn"' in text
+    # by name, the current version (the default stage): resolved in us-east-1 from the secret's replica
+    name = origin_header_secret_name(env.config.name)
+    assert header["HeaderValue"] == f"{{{{resolve:secretsmanager:{name}:SecretString:value::}}}}"
     # never cached, every method, the viewer's headers (Authorization included) forwarded
     assert api["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # Managed-CachingDisabled
     assert api["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AllViewerExceptHostHeader
@@ -314,11 +315,14 @@ def test_a_rotation_changes_the_distribution_so_its_header_is_resolved_again(rot
 
     config = load_environment("dev")
     config = config.model_copy(
-        update={"load_balancer": config.load_balancer.model_copy(update={"accept_previous_origin_header": rotating})}
+        update={
+            "load_balancer": config.load_balancer.model_copy(
+                update={"accept_previous_origin_header": rotating, "keep_former_origin_secret": False}
+            )
+        }
     )
     app = App()
-    EdgeStack(app, "Edge", config=config, origin_secret_arn="arn:aws:secretsmanager:us-east-1:111111111111:secret:x",
-              env=Environment(account=config.account, region=EDGE_REGION))  # fmt: skip
+    EdgeStack(app, "Edge", config=config, env=Environment(account=config.account, region=EDGE_REGION))
     template = app.synth().get_stack_by_name("Edge").template
     (dist,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudFront::Distribution"]
     comment = dist["Properties"]["DistributionConfig"]["Comment"]

@@ -97,7 +97,7 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Variant]:
         "dev",
         services=dev_services,
         images=dev_images,
-        load_balancer=dev_lb | {"accept_previous_origin_header": True},
+        load_balancer=dev_lb | {"accept_previous_origin_header": True, "keep_former_origin_secret": False},
     )
     prod = variant("prod", services=shared_services(), images={name: "2.0.0" for name in shared_services()})
     outdir = tmp_path_factory.mktemp("running")

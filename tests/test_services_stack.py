@@ -16,6 +16,7 @@ import pytest
 from config.compute import effective_sizing
 from config.schema import database_role
 from platform_constructs.fargate_service import FARGATE, FARGATE_SPOT
+from platform_constructs.naming import origin_header_secret_name
 from platform_constructs.origin_load_balancer import ORIGIN_HEADER_NAME
 from stacks.registry_stack import KEEP_IMAGES, UNTAGGED_IMAGE_DAYS, repository_name
 from tests.conftest import SynthesizedEnvironment
@@ -210,7 +211,7 @@ def test_ecr_repositories_scan_keep_tags_immutable_and_expire_old_images(env: Sy
         assert {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": KEEP_IMAGES} in [
             r["selection"] for r in rules
         ]
-        assert repository["DeletionPolicy"] == ("Delete" if env.config.is_disposable else "Retain")
+        assert repository["DeletionPolicy"] == ("Delete" if env.config.is_disposable else "RetainExceptOnCreate")
 
 
 # --- the load balancer ---------------------------------------------------------------------------
@@ -310,16 +311,27 @@ def test_routes_need_the_secret_header_whose_value_no_template_holds(env: Synthe
     conditions = {c["Field"]: c for c in rule["Properties"]["Conditions"]}
     header = conditions["http-header"]["HttpHeaderConfig"]
     assert header["HttpHeaderName"] == ORIGIN_HEADER_NAME
-    (value,) = header["Values"]
-    text = json.dumps(value)
-    assert "{{resolve:secretsmanager:" in text
-    assert ":SecretString:value:AWSCURRENT" in text
-    assert "OriginHeaderSecret" in text
     assert conditions["path-pattern"]["PathPatternConfig"]["Values"] == ["/api/*"]
-    secret = only(env, "Services", "AWS::SecretsManager::Secret")["Properties"]
+    # the network stack's secret, by name, current version
+    name = origin_header_secret_name(env.config.name)
+    current, *former = header["Values"]
+    assert current == f"{{{{resolve:secretsmanager:{name}:SecretString:value:AWSCURRENT:}}}}"
+    secrets = resources(env, "Services", "AWS::SecretsManager::Secret")
+    if not env.config.load_balancer.keep_former_origin_secret:
+        assert former == []
+        assert secrets == {}
+        return
+    # during the move: the former secret of this stack (its logical ID unchanged), current version, accepted too
+    (former_id,) = secrets
+    assert former_id.startswith("OriginHeaderSecret")
+    assert former == [
+        {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": former_id}, ":SecretString:value:AWSCURRENT:}}"]]}
+    ]
+    secret = secrets[former_id]["Properties"]
     assert secret["GenerateSecretString"]["GenerateStringKey"] == "value"
     assert "SecretString" not in secret
-    assert secret["ReplicaRegions"] == [{"Region": "us-east-1"}]  # CloudFront's region reads it there
+    assert secret["ReplicaRegions"] == [{"Region": "us-east-1"}]  # the edge's former template reads it there
+    assert "OriginSecretEdgeArn" in env.template_json("Services")["Outputs"]
 
 
 def test_target_group_checks_health_every_30_s_and_drains_for_60_s(env: SynthesizedEnvironment) -> None:

@@ -11,12 +11,24 @@ from __future__ import annotations
 import functools
 
 import jsii
-from aws_cdk import CfnDeletionPolicy, CfnResource, IAspect, ITaggable, ITaggableV2, TagManager
+from aws_cdk import CfnDeletionPolicy, CfnResource, IAspect, ITaggable, ITaggableV2, RemovalPolicy, TagManager
 from constructs import IConstruct
 
 #: The tag's value says why it is there.
 REASON = "retained-by-its-stack"
 _KEPT = (CfnDeletionPolicy.RETAIN, CfnDeletionPolicy.SNAPSHOT, CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE)
+
+#: How a resource with a fixed name is kept: on update and on delete, but not when the create that made it
+#: fails (DeletionPolicy RetainExceptOnCreate). A rolled-back first deploy then deletes it, and the retry
+#: does not collide with a left-over name ("already exists"); once created, it outlives its stack as
+#: Retain would. What it can hold by then (the logs of the failed attempt, nothing else) is in the
+#: stack's events; `--no-rollback` keeps everything in place (README: "Retry a failed first deploy").
+KEPT = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+
+
+def kept_unless_disposable(disposable: bool) -> RemovalPolicy:
+    """DESTROY in an environment that is torn down and deployed again (dev), else `KEPT`."""
+    return RemovalPolicy.DESTROY if disposable else KEPT
 
 
 @jsii.implements(IAspect)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from aws_cdk import Duration, RemovalPolicy, Stack, aws_backup as backup, aws_iam as iam, aws_kms as kms
 from constructs import Construct
 
+from platform_constructs.protect_retained import KEPT
+
 #: What no one may do to a vault's key: either would make its recovery points unreadable.
 KEY_DESTRUCTION = ("kms:ScheduleKeyDeletion", "kms:DisableKey")
 #: What a role needs of a vault's key to copy recovery points in (AWS Backup's documented set).
@@ -93,7 +95,9 @@ class RecoveryVault(Construct):
             )
             if lock
             else None,
-            removal_policy=RemovalPolicy.RETAIN,
+            # A fixed name: kept on update and delete, deleted by a failed create (it is empty then), so the
+            # retry does not collide with it.
+            removal_policy=KEPT,
         )
         self.vault_name = vault_name
 
