@@ -18,15 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import regex
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from config import CONFIG_DIR, ENVIRONMENT_NAMES, ConfigError, EnvironmentConfig, load_environment
 from config.aws_offerings import cache_node_types, postgres_instance_classes
 from config.aws_regions import ZONES_BY_REGION
 from config.loader import load_services, validate_environment
-from config.schema import CACHE_ENGINE_VERSIONS, LOG_RETENTION_DAYS
+from config.schema import CACHE_ENGINE_VERSIONS, LOG_RETENTION_DAYS, RESERVED_TAG_KEYS
 from platform_constructs.postgres import GRAVITON_FAMILIES as DB_INSTANCE_FAMILIES
 from platform_constructs.redis import ALLOWED_NODE_FAMILIES as CACHE_NODE_FAMILIES
+from platform_constructs.tag_rules import NARROW_TAG_RULES, TAGS_LEFT_OFF
 
 BASES: dict[str, dict[str, Any]] = {
     name: tomllib.loads((CONFIG_DIR / f"{name}.toml").read_text(encoding="utf-8")) for name in ENVIRONMENT_NAMES
@@ -169,6 +171,98 @@ def test_a_file_that_is_not_utf8_is_named_with_the_line(tmp_path: Path) -> None:
         load_environment("dev", tmp_path)
 
 
+# --- tags: any text AWS's general rule allows is accepted or refused by name --------------------------
+#: AWS's general tag rule (spaces narrowed to Zs, as the config schema does): letters, digits, spaces, _ . : / = + - @
+GENERAL_TAG = regex.compile(r"[\p{L}\p{Zs}\p{N}_.:/=+\-@]+")
+#: Letters of the languages the teams write, then everything else the general rule allows, then a few it does not.
+ALLOWED_TAG_CHARACTERS = st.one_of(
+    st.sampled_from(list("결제팀운영Équipeжп漢字あア٣\u0661 ")),
+    st.characters(categories=("L", "N", "Zs"), codec="utf-8"),
+    st.sampled_from(list("_.:/=+-@")),
+)
+TAG_ALPHABET = st.one_of(ALLOWED_TAG_CHARACTERS, st.sampled_from(list("!#\t\u200b")))
+
+
+def tag_texts(lengths: tuple[int, ...]) -> st.SearchStrategy[str]:
+    """Text of the tag alphabet, short or close to one of `lengths` (the limits some resource kinds have)."""
+    return st.one_of(
+        st.text(TAG_ALPHABET, min_size=1, max_size=12),
+        st.sampled_from(lengths).flatmap(
+            lambda n: st.text(TAG_ALPHABET, min_size=max(n - 2, 1), max_size=n + 2).filter(lambda t: t.strip())
+        ),
+    )
+
+
+def refusals(tags: dict[str, str], key: str, value: str) -> list[str]:
+    """What the config schema must say about `key = value` among `tags`, worked out from AWS's rule and the
+    resource schemas' own patterns (searched as cfn-lint does), not from the schema's code: empty when accepted."""
+    found = []
+    if key.lower() in {k.lower() for k in RESERVED_TAG_KEYS}:
+        found.append("the key is set by the app itself")
+    for part, text, high in (("key", key, 128), ("value", value, 256)):
+        if text.lower().startswith("aws:"):
+            found.append(f"the aws: prefix is reserved by AWS in tag {part}s")
+        elif not 1 <= len(text) <= high:
+            found.append(f"a tag {part} is 1 to {high} characters long")
+        elif not GENERAL_TAG.fullmatch(text):
+            found.append("is not allowed: tags may hold letters, digits, spaces and _ . : / = + - @")
+    for resource_type, rules in NARROW_TAG_RULES.items():
+        if resource_type in TAGS_LEFT_OFF:
+            continue
+        for rule in rules:
+            if not (
+                (rule.key_pattern is None or regex.search(rule.key_pattern, key))
+                and (rule.value_pattern is None or regex.search(rule.value_pattern, value))
+                and rule.key_length[0] <= len(key) <= rule.key_length[1]
+                and rule.value_length[0] <= len(value) <= rule.value_length[1]
+            ):
+                found.append(f"{resource_type} accepts tag")
+    if any(k != key and k.lower() == key.lower() for k in tags):
+        found.append("except for case")
+    if key == "Protected":
+        found.append("is cost.unused.protection_tag")
+    return found
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    name=st.sampled_from(ENVIRONMENT_NAMES),
+    which=st.sampled_from(["CostCenter", "Owner", "new"]),
+    key=tag_texts((127, 128)),
+    value=tag_texts((128, 255, 256)),
+)
+def test_any_tag_is_accepted_exactly_when_every_billed_resource_kind_can_carry_it(
+    name: str, which: str, key: str, value: str
+) -> None:
+    """A tag in Hangul or any other script, or with any character AWS's general rule allows, is accepted when
+    every resource kind that must carry every tag (all but platform_constructs.tag_rules.TAGS_LEFT_OFF) accepts
+    it in every region, and refused otherwise with a message naming the key and what is allowed."""
+    data = copy.deepcopy(BASES[name])
+    key = key if which == "new" else which
+    assume(which != "new" or key not in data["tags"])
+    data["tags"][key] = value
+    expected = refusals(data["tags"], key, value)
+    problems: list[str] = []
+    try:
+        validate_environment(data, source=f"{name}.toml", expected_name=name)
+    except ConfigError as error:
+        assert_readable(error, f"{name}.toml")
+        problems = list(error.problems)
+    if not expected:
+        assert problems == [], "refused although AWS and every billed resource kind accept it"
+        return
+    named = [p for p in problems if p.startswith(f"{name}.toml: tags.{visible_key(key)} = ")]
+    assert named, (f"accepted, but {expected}", problems)
+    assert any(fragment in problem for fragment in expected for problem in named), (expected, named)
+
+
+def visible_key(key: str) -> str:
+    """The key as a config error's key path writes it."""
+    from config.fields import key_path
+
+    return key_path(("tags", key)).removeprefix("tags.")
+
+
 # --- accepted configs synthesise cleanly (slow tier) ---------------------------------------------
 REGIONS_TO_TRY = ("ap-northeast-2", "us-east-1", "eu-west-1", "ap-southeast-1")
 
@@ -234,6 +328,18 @@ def valid_configs(draw: st.DrawFn) -> EnvironmentConfig:
         data["compute"]["night_scaling"] = draw(
             st.sampled_from([{}, {"weekends": "running", "stop_at": "23:30", "start_at": "06:15", "time_zone": "UTC"}])
         )
+    # tags as teams write them: Hangul and other scripts, and any text AWS's general rule allows
+    data["tags"] = {
+        "CostCenter": draw(st.sampled_from(["결제-2026", "ticketing-dev", "Plateforme É/1", "支払い:2026"])),
+        "Owner": draw(st.sampled_from(["결제팀", "Équipe paiement", "Платёжная команда", "فريق الدفع", "@team_a+b=c"])),
+        **draw(
+            st.dictionaries(
+                st.text(ALLOWED_TAG_CHARACTERS, min_size=1, max_size=20).filter(lambda k: k.strip() == k),
+                st.text(ALLOWED_TAG_CHARACTERS, min_size=1, max_size=40),
+                max_size=2,
+            )
+        ),
+    }
     services = sorted(load_services())
     data["images"] = {name: "1.2.3" for name in draw(st.lists(st.sampled_from(services), unique=True))}
     data["load_balancer"]["certificate_arn"] = (
