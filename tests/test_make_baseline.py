@@ -70,10 +70,14 @@ def test_a_worktree_left_by_an_interrupted_run_is_removed(shallow_clone: tuple[P
 
 
 def test_an_assembly_is_taken_as_it_is_and_recorded(
-    platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
+    platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "baseline"
     assert make_baseline.main(["--from", str(platform("dev").outdir), "--out", str(out)]) == 0
+    # An assembly records no commit: the line says so in full (it once cut "commit unknown" to 12 characters).
+    assert f"baseline: {out} from directory {platform('dev').outdir} (commit unknown), environments dev" in (
+        capsys.readouterr().out
+    )
     record = json.loads((out / "baseline.json").read_text())
     assert record["environments"] == ["dev"]
     assert record["ref"].startswith("directory ")

@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     environments = data["environments"]
     listed = ", ".join(str(e) for e in environments) if isinstance(environments, list) else "?"
-    commit = str(data["commit"] or "commit unknown")[:12]
+    commit = str(data["commit"])[:12] if data["commit"] else "commit unknown"
     print(f"baseline: {args.out} from {data['ref']} ({commit}), environments {listed}")
     return 0
 
