@@ -18,6 +18,7 @@ OUT ?= cdk.out
 BASELINE ?= cdk.out.baseline
 BASE_REF ?= main
 BASELINE_FROM ?=
+ALLOW ?= diff-allowlist.toml
 BENCH_REPEAT ?= 5
 BENCH_ONLY ?= synth,tools,tests
 CDK_ENV_FLAG := $(if $(filter all,$(ENV)),,-c env=$(ENV))
@@ -81,8 +82,8 @@ snapshot-update: setup  ## rewrite the stack snapshots after an intended change 
 baseline: setup  ## synthesise BASE_REF (default main; fetched in a shallow clone) into cdk.out.baseline, or BASELINE_FROM=dir: take that assembly
 	$(BIN)/python -m tools.make_baseline $(if $(BASELINE_FROM),--from $(BASELINE_FROM),--ref $(BASE_REF)) --env $(ENV) --out $(BASELINE)
 
-diff: setup  ## compare OUT with BASELINE (default cdk.out.baseline); fails on a change that loses data, or if it cannot compare
-	$(BIN)/python -m tools.diff_stacks --baseline $(BASELINE) --current $(OUT) --env $(ENV)
+diff: setup  ## compare OUT with BASELINE (default cdk.out.baseline); fails on a change that loses data, or if it cannot compare (ALLOW: the allow-list)
+	$(BIN)/python -m tools.diff_stacks --baseline $(BASELINE) --current $(OUT) --env $(ENV) --allow $(ALLOW)
 
 audit: setup  ## write the audit report of OUT (make synth first) per environment: OUT/audit/<env>/report.html, .md, .json, .csv
 	$(BIN)/python -m tools.audit_report $(OUT)

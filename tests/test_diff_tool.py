@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,25 @@ from typing import Any
 import pytest
 
 from tests.conftest import SynthesizedEnvironment, copy_assembly
-from tools.diff_stacks import ALLOW_FILE, CANNOT_COMPARE, SAFE, UNSAFE, load_allowances, main as diff_main
+from tools.cloud_assembly import read_stacks
+from tools.diff_stacks import (
+    ALLOW_FILE,
+    CANNOT_COMPARE,
+    SAFE,
+    UNSAFE,
+    data_networks,
+    load_allowances,
+    main as diff_main,
+)
+from tools.replacement_rules import (
+    DATA_NOUNS,
+    NOT_DATA_HOLDERS,
+    OTHER_DATA_HOLDERS,
+    _schemas_dir,
+    holds_data,
+    upstream_stateful_types,
+)
+from tools.stack_references import References
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -363,3 +382,179 @@ def test_make_diff_passes_a_safe_change_and_fails_an_unsafe_one(dev: Synthesized
     failed = make_diff()
     assert failed.returncode != 0
     assert "diff: 2 unsafe change(s):" in failed.stderr
+
+
+# --- What holds data, and the network it sits in ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["AWS::RDS::DBInstance", "AWS::RDS::DBCluster", "AWS::ElastiCache::ReplicationGroup",
+     "AWS::ElastiCache::ServerlessCache", "AWS::MemoryDB::Cluster", "AWS::DynamoDB::Table", "AWS::S3::Bucket",
+     "AWS::S3Express::DirectoryBucket", "AWS::ECR::Repository", "AWS::CodeCommit::Repository",
+     "AWS::SecretsManager::Secret", "AWS::KMS::Key", "AWS::KMS::ReplicaKey", "AWS::Backup::BackupVault",
+     "AWS::Backup::LogicallyAirGappedBackupVault", "AWS::Logs::LogGroup", "AWS::EFS::FileSystem",
+     "AWS::FSx::Volume", "AWS::EC2::Volume", "AWS::Kinesis::Stream", "AWS::SQS::Queue", "AWS::MSK::Cluster",
+     "AWS::AmazonMQ::Broker", "AWS::Events::Archive", "AWS::Cognito::UserPool", "AWS::RDS::DBSnapshot"],
+)  # fmt: skip
+def test_every_kind_of_store_holds_data(kind: str) -> None:
+    assert holds_data(kind)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["AWS::EC2::RouteTable", "AWS::Batch::JobQueue", "AWS::KinesisFirehose::DeliveryStream", "AWS::SNS::Topic",
+     "AWS::Lambda::Function", "AWS::EC2::SecurityGroup", "AWS::RDS::DBProxy", "AWS::SSM::Parameter",
+     "AWS::SageMaker::CodeRepository", "AWS::ECS::Service", "AWS::RDS::DBParameterGroup"],
+)  # fmt: skip
+def test_configuration_and_pipes_hold_no_data(kind: str) -> None:
+    assert not holds_data(kind)
+
+
+def test_the_data_rules_name_real_types_and_keep_cfn_lints_list() -> None:
+    """Every type the rules name exists in CloudFormation (cfn-lint's schemas, any region), every exception
+    would otherwise match a data noun (no dead entries), and cfn-lint's stateful types all hold data."""
+    every_type: set[str] = set()
+    for path in (_schemas_dir() / "providers").glob("*.json"):
+        every_type |= set(json.loads(path.read_text(encoding="utf-8")))
+    named = set(OTHER_DATA_HOLDERS) | set(NOT_DATA_HOLDERS)
+    assert named - every_type == set()
+    assert [k for k in NOT_DATA_HOLDERS if not k.rsplit("::", 1)[-1].endswith(DATA_NOUNS)] == []
+    assert upstream_stateful_types(), "cfn-lint's StatefulResources.json was not found"
+    assert [k for k in upstream_stateful_types() if not holds_data(k)] == []
+
+
+def test_the_network_of_the_data_tier_is_followed_across_stacks(dev: SynthesizedEnvironment) -> None:
+    """From the databases and the cache to their subnet groups and security groups (data stack), and through
+    the weak cross-stack references to the VPC and the isolated subnets (network stack)."""
+    stacks = read_stacks(dev.outdir)
+    networks = data_networks(stacks, References(stacks))
+    found = {(key[2], type_of(dev, key[2], logical_id)): holders for (key, logical_id), holders in networks.items()}
+    primary = next(h for hs in networks.values() for h in hs if "PostgresPrimary" in h)
+    cache = next(h for hs in networks.values() for h in hs if "AWS::ElastiCache::ReplicationGroup" in h)
+    network, data = "ticketing-dev-network", "ticketing-dev-data"
+    assert {primary, cache} <= set(found[(network, "AWS::EC2::VPC")])
+    subnets = [hs for (stack, kind), hs in found.items() if (stack, kind) == (network, "AWS::EC2::Subnet")]
+    assert subnets
+    assert {primary, cache} <= set(found[(data, "AWS::RDS::DBSubnetGroup")]) | set(
+        found[(data, "AWS::ElastiCache::SubnetGroup")]
+    )
+    kinds = {kind for _, kind in found}
+    assert kinds == {"AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::SecurityGroup", "AWS::RDS::DBSubnetGroup",
+                     "AWS::ElastiCache::SubnetGroup"}  # fmt: skip
+    # The network's other subnets (public, private) hold no data: a new one strands nothing.
+    template = dev.template_json("Network")
+    isolated = {k for k, r in template["Resources"].items() if r["Type"] == "AWS::EC2::Subnet" and "Isolated" in k}
+    assert {logical_id for (key, logical_id) in networks if key[2] == network and "Subnet" in logical_id
+            and type_of(dev, network, logical_id) == "AWS::EC2::Subnet"} == isolated  # fmt: skip
+
+
+def type_of(env: SynthesizedEnvironment, stack_name: str, logical_id: str) -> str:
+    stack = next(s for s in env.stacks if s.stack_name == stack_name)
+    return str(env.template_json(stack.node.id)["Resources"][logical_id]["Type"])
+
+
+def make_diff(baseline: Path, current: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`make diff` as the README runs it, on these two assemblies."""
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PATH": f"{root / '.venv' / 'bin'}:{os.environ['PATH']}"}
+    command = ["make", "--no-print-directory", "diff", f"OUT={current}", f"BASELINE={baseline}", *extra]
+    return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
+
+
+def unsafe_lines(stderr: str) -> list[tuple[str, str, str]]:
+    """(stack, type, logical ID) of each unsafe line `make diff` prints."""
+    return re.findall(r"^  - ([\w-]+): (AWS::\w+::\w+) (\w+) ", stderr, flags=re.MULTILINE)
+
+
+def set_property(stack: str, kind: str, prefix: str, **values: Any) -> Edit:
+    return lambda t: props(t, kind, prefix).update(values)
+
+
+@pytest.mark.slow  # one `make diff` per class of change, as a user runs it
+@pytest.mark.parametrize(
+    ("what", "stack", "change", "named", "holder"),
+    [
+        ("the VPC's CIDR", "Network", set_property("Network", "AWS::EC2::VPC", "", CidrBlock="10.250.0.0/16"),
+         {("ticketing-dev-network", "AWS::EC2::VPC"), ("ticketing-dev-network", "AWS::EC2::Subnet"),
+          ("ticketing-dev-data", "AWS::EC2::SecurityGroup")},
+         "AWS::RDS::DBInstance PostgresPrimary"),
+        ("an isolated subnet's CIDR", "Network",
+         set_property("Network", "AWS::EC2::Subnet", "NetworkVpcIsolatedSubnet1", CidrBlock="10.250.0.0/24"),
+         {("ticketing-dev-network", "AWS::EC2::Subnet")}, "AWS::ElastiCache::ReplicationGroup Cache"),
+        ("the database's security group", "Data",
+         set_property("Data", "AWS::EC2::SecurityGroup", "PostgresSecurityGroup", GroupDescription="old"),
+         {("ticketing-dev-data", "AWS::EC2::SecurityGroup")}, "AWS::RDS::DBInstance PostgresPrimary"),
+        ("the cache's subnet group", "Data",
+         set_property("Data", "AWS::ElastiCache::SubnetGroup", "", CacheSubnetGroupName="old-cache-subnets"),
+         {("ticketing-dev-data", "AWS::ElastiCache::SubnetGroup"),
+          ("ticketing-dev-data", "AWS::ElastiCache::ReplicationGroup")},
+         "AWS::ElastiCache::ReplicationGroup Cache"),
+        ("a container repository's name", "Registry",
+         set_property("Registry", "AWS::ECR::Repository", "bookings", RepositoryName="ticketing/dev/old-bookings"),
+         {("ticketing-dev-registry", "AWS::ECR::Repository")}, None),
+    ],
+)  # fmt: skip
+def test_make_diff_refuses_each_class_of_data_loss_and_the_allow_list_still_admits_it(
+    dev: SynthesizedEnvironment,
+    tmp_path: Path,
+    what: str,
+    stack: str,
+    change: Edit,
+    named: set[tuple[str, str]],
+    holder: str | None,
+) -> None:
+    """The baseline (what is deployed) differs from the change in one thing; no database is replaced unless the
+    thing is one a database's create-only property names. Allow-listing exactly the named IDs lets it pass."""
+    baseline = copy(dev, tmp_path / "base", RECORD)
+    edit(dev, baseline, stack, change)
+    refused = make_diff(baseline, dev.outdir, "ENV=dev")
+    assert refused.returncode != 0, refused.stdout
+    lines = unsafe_lines(refused.stderr)
+    assert {(s, kind) for s, kind, _ in lines} == named, refused.stderr
+    if holder is not None:
+        assert f"it is the network of {holder}" in refused.stderr, refused.stderr
+    assert not [line for line in lines if line[1] == "AWS::RDS::DBInstance"], f"{what}: {refused.stderr}"
+    allow = tmp_path / "allow.toml"
+    allow.write_text("".join(f'[[allow]]\nstack = "{s}"\nlogical_id = "{i}"\nreason = "reviewed: {what}"\n'
+                             for s, _, i in lines))  # fmt: skip
+    passed = make_diff(baseline, dev.outdir, "ENV=dev", f"ALLOW={allow}")
+    assert passed.returncode == 0, passed.stderr
+    assert passed.stdout.count("(allowed: reviewed: ") == len(lines)
+
+
+def test_a_removed_container_repository_is_a_loss_whatever_its_policy(
+    dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """dev's repositories are deleted with their stack (DeletionPolicy Delete), and still hold the images."""
+    baseline = copy(dev, tmp_path / "base", RECORD)
+
+    def extra(template: dict[str, Any]) -> None:
+        template["Resources"]["OldRepository"] = {"Type": "AWS::ECR::Repository", "DeletionPolicy": "Delete",
+                                                  "Properties": {"RepositoryName": "ticketing/dev/old"}}  # fmt: skip
+
+    edit(dev, baseline, "Registry", extra)
+    status, _, err = run(baseline, dev.outdir, capsys)
+    assert status == UNSAFE
+    assert "ticketing-dev-registry: AWS::ECR::Repository OldRepository would be removed (deleted" in err
+
+
+def test_a_renamed_network_stack_strands_the_data_tier(
+    dev: SynthesizedEnvironment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new stack would build a new network; the data tier sits in the old one's VPC and subnets."""
+    current = copy(dev, tmp_path / "current")
+    manifest_path = current / f"assembly-{dev.stage.node.id}" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    (network_id,) = [k for k, a in manifest["artifacts"].items() if a.get("displayName") == "Dev/Network"]
+    manifest["artifacts"][network_id]["properties"]["stackName"] = "ticketing-dev-net"
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    status, _, err = run(copy(dev, tmp_path / "base", RECORD), current, capsys)
+    assert status == UNSAFE
+    moved = "ticketing-dev-network: stack ticketing-dev-network renamed to ticketing-dev-net, with "
+    assert f"{moved}AWS::EC2::VPC" in err
+    network = dev.template_json("Network")["Resources"]
+    isolated = [k for k, r in network.items() if r["Type"] == "AWS::EC2::Subnet" and "Isolated" in k]
+    assert isolated
+    assert all(f"{moved}AWS::EC2::Subnet {subnet}" in err for subnet in isolated), err
+    assert "it is the network of AWS::ElastiCache::ReplicationGroup" in err

@@ -4,17 +4,23 @@
 
 Stacks are paired by what CloudFormation sees, (account, region, stack name), over the stacks of both
 assemblies. Per stack it prints how many resources are added, changed (in place), replaced and
-removed, and one line per unsafe change:
+removed, the changed and replaced logical IDs, and one line per unsafe change, naming its stack:
 
-- a stateful resource (a database instance or replica, a cache, a retained bucket or log group, a
-  KMS key, a secret, a backup vault) that would be replaced or removed;
+- a resource that holds data (tools/replacement_rules.py: a database or replica, a cache, a container
+  repository, a KMS key, a secret, a backup vault, a queue or stream, a retained bucket or log group, ...)
+  that would be replaced or removed;
+- a resource of the network a data holder sits in (its VPC, subnets, subnet group or security group,
+  found by following the holder's references within its stack and across stacks in the baseline) that
+  would be replaced or removed: the holder cannot move into a new one in place;
 - a property change CloudFormation refuses (a KMS key's spec);
 - a stack of the baseline that is gone from the change (removed, renamed, or moved to another
-  account or region) while it holds stateful resources.
+  account or region) while it holds data or the network of data.
 
 Replacement is decided per property from CloudFormation's resource schemas (tools/replacement_rules.py),
-so routine changes (a backup retention, a maintenance window) pass. An unsafe change passes only when
-the allow-list names its stack and logical ID with a reason. No AWS credentials are used.
+so routine changes (a maintenance window, Multi-AZ) pass, and follows create-only references within a
+stack and across stacks (`Fn::GetStackOutput`, `Fn::ImportValue`): a new VPC means new security groups in
+every stack that reads its ID. An unsafe change passes only when the allow-list names its stack and
+logical ID with a reason. No AWS credentials are used.
 
 Exit status: 0 safe; 1 unsafe (each cause printed); 2 could not compare (an assembly missing or
 refused by the compliance gate, an environment the baseline does not have, a filter that matches
@@ -34,7 +40,8 @@ from typing import Any
 
 from stacks.validation_report import read_findings
 from tools.cloud_assembly import AssemblyError, AssemblyStack, read_baseline_record, read_stacks
-from tools.replacement_rules import create_only_references, is_stateful, update_behaviour
+from tools.replacement_rules import create_only_values, is_placement, is_stateful, update_behaviour
+from tools.stack_references import Node, References, StackKey, resources
 
 ROOT = Path(__file__).resolve().parent.parent
 ALLOW_FILE = ROOT / "diff-allowlist.toml"
@@ -55,6 +62,8 @@ class Allowance:
 @dataclass
 class StackReport:
     where: str
+    #: The CloudFormation stack name: what an allow-list entry names.
+    name: str
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
@@ -84,51 +93,110 @@ def load_allowances(path: Path) -> list[Allowance]:
     return allowances
 
 
-def resources(stack: AssemblyStack) -> dict[str, Any]:
-    """The stack's resources, without the CDK's version-reporting metadata (the CLI adds it, tests do not)."""
-    found = stack.template.get("Resources", {})
-    return {k: r for k, r in found.items() if isinstance(r, dict) and r.get("Type") != "AWS::CDK::Metadata"}
+Behaviour = tuple[str, list[str]]
 
 
-def compare_stack(before: AssemblyStack, after: AssemblyStack, allowances: Sequence[Allowance]) -> StackReport:
-    report = StackReport(after.where)
-    old, new = resources(before), resources(after)
-    kept = sorted(set(old) & set(new))
-    behaviours = {logical_id: update_behaviour(old[logical_id], new[logical_id], after.region) for logical_id in kept}
-    # A resource whose create-only property refers to a replaced (or removed) one is replaced with it: a new
-    # subnet group means a new database. Repeat until nothing more follows.
-    gone = {k for k, (behaviour, _) in behaviours.items() if behaviour in ("replace", "refused")} | (
-        set(old) - set(new)
-    )
+def describe(node: Node, resource: dict[str, Any], stacks: dict[StackKey, AssemblyStack]) -> str:
+    return f"{resource['Type']} {node[1]} ({stacks[node[0]].name})"
+
+
+def judge_changes(
+    pairs: Sequence[tuple[AssemblyStack, AssemblyStack]], gone_stacks: Sequence[AssemblyStack], after: References
+) -> dict[Node, Behaviour]:
+    """What CloudFormation does with each resource both sides have, replacements followed across stacks.
+
+    A resource whose create-only property refers to a replaced or removed one (in its stack, or in another
+    through a cross-stack reference) is replaced with it: a new subnet group means a new database, a new VPC a
+    new security group in every stack that reads its ID. Repeated until nothing more follows."""
+    behaviours: dict[Node, Behaviour] = {}
+    gone: set[Node] = {(stack.key, logical_id) for stack in gone_stacks for logical_id in resources(stack)}
+    for before, current in pairs:
+        old, new = resources(before), resources(current)
+        gone |= {(current.key, logical_id) for logical_id in set(old) - set(new)}
+        for logical_id in sorted(set(old) & set(new)):
+            behaviours[(current.key, logical_id)] = update_behaviour(old[logical_id], new[logical_id], current.region)
+    gone |= {node for node, (behaviour, _) in behaviours.items() if behaviour in ("replace", "refused")}
     following = True
     while following:
         following = False
-        for logical_id in kept:
-            if behaviours[logical_id][0] in ("replace", "refused"):
+        for node, (behaviour, _) in behaviours.items():
+            if behaviour in ("replace", "refused"):
                 continue
-            causes = create_only_references(new[logical_id], after.region) & gone
+            stack = after.stacks[node[0]]
+            resource = resources(stack)[node[1]]
+            causes = after.targets(stack, create_only_values(resource, stack.region)) & gone
             if causes:
-                behaviours[logical_id] = ("replace", [f"a create-only property refers to {', '.join(sorted(causes))}, "
-                                                      "which is replaced or removed"])  # fmt: skip
-                gone.add(logical_id)
+                named = ", ".join(sorted(i if k == node[0] else f"{i} of {after.stacks[k].name}" for k, i in causes))
+                behaviours[node] = (
+                    "replace",
+                    [f"a create-only property refers to {named}, which is replaced or removed"],
+                )
+                gone.add(node)
                 following = True
+    return behaviours
+
+
+def data_networks(stacks: Sequence[AssemblyStack], references: References) -> dict[Node, list[str]]:
+    """Each resource of the network data holders sit in (their VPCs, subnets, subnet groups and security
+    groups, followed through references within and across stacks), with the holders that sit in it."""
+    placements: dict[Node, set[str]] = {}
+    for stack in stacks:
+        for logical_id, resource in resources(stack).items():
+            if not is_stateful(resource):
+                continue
+            holder = describe((stack.key, logical_id), resource, references.stacks)
+            frontier = [(stack, resource)]
+            seen: set[Node] = set()
+            while frontier:
+                user, used = frontier.pop()
+                for node in references.targets(user, used.get("Properties")) - seen:
+                    seen.add(node)
+                    target = references.resource(node)
+                    if target is not None and is_placement(str(target.get("Type"))):
+                        placements.setdefault(node, set()).add(holder)
+                        frontier.append((references.stacks[node[0]], target))
+    return {node: sorted(holders) for node, holders in placements.items()}
+
+
+def network_cause(networks: dict[Node, list[str]], node: Node) -> str:
+    holders = networks[node]
+    shown = ", ".join(holders[:3]) + (f" and {len(holders) - 3} more" if len(holders) > 3 else "")
+    return (f"; it is the network of {shown}, which cannot move into a new one in place (and the old one cannot "
+            "be deleted under them)")  # fmt: skip
+
+
+def compare_stack(
+    before: AssemblyStack,
+    after: AssemblyStack,
+    allowances: Sequence[Allowance],
+    behaviours: dict[Node, Behaviour],
+    networks: dict[Node, list[str]],
+) -> StackReport:
+    report = StackReport(after.where, after.name)
+    old, new = resources(before), resources(after)
     report.added = sorted(set(new) - set(old))
-    for logical_id in kept:
-        behaviour, reasons = behaviours[logical_id]
+    for logical_id in sorted(set(old) & set(new)):
+        behaviour, reasons = behaviours[(after.key, logical_id)]
         if behaviour == "update":
             report.changed.append(logical_id)
         elif behaviour in ("replace", "refused"):
             (report.replaced if behaviour == "replace" else report.changed).append(logical_id)
-            if behaviour == "refused" or is_stateful(old[logical_id]):
+            node = (before.key, logical_id)
+            if behaviour == "refused" or is_stateful(old[logical_id]) or node in networks:
                 what = "CloudFormation refuses the change" if behaviour == "refused" else "would be replaced"
                 cause = f"{old[logical_id]['Type']} {logical_id} {what}: {'; '.join(reasons)}"
+                if node in networks and not is_stateful(old[logical_id]):
+                    cause += network_cause(networks, node)
                 _judge(report, after.name, logical_id, cause, allowances)
     for logical_id in sorted(set(old) - set(new)):
         report.removed.append(logical_id)
-        if is_stateful(old[logical_id]):
+        node = (before.key, logical_id)
+        if is_stateful(old[logical_id]) or node in networks:
             policy = old[logical_id].get("DeletionPolicy", "Delete")
             fate = "left behind, no longer managed" if policy in ("Retain", "RetainExceptOnCreate") else "deleted"
             cause = f"{old[logical_id]['Type']} {logical_id} would be removed ({fate}; DeletionPolicy {policy})"
+            if node in networks and not is_stateful(old[logical_id]):
+                cause += network_cause(networks, node)
             _judge(report, after.name, logical_id, cause, allowances)
     return report
 
@@ -141,7 +209,12 @@ def _judge(report: StackReport, stack: str, logical_id: str, cause: str, allowan
     report.unsafe.append(cause)
 
 
-def gone_stack(before: AssemblyStack, current: Sequence[AssemblyStack], allowances: Sequence[Allowance]) -> StackReport:
+def gone_stack(
+    before: AssemblyStack,
+    current: Sequence[AssemblyStack],
+    allowances: Sequence[Allowance],
+    networks: dict[Node, list[str]],
+) -> StackReport:
     """A baseline stack no stack of the change deploys as: moved, renamed, or removed."""
     moved = [s for s in current if s.name == before.name]
     stateful_ids = {k for k, r in resources(before).items() if is_stateful(r)}
@@ -156,10 +229,13 @@ def gone_stack(before: AssemblyStack, current: Sequence[AssemblyStack], allowanc
                 "environments, compare with ENV=<env>)")  # fmt: skip
     else:
         fate = "removed from the app: it stays deployed until someone deletes it, and its resources with it"
-    report = StackReport(before.where, removed=sorted(resources(before)), note=fate)
-    for logical_id in sorted(stateful_ids):
+    report = StackReport(before.where, before.name, removed=sorted(resources(before)), note=fate)
+    network_ids = {logical_id for key, logical_id in networks if key == before.key}
+    for logical_id in sorted(stateful_ids | network_ids):
         resource = before.template["Resources"][logical_id]
         cause = f"stack {before.name} {fate.split(':')[0]}, with {resource['Type']} {logical_id}"
+        if logical_id not in stateful_ids:
+            cause += network_cause(networks, (before.key, logical_id))
         _judge(report, before.name, logical_id, cause, allowances)
     return report
 
@@ -181,9 +257,10 @@ def baseline_notes(record: dict[str, Any] | None, environments: set[str]) -> lis
             f"the baseline was built for {', '.join(record.get('environments', [])) or 'no environment'}, not "
             f"{', '.join(missing)}: run `make baseline ENV={missing[0]}` (or ENV=all)"
         )
-    notes = [f"baseline: {record.get('ref', '?')} at {str(record.get('commit', '?'))[:12]}"]
-    head = git_head()
     commit = record.get("commit")
+    where = f"at {str(commit)[:12]}" if commit else "(commit unknown)"
+    notes = [f"baseline: {record.get('ref', '?')} {where}"]
+    head = git_head()
     if head and commit:
         ancestor = subprocess.run(["git", "merge-base", "--is-ancestor", str(commit), head], cwd=ROOT,
                                   capture_output=True, check=False)  # fmt: skip
@@ -212,14 +289,19 @@ def compare(
     if not any(s.environment in environments for s in before):
         raise CannotCompareError(f"the baseline {baseline} has no stack of {', '.join(sorted(environments))}")
     by_key = {s.key: s for s in before}
+    current_keys = {s.key for s in after}
+    pairs = [(by_key[stack.key], stack) for stack in after if stack.key in by_key]
+    gone_stacks = [s for s in before if s.key not in current_keys]
+    behaviours = judge_changes(pairs, gone_stacks, References(after_all))
+    # The network data sits in is read from the baseline: what is deployed, and what a change would strand.
+    networks = data_networks(before_all, References(before_all))
     reports = []
     for stack in after:
         if stack.key in by_key:
-            reports.append(compare_stack(by_key[stack.key], stack, allowances))
+            reports.append(compare_stack(by_key[stack.key], stack, allowances, behaviours, networks))
         else:
-            reports.append(StackReport(stack.where, added=sorted(resources(stack)), note="new stack"))
-    current_keys = {s.key for s in after}
-    reports += [gone_stack(s, after, allowances) for s in before if s.key not in current_keys]
+            reports.append(StackReport(stack.where, stack.name, added=sorted(resources(stack)), note="new stack"))
+    reports += [gone_stack(s, after, allowances, networks) for s in gone_stacks]
     return notes, reports
 
 
@@ -243,11 +325,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line)
     for report in reports:
         print(report.summary())
+        for logical_id in report.changed:
+            print(f"   changed: {logical_id}")
         for logical_id in report.replaced:
             print(f"   replaced: {logical_id}")
         for line in report.allowed:
             print(f"   allowed: {line}")
-    unsafe = [line for report in reports for line in report.unsafe]
+    unsafe = [f"{report.name}: {line}" for report in reports for line in report.unsafe]
     if unsafe:
         print(f"diff: {len(unsafe)} unsafe change(s):", file=sys.stderr)
         for line in unsafe:

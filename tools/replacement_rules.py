@@ -5,7 +5,8 @@ replaces the resource), with the schemas' `conditionalCreateOnlyProperties` ("ma
 decided here, one property at a time: the routine ones this platform changes (a backup retention, a
 maintenance window, Multi-AZ, a parameter group) update in place; every other conditional change of
 a stateful resource counts as a replacement. Some changes CloudFormation cannot make at all (a KMS
-key's spec): those are refused. Which resources hold state is decided here too.
+key's spec): those are refused. Which resources hold data, and which resources they sit in (their
+network), is decided here too.
 """
 
 from __future__ import annotations
@@ -18,24 +19,74 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-#: Types whose replacement or removal loses data (or, for keys, makes data unreadable).
-ALWAYS_STATEFUL = frozenset(
-    {
-        "AWS::RDS::DBInstance",
-        "AWS::RDS::DBCluster",
-        "AWS::ElastiCache::ReplicationGroup",
-        "AWS::ElastiCache::CacheCluster",
-        "AWS::KMS::Key",
-        "AWS::SecretsManager::Secret",
-        "AWS::Backup::BackupVault",
-        "AWS::DynamoDB::Table",
-        "AWS::EFS::FileSystem",
-    }
-)
+#: Resource names (the last part of a CloudFormation type) that name a store of data in every service that
+#: uses them: databases, caches, buckets, repositories, secrets, vaults, log groups, file systems, volumes,
+#: snapshots, streams, queues, tables, ledgers, brokers and archives. Together with cfn-lint's own list of
+#: stateful types (`StatefulResources.json`, which misses container repositories, serverless caches, Kafka,
+#: replica keys, ...) and `OTHER_DATA_HOLDERS`, they decide which types hold data (`holds_data`).
+DATA_NOUNS = (
+    "DBInstance", "DBCluster", "Database", "Keyspace", "Table", "Ledger", "Cache", "Bucket", "Repository",
+    "Secret", "BackupVault", "LogGroup", "LogStream", "FileSystem", "Volume", "Snapshot", "Stream", "Queue",
+    "Broker", "Archive", "EventDataStore",
+)  # fmt: skip
+#: Data holders whose names say nothing of it, with what they hold.
+OTHER_DATA_HOLDERS: Mapping[str, str] = {
+    "AWS::KMS::Key": "key material: what it encrypted is unreadable without it",
+    "AWS::KMS::ReplicaKey": "key material: what it encrypted is unreadable without it",
+    "AWS::ACMPCA::CertificateAuthority": "the authority's private key, which never leaves it",
+    "AWS::CloudHSM::Cluster": "keys in its HSMs",
+    "AWS::Cognito::UserPool": "the users and their credentials",
+    "AWS::MSK::Cluster": "the topics' messages",
+    "AWS::MSK::ServerlessCluster": "the topics' messages",
+    "AWS::MemoryDB::Cluster": "a durable in-memory database",
+    "AWS::MemoryDB::MultiRegionCluster": "a durable in-memory database",
+    "AWS::DocDB::GlobalCluster": "the database its clusters replicate",
+    "AWS::DocDBElastic::Cluster": "a database",
+    "AWS::RDS::GlobalCluster": "the database its clusters replicate",
+    "AWS::DSQL::Cluster": "a database",
+    "AWS::RedshiftServerless::Namespace": "the warehouse's data",
+    "AWS::NeptuneGraph::Graph": "a graph database",
+    "AWS::OpenSearchServerless::Collection": "the indexed documents",
+    "AWS::APS::Workspace": "the metrics written to it",
+}
+#: Types whose name ends in a data noun but which hold nothing a deploy cannot make again, with why.
+NOT_DATA_HOLDERS: Mapping[str, str] = {
+    **dict.fromkeys(
+        ("AWS::EC2::RouteTable", "AWS::EC2::LocalGatewayRouteTable", "AWS::EC2::TransitGatewayRouteTable",
+         "AWS::EC2::TransitGatewayPolicyTable"),
+        "routes, which the template writes",
+    ),
+    **dict.fromkeys(
+        ("AWS::CleanRooms::ConfiguredTable", "AWS::CleanRooms::IdMappingTable", "AWS::CleanRooms::IntermediateTable"),
+        "settings that point at data kept elsewhere",
+    ),
+    **dict.fromkeys(
+        ("AWS::Batch::JobQueue", "AWS::Deadline::Queue", "AWS::PCS::Queue", "AWS::GameLift::GameSessionQueue",
+         "AWS::MediaConvert::Queue", "AWS::Connect::Queue"),
+        "a scheduler's settings: the work it queues is submitted again",
+    ),
+    **dict.fromkeys(
+        ("AWS::CloudWatch::MetricStream", "AWS::KinesisFirehose::DeliveryStream", "AWS::Pinpoint::EventStream",
+         "AWS::CustomerProfiles::EventStream", "AWS::QLDB::Stream", "AWS::IoT::Stream"),
+        "a pipe into a destination that keeps the data",
+    ),
+    **dict.fromkeys(
+        ("AWS::CodeStar::GitHubRepository", "AWS::SageMaker::CodeRepository"),
+        "a link to a Git repository kept outside AWS",
+    ),
+    **dict.fromkeys(("AWS::AppSync::ApiCache", "AWS::Omics::RunCache"), "results cached again on demand"),
+    "AWS::MSK::BatchScramSecret": "an association of secrets kept elsewhere with a cluster",
+}  # fmt: skip
 #: Types that hold data only when the stack keeps them (a bucket or log group it deletes holds nothing
 #: anyone kept: build output, operational logs); the retained ones hold data (access logs, audit logs).
-STATEFUL_WHEN_RETAINED = frozenset({"AWS::S3::Bucket", "AWS::Logs::LogGroup"})
+STATEFUL_WHEN_RETAINED = frozenset({"AWS::S3::Bucket", "AWS::Logs::LogGroup", "AWS::Logs::LogStream"})
 RETAINING = frozenset({"Retain", "Snapshot", "RetainExceptOnCreate"})
+#: What a data holder sits in: its network. A new VPC, subnet, subnet group (every `*SubnetGroup` type) or
+#: security group of a data holder strands it (RDS, ElastiCache and file systems cannot follow into a new
+#: network in place; the old one cannot be deleted while they use it), even when no data holder is replaced.
+#: Not here, on purpose: parameter and option groups (the instance moves to a new one in place, with a
+#: reboot), roles, topics and keys (a key holds data itself, so its replacement is judged as such).
+PLACEMENT_TYPES = frozenset({"AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::SecurityGroup"})
 
 #: Conditional create-only properties that update in place for this platform's resources, with why.
 IN_PLACE: Mapping[tuple[str, str], str] = {
@@ -67,11 +118,33 @@ REFUSED: Mapping[tuple[str, str], str] = {
 }
 
 
+@functools.cache
+def upstream_stateful_types() -> frozenset[str]:
+    """cfn-lint's list of stateful resource types (its rule I3011 reads it)."""
+    path = _schemas_dir().parent / "AdditionalSpecs" / "StatefulResources.json"
+    return frozenset(json.loads(path.read_text(encoding="utf-8"))["ResourceTypes"])
+
+
+@functools.cache
+def holds_data(kind: str) -> bool:
+    """Whether a resource of `kind` holds data a deploy cannot make again (whatever its deletion policy)."""
+    if kind in NOT_DATA_HOLDERS:
+        return False
+    name = kind.rsplit("::", 1)[-1]
+    return kind in upstream_stateful_types() or kind in OTHER_DATA_HOLDERS or name.endswith(DATA_NOUNS)
+
+
 def is_stateful(resource: Mapping[str, Any]) -> bool:
-    kind = resource.get("Type", "")
-    if kind in ALWAYS_STATEFUL:
-        return True
-    return kind in STATEFUL_WHEN_RETAINED and resource.get("DeletionPolicy") in RETAINING
+    """Whether replacing or removing `resource` loses data: a data holder, kept by its stack where that decides."""
+    kind = str(resource.get("Type", ""))
+    if kind in STATEFUL_WHEN_RETAINED:
+        return resource.get("DeletionPolicy") in RETAINING
+    return holds_data(kind)
+
+
+def is_placement(kind: str) -> bool:
+    """Whether `kind` is part of the network a data holder sits in (`PLACEMENT_TYPES`, any subnet group)."""
+    return kind in PLACEMENT_TYPES or kind.endswith("SubnetGroup")
 
 
 @functools.cache
@@ -155,13 +228,18 @@ def referenced_ids(value: Any) -> set[str]:
     return found
 
 
-def create_only_references(resource: Mapping[str, Any], region: str) -> set[str]:
-    """Logical IDs the create-only properties of `resource` refer to: replacing one replaces it too."""
+def create_only_values(resource: Mapping[str, Any], region: str) -> list[Any]:
+    """The values of the create-only properties of `resource` (those `IN_PLACE` does not update in place)."""
     kind = str(resource.get("Type"))
     properties = resource.get("Properties", {}) or {}
     always, conditional = create_only(kind, region)
     paths = [*always, *(p for p in conditional if (kind, p) not in IN_PLACE)]
-    return set().union(*(referenced_ids(_value(properties, path)) for path in paths)) if paths else set()
+    return [value for value in (_value(properties, path) for path in paths) if value is not None]
+
+
+def create_only_references(resource: Mapping[str, Any], region: str) -> set[str]:
+    """Logical IDs the create-only properties of `resource` refer to: replacing one replaces it too."""
+    return referenced_ids(create_only_values(resource, region))
 
 
 def update_behaviour(before: Mapping[str, Any], after: Mapping[str, Any], region: str) -> tuple[str, list[str]]:
