@@ -13,16 +13,24 @@
 
 from __future__ import annotations
 
+import fnmatch
+import itertools
 import json
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3  # type: ignore[import-untyped]
+import jmespath  # type: ignore[import-untyped]
 import pytest
+from botocore import xform_name  # type: ignore[import-untyped]
 
 from config import ENVIRONMENT_NAMES
+from config.edge import EDGE_REGION
 from platform_constructs.naming import origin_header_secret_name
 from tests.conftest import SynthesizedEnvironment
 from tests.origin_header_model import (
@@ -242,3 +250,124 @@ def test_make_diff_refuses_the_former_secrets_removal_unless_the_readme_entry_al
     allowed = diff(transitional, final, name, allow)
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
     assert "allowed" in allowed.stdout + allowed.stderr
+
+
+# --- the README's commands, as written ------------------------------------------------------------
+
+#: The values the README's placeholders stand for in these tests.
+PLACEHOLDERS = {"<env>": "dev", "<Env>": "Dev", "<DistributionId>": "E2EXAMPLE0000"}
+GLOBAL_OPTIONS = {"--query", "--output", "--region"}
+
+
+def readme_section() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split("### The origin header", 1)[1].split("\n### ", 1)[0]
+
+
+def readme_commands(program: str) -> list[list[str]]:
+    """Every inline command of the section that starts with `program`, placeholders filled in, as argv."""
+    found = []
+    prose = re.sub(r"```.*?```", "", readme_section(), flags=re.DOTALL)  # fenced blocks hold no inline command
+    for span in re.findall(r"`([^`]+)`", prose):
+        text = " ".join(span.split())
+        if text.startswith(program + " "):
+            for placeholder, value in PLACEHOLDERS.items():
+                text = text.replace(placeholder, value)
+            found.append(shlex.split(text))
+    return found
+
+
+def aws_call(argv: list[str]) -> tuple[str, str, dict[str, Any], dict[str, str]]:
+    """(service, operation, parameters, global options) of an `aws` command, checked against botocore's model:
+    the operation (or waiter) exists, every option is one of its parameters, every required one is given."""
+    _, service, command, *rest = argv
+    client = boto3.client(service, region_name=EDGE_REGION)
+    if command == "wait":
+        waiter, *rest = rest
+        assert waiter.replace("-", "_") in client.waiter_names, argv
+        operation = client.get_waiter(waiter.replace("-", "_")).config.operation
+    else:
+        operation = client.meta.service_model.operation_model(
+            "".join(part.capitalize() for part in command.split("-"))
+        ).name
+    shape = client.meta.service_model.operation_model(operation).input_shape
+    assert shape is not None
+    members = {xform_name(name, "-"): name for name in shape.members}
+    parameters: dict[str, Any] = {}
+    options: dict[str, str] = {}
+    index = 0
+    while index < len(rest):
+        option = rest[index]
+        assert option.startswith("--"), (argv, option)
+        if option in GLOBAL_OPTIONS:
+            options[option] = rest[index + 1]
+            index += 2
+            continue
+        member = members.get(option[2:])
+        assert member is not None, f"{argv}: {option} is not a parameter of {operation}"
+        kind = shape.members[member].type_name
+        if kind == "boolean":
+            parameters[member] = True
+            index += 1
+        elif kind == "list":
+            values = list(itertools.takewhile(lambda v: not v.startswith("--"), rest[index + 1 :]))
+            parameters[member] = values
+            index += 1 + len(values)
+        else:
+            parameters[member] = rest[index + 1]
+            index += 2
+    assert set(shape.required_members) <= set(parameters), argv
+    if "--query" in options:
+        jmespath.compile(options["--query"])
+    return service, operation, parameters, options
+
+
+def test_the_readmes_aws_commands_name_real_operations_and_parameters() -> None:
+    commands = readme_commands("aws")
+    operations = {aws_call(argv)[1] for argv in commands}
+    assert {
+        "DescribeSecret",
+        "PutSecretValue",
+        "RemoveRegionsFromReplication",
+        "DeleteSecret",
+        "GetDistribution",  # aws cloudfront wait distribution-deployed
+    } == operations
+
+
+@pytest.mark.slow
+def test_the_readmes_secret_commands_work_on_the_secret_as_the_network_stack_creates_it() -> None:
+    """Against moto: the replica check prints InSync, a new value reaches the replica and leaves AWSPREVIOUS,
+    and dev's clean-up frees the name."""
+    from moto import mock_aws
+
+    calls = {aws_call(argv)[1]: aws_call(argv) for argv in readme_commands("aws secretsmanager")}
+    name = origin_header_secret_name("dev")
+    with mock_aws():
+        main = boto3.client("secretsmanager", region_name="ap-northeast-2")
+        edge = boto3.client("secretsmanager", region_name=EDGE_REGION)
+        main.create_secret(Name=name, SecretString='{"value":"first"}', AddReplicaRegions=[{"Region": EDGE_REGION}])
+
+        def run(operation: str) -> Any:
+            _, _, parameters, options = calls[operation]
+            response = getattr(main, xform_name(operation))(**parameters)
+            return jmespath.search(options["--query"], response) if "--query" in options else response
+
+        assert run("DescribeSecret") == "InSync"
+        run("PutSecretValue")
+        current = json.loads(edge.get_secret_value(SecretId=name)["SecretString"])["value"]
+        assert current != "first"
+        previous = main.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")["SecretString"]
+        assert json.loads(previous)["value"] == "first"
+        run("RemoveRegionsFromReplication")
+        run("DeleteSecret")
+        main.create_secret(Name=name, SecretString='{"value":"again"}')  # the name is free at once
+
+
+def test_the_readmes_deploy_command_selects_the_three_stacks_of_the_move(env: SynthesizedEnvironment) -> None:
+    (argv,) = {tuple(a) for a in readme_commands("PATH=$PWD/.venv/bin:$PATH")}
+    assert argv[1:4] == ("npx", "cdk", "deploy")
+    assert argv[4:6] == ("-c", "env=dev")
+    pattern = argv[6].replace("Dev", env.stage.node.id)
+    selected = {s.node.path for s in env.stacks if fnmatch.fnmatchcase(s.node.path, pattern)}
+    assert {f"{env.stage.node.id}/{name}" for name in ("Network", "Services", "Edge")} <= selected
+    assert selected == {s.node.path for s in env.stacks}  # '<Env>/*': every stack, in dependency order
