@@ -46,11 +46,15 @@ from stacks.restore_drill import RestoreDrill
 DATABASE_NAME = "ticketing"
 
 
+def original_identifier(config: EnvironmentConfig) -> str:
+    """`ticketing-<env>-postgres`: the primary's identifier before any restore, and the proxy's name prefix."""
+    return f"ticketing-{config.name}-postgres"
+
+
 def primary_identifier(config: EnvironmentConfig) -> str:
     """`ticketing-<env>-postgres`, or with `-<suffix>` once restored from a snapshot (database.restore_from)."""
-    base = f"ticketing-{config.name}-postgres"
     restore = config.database.restore_from
-    return f"{base}-{restore.identifier_suffix}" if restore else base
+    return f"{original_identifier(config)}-{restore.identifier_suffix}" if restore else original_identifier(config)
 
 
 def instance_type(instance_class: str) -> ec2.InstanceType:
@@ -87,6 +91,8 @@ class DataStack(PlatformStack):
             vpc=network.vpc,
             database_name=DATABASE_NAME,
             instance_identifier=primary_identifier(config),
+            # The proxy keeps its name (create-only) through a restore: its target follows the new primary in place.
+            proxy_name_prefix=original_identifier(config),
             snapshot_identifier=db.restore_from.snapshot_arn if db.restore_from else None,
             instance_type=instance_type(db.instance_class),
             engine_version=rds.PostgresEngineVersion.of(db.engine_version, db.engine_version.split(".")[0]),
@@ -98,7 +104,9 @@ class DataStack(PlatformStack):
             encryption_key=self.key,
             allocated_storage_gib=db.allocated_storage_gib,
             max_allocated_storage_gib=db.max_allocated_storage_gib,
-            backup_retention_days=db.backup_retention_days,
+            # The plan's PointInTime rule (continuous backup, db.backup_retention_days) owns the instance's
+            # retention: RDS refuses a BackupRetentionPeriod from the template once AWS Backup manages it.
+            backup_retention_days=None,
             backup_plan=self.backup_plan.plan,
             backup_role=self.backup_plan.role,
             # RDS's own backup and maintenance end before AWS Backup's daily snapshot, which cannot run during them.

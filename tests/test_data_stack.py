@@ -177,7 +177,6 @@ def test_primary_is_postgres_17_sized_and_protected_per_config(env: SynthesizedE
             "AllocatedStorage": str(db.allocated_storage_gib),
             "MaxAllocatedStorage": db.max_allocated_storage_gib,
             "MultiAZ": db.multi_az,
-            "BackupRetentionPeriod": db.backup_retention_days,
             "DeletionProtection": db.deletion_protection,
             "CopyTagsToSnapshot": True,
             "EnableIAMDatabaseAuthentication": True,
@@ -185,6 +184,16 @@ def test_primary_is_postgres_17_sized_and_protected_per_config(env: SynthesizedE
             "EnableCloudwatchLogsExports": ["postgresql", "upgrade"],
         },
     )
+
+
+def test_the_backup_plan_owns_the_primarys_retention(env: SynthesizedEnvironment) -> None:
+    """The plan's continuous rule keeps database.backup_retention_days; the instance states none (RDS refuses a
+    retention from the template once AWS Backup manages the instance)."""
+    _, props = primary(env)
+    assert "BackupRetentionPeriod" not in props
+    plan = next(r for r in env.template_json(DATA)["Resources"].values() if r["Type"] == "AWS::Backup::BackupPlan")
+    (rule,) = [r for r in plan["Properties"]["BackupPlan"]["BackupPlanRule"] if r.get("EnableContinuousBackup")]
+    assert rule["Lifecycle"] == {"DeleteAfterDays": env.config.database.backup_retention_days}
 
 
 def test_primary_encrypts_storage_and_insights_with_the_data_key(env: SynthesizedEnvironment) -> None:

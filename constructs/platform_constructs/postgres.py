@@ -130,15 +130,27 @@ def _validate_sizes(
 
 
 def _validate_durability(
-    *, backup_retention_days: int, removal_policy: RemovalPolicy, availability_zone: str | None, multi_az: bool
+    *,
+    backup_retention_days: int | None,
+    has_backup_plan: bool,
+    removal_policy: RemovalPolicy,
+    availability_zone: str | None,
+    multi_az: bool,
 ) -> None:
     """Automated backups, a removal policy that keeps the data, and a fixed AZ only for a single-AZ primary."""
-    if backup_retention_days == 0:
+    if backup_retention_days is None:
+        if not has_backup_plan:
+            raise ValueError(
+                "backup_retention_days: None leaves the retention to the continuous backup of backup_plan, but no "
+                "backup_plan was given; pass one, or 1 to 35 days"
+            )
+    elif backup_retention_days == 0:
         raise ValueError(
             "backup_retention_days: 0 turns off automated backups, which point-in-time recovery and "
             "read replicas require; allowed: 1 to 35 days, got 0"
         )
-    limits.BACKUP_RETENTION_DAYS.check("backup_retention_days", backup_retention_days)
+    else:
+        limits.BACKUP_RETENTION_DAYS.check("backup_retention_days", backup_retention_days)
     if removal_policy not in (RemovalPolicy.SNAPSHOT, RemovalPolicy.RETAIN):
         raise ValueError(f"removal_policy: must be SNAPSHOT or RETAIN for a database, got {removal_policy}")
     if availability_zone is not None and multi_az:
@@ -286,7 +298,7 @@ class PostgresCluster(Construct):
         multi_az: bool = True,
         allocated_storage_gib: int = 20,
         max_allocated_storage_gib: int = 100,
-        backup_retention_days: int = 7,
+        backup_retention_days: int | None = 7,
         backup_plan: backup.IBackupPlan | None = None,
         backup_role: iam.IRole | None = None,
         backup_window: str | None = None,
@@ -296,6 +308,7 @@ class PostgresCluster(Construct):
         log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         removal_policy: RemovalPolicy = RemovalPolicy.SNAPSHOT,
         instance_identifier: str | None = None,
+        proxy_name_prefix: str | None = None,
         snapshot_identifier: str | None = None,
         admin_username: str = "postgres",
         port: int = 5432,
@@ -342,7 +355,11 @@ class PostgresCluster(Construct):
         :param max_allocated_storage_gib: storage autoscaling ceiling; at least 10% above
             ``allocated_storage_gib`` (RDS's minimum step), at most 65536 (default: 100).
         :param backup_retention_days: automated backups and point-in-time recovery, 1 to 35 days
-            (default: 7). 0 is rejected: read replicas and point-in-time recovery need backups.
+            (default: 7). 0 is rejected: read replicas and point-in-time recovery need backups. None when
+            ``backup_plan`` has a continuous-backup rule that selects the primary: AWS Backup then owns the
+            retention (it sets the rule's own), RDS refuses any other value from a template (InvalidParameterValue),
+            so the primary gets no ``BackupRetentionPeriod``. A new primary then starts with CloudFormation's
+            default of 1 day (enough for read replicas, whose source needs more than 0) until the rule first runs.
         :param backup_plan: AWS Backup plan the primary is added to (default: none; the automated
             RDS backups above are then the only backups).
         :param backup_role: the role AWS Backup selects the primary with (default: one of its own).
@@ -366,6 +383,10 @@ class PostgresCluster(Construct):
             credentials, and the logs are audit records.
         :param instance_identifier: primary's DB identifier, replicas get ``-replicaN`` appended
             (default: derived from the construct path, lower-cased, like CDK-generated names).
+        :param proxy_name_prefix: the proxy's name before ``-proxy-<digest of its subnets>`` (default:
+            ``instance_identifier``). The name is create-only: pass the identifier the primary had before any
+            restore, so that a restore (a new ``instance_identifier``) re-targets the proxy in place instead of
+            replacing it, and clients keep its endpoint.
         :param snapshot_identifier: restore the primary from this snapshot (an ARN: a recovery point of
             AWS Backup, a copy of one, or a manual snapshot) instead of creating it empty. Setting or
             changing it replaces the primary, so give it a new ``instance_identifier`` at the same time
@@ -427,6 +448,7 @@ class PostgresCluster(Construct):
         )
         _validate_durability(
             backup_retention_days=backup_retention_days,
+            has_backup_plan=backup_plan is not None,
             removal_policy=removal_policy,
             availability_zone=availability_zone,
             multi_az=multi_az,
@@ -571,6 +593,17 @@ class PostgresCluster(Construct):
                 f"when not given), got {base_identifier!r}"
             )
         return base_identifier
+
+    @staticmethod
+    def _checked_proxy_prefix(proxy_name_prefix: str | None, base_identifier: str) -> str:
+        if proxy_name_prefix is None:
+            return base_identifier
+        if len(proxy_name_prefix) > _MAX_IDENTIFIER_LENGTH or not _IDENTIFIER.fullmatch(proxy_name_prefix):
+            raise ValueError(
+                f"proxy_name_prefix: must be 2 to {_MAX_IDENTIFIER_LENGTH} lower-case letters, digits and single "
+                f"hyphens, starting with a letter and not ending with a hyphen, got {proxy_name_prefix!r}"
+            )
+        return proxy_name_prefix
 
     def _default_identifier(self) -> str:
         name = Names.unique_resource_name(self, max_length=_MAX_IDENTIFIER_LENGTH, separator="-").lower()
@@ -814,7 +847,7 @@ class PostgresCluster(Construct):
         multi_az: bool,
         availability_zone: str | None,
         encryption_key: kms.IKey,
-        backup_retention_days: int,
+        backup_retention_days: int | None,
         deletion_protection: bool,
         allow_major_version_upgrade: bool,
     ) -> rds.DatabaseInstance | rds.DatabaseInstanceFromSnapshot:
@@ -827,7 +860,9 @@ class PostgresCluster(Construct):
             "multi_az": multi_az,
             "availability_zone": availability_zone,
             "security_groups": [self.security_group],
-            "backup_retention": Duration.days(backup_retention_days),
+            # None: AWS Backup's continuous rule owns the retention, and RDS refuses any value but the current
+            # one from the template; absent, CloudFormation leaves a deployed instance's retention as it is.
+            "backup_retention": None if backup_retention_days is None else Duration.days(backup_retention_days),
             "delete_automated_backups": False,
             "deletion_protection": deletion_protection,
             "allow_major_version_upgrade": allow_major_version_upgrade,
@@ -1089,7 +1124,7 @@ class PostgresCluster(Construct):
 
     @staticmethod
     def _proxy_name(base_identifier: str, vpc: ec2.IVpc, subnets: ec2.SubnetSelection) -> str:
-        """``<identifier>-proxy-<digest of its subnets>``: a new name whenever the subnets change.
+        """``<prefix>-proxy-<digest of its subnets>``: a new name whenever the subnets change, never with a restore.
 
         A proxy's subnets are create-only, and its name is required and account-unique, so a fixed name
         would turn a subnet change into a failed replacement. The digest covers each subnet's zone and

@@ -884,9 +884,49 @@ def test_replicas_avoid_the_pinned_primary_zone() -> None:
         ({"instance_identifier": "Events"}, "instance_identifier: must be 2 to 54 lower-case letters"),
         ({"instance_identifier": "a" * 55}, "instance_identifier: must be 2 to 54"),
         ({"instance_identifier": "events--db"}, "got 'events--db'"),
+        (
+            {"backup_retention_days": None},
+            "backup_retention_days: None leaves the retention to the continuous backup of backup_plan, but no "
+            "backup_plan was given; pass one, or 1 to 35 days",
+        ),
+        ({"proxy_name_prefix": "Events-Proxy"}, "proxy_name_prefix: must be 2 to 54 lower-case letters"),
+        ({"proxy_name_prefix": "events-"}, "got 'events-'"),
     ],
     ids=lambda value: "-".join(value) if isinstance(value, dict) else "",
 )
 def test_invalid_parameters_are_rejected(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         _cluster(App(), **overrides)
+
+
+def test_a_continuous_backup_plan_owns_the_retention_and_a_restore_keeps_the_proxy_name() -> None:
+    """With backup_retention_days=None the primary states no retention (AWS Backup's continuous rule owns it;
+    RDS refuses another value from the template); a restored primary under a new identifier keeps the proxy's
+    name when the caller passes the original one as proxy_name_prefix."""
+    names = []
+    for identifier, snapshot in (("orders-db", None), ("orders-db-r1", "arn:aws:rds:ap-northeast-2:1:snapshot:s")):
+        stack = ZonedStack(App(), "Restore", availability_zones=ZONES, env=ENV)
+        cluster = PostgresCluster(
+            stack,
+            "Postgres",
+            vpc=_vpc(stack),
+            database_name="orders",
+            instance_type=ec2.InstanceType("r7g.large"),
+            encryption_key=kms.Key(stack, "Key"),
+            backup_plan=backup.BackupPlan(
+                stack,
+                "Plan",
+                backup_plan_rules=[backup.BackupPlanRule(enable_continuous_backup=True, delete_after=Duration.days(7))],
+            ),
+            backup_retention_days=None,
+            instance_identifier=identifier,
+            snapshot_identifier=snapshot,
+            proxy_name_prefix="orders-db",
+        )
+        primary = Template.from_stack(stack).find_resources("AWS::RDS::DBInstance")
+        (props,) = [r["Properties"] for r in primary.values()]
+        assert props["DBInstanceIdentifier"] == identifier
+        assert "BackupRetentionPeriod" not in props
+        names.append(cluster.proxy_name)
+    assert names[0] == names[1]
+    assert re.fullmatch(r"orders-db-proxy-[0-9a-f]{8}", names[0])
