@@ -20,6 +20,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,9 @@ import jmespath  # type: ignore[import-untyped]
 import pytest
 from botocore import xform_name  # type: ignore[import-untyped]
 
-from config import ENVIRONMENT_NAMES
+from config import CONFIG_DIR, ENVIRONMENT_NAMES
 from config.edge import EDGE_REGION
+from config.loader import ConfigError, validate_environment
 from platform_constructs.naming import origin_header_secret_name
 from tests.conftest import SynthesizedEnvironment
 from tests.origin_header_model import (
@@ -371,3 +373,18 @@ def test_the_readmes_deploy_command_selects_the_three_stacks_of_the_move(env: Sy
     selected = {s.node.path for s in env.stacks if fnmatch.fnmatchcase(s.node.path, pattern)}
     assert {f"{env.stage.node.id}/{name}" for name in ("Network", "Services", "Edge")} <= selected
     assert selected == {s.node.path for s in env.stacks}  # '<Env>/*': every stack, in dependency order
+
+
+@pytest.mark.parametrize("name", ENVIRONMENT_NAMES)
+def test_a_rotation_during_the_move_is_refused_with_the_reason(name: str) -> None:
+    """Both would need a third header value in a rule that holds two: the config says so, nothing is built."""
+    data = tomllib.loads((CONFIG_DIR / f"{name}.toml").read_text(encoding="utf-8"))
+    data["load_balancer"] |= {"keep_former_origin_secret": True, "accept_previous_origin_header": True}
+    with pytest.raises(ConfigError) as error:
+        validate_environment(data, source=f"{name}.toml", expected_name=name)
+    (problem,) = error.value.problems
+    assert "load_balancer.accept_previous_origin_header" in problem
+    assert "keep_former_origin_secret" in problem
+    assert "finish the move" in problem
+    data["load_balancer"]["keep_former_origin_secret"] = False  # after the move, a rotation is fine
+    assert validate_environment(data, source=f"{name}.toml", expected_name=name).load_balancer

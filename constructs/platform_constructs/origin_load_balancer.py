@@ -5,8 +5,9 @@
   weighs 55 rules of a group's default 60, so the group holds this one port only.
 - The HTTPS listener answers 403 to every request that does not carry the origin header with one
   of the accepted values; each route matches the header AND its path patterns. The values are
-  usually dynamic references to a secret, so no template holds them; two values let the secret
-  change without an outage (the CDN sends the old value until it is deployed again).
+  usually dynamic references to a secret, so no template holds them; two values let the value
+  change without an outage, by a rotation (current and previous) or a move to another secret (new
+  and former): the CDN sends the old value until it is deployed again.
 - Invalid header fields are dropped, HTTP desync mitigation is at its strictest, and access logs
   go to an S3 bucket of their own (SSE-S3: the only encryption ALB log delivery supports) with a
   lifecycle (infrequent access, Glacier, expiry).
@@ -32,7 +33,7 @@ HTTPS_PORT = 443
 ORIGIN_HEADER_NAME = "X-Origin-Verify"
 #: An ALB rule holds at most 5 condition values in all (each header value and path pattern counts).
 MAX_RULE_CONDITION_VALUES = 5
-#: The origin header has one value, or two while it rotates.
+#: The origin header has one value, or two while it rotates or moves to another secret.
 MAX_HEADER_VALUES = 2
 #: Listener rule priorities ALB accepts.
 MAX_PRIORITY = 50_000
