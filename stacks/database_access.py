@@ -32,6 +32,7 @@ from platform_constructs.log_retention import retention_from_days
 from platform_constructs.naming import pascal_case
 from platform_constructs.postgres import FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, PostgresCluster
 from platform_constructs.protect_retained import kept_unless_disposable
+from platform_constructs.service_principals import scheduler_principal
 from stacks.lambda_code import CA_FILE, function_code
 
 #: The role RDS for PostgreSQL grants IAM authentication with.
@@ -238,7 +239,7 @@ class DatabaseAccess(Construct):
         role = iam.Role(
             self,
             "SchedulerRole",
-            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+            assumed_by=scheduler_principal(self),
             description=f"ticketing {self._config.name}: lets EventBridge Scheduler start database maintenance",
         )
         policy = iam.ManagedPolicy(

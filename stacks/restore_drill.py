@@ -41,6 +41,7 @@ from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.postgres import FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, PostgresCluster
 from platform_constructs.protect_retained import kept_unless_disposable
+from platform_constructs.service_principals import from_own_source, scheduler_principal
 from stacks.lambda_code import CA_FILE, function_code
 
 #: CloudWatch namespace of the drill's measurements (RecoveryTimeSeconds, RecoveryPointAgeSeconds).
@@ -249,7 +250,10 @@ class RestoreDrill(Construct):
             retention=retention_from_days(config.database.log_retention_days), encryption_key=key,
             removal_policy=kept_unless_disposable(config.is_disposable),
         )  # fmt: skip
-        role = iam.Role(self, "StateMachineRole", assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+        # Step Functions sends the account and the state machine's ARN when it assumes the role.
+        role = iam.Role(self, "StateMachineRole",
+                        assumed_by=from_own_source(self, "states.amazonaws.com",
+                                                   drill_state_machine_arn(self, config.name)),
                         description=f"ticketing {config.name}: runs the restore drill's steps")  # fmt: skip
         policy = iam.ManagedPolicy(
             self,
@@ -296,7 +300,7 @@ class RestoreDrill(Construct):
     def _monthly(self, config: EnvironmentConfig, name: str) -> scheduler.CfnSchedule:
         drill = config.backup.drill
         hour, minute = clock_time(drill.at)
-        role = iam.Role(self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+        role = iam.Role(self, "ScheduleRole", assumed_by=scheduler_principal(self),
                         description=f"ticketing {config.name}: starts the monthly restore drill")  # fmt: skip
         iam.ManagedPolicy(
             self, "SchedulePolicy", roles=[role], description="Start the restore drill",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import (
+    ArnFormat,
     CfnResource,
     RemovalPolicy,
     Stack,
@@ -17,6 +18,7 @@ from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.log_encryption import allow_cloudwatch_logs
+from platform_constructs.service_principals import from_own_source
 
 #: The id aws-cdk-lib gives the stack's provider of the custom resource that empties the default security group.
 DEFAULT_GROUP_PROVIDER = "Custom::VpcRestrictDefaultSGCustomResourceProvider"
@@ -144,7 +146,15 @@ class PrivateNetwork(Construct):
         self.flow_log_role = iam.Role(
             self,
             "FlowLogRole",
-            assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
+            # VPC flow logs send the account and the flow log's ARN when they assume the role (Amazon VPC's
+            # "IAM role for publishing flow logs"); the flow log's id is not known before it exists.
+            assumed_by=from_own_source(
+                self,
+                "vpc-flow-logs.amazonaws.com",
+                Stack.of(self).format_arn(
+                    service="ec2", resource="vpc-flow-log", resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
+                ),
+            ),
             description="Lets VPC flow logs write into the flow-log group",
         )
         self.flow_log_policy = iam.ManagedPolicy(

@@ -32,6 +32,7 @@ from platform_constructs import limits
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.database_function import DatabaseFunction
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
+from platform_constructs.service_principals import from_own_source
 from platform_constructs.zoned_stack import select_subnets
 
 #: Instance families the construct accepts: AWS Graviton only (better price/performance than x86).
@@ -749,7 +750,15 @@ class PostgresCluster(Construct):
         role = iam.Role(
             self,
             "MonitoringRole",
-            assumed_by=iam.ServicePrincipal("monitoring.rds.amazonaws.com"),
+            # Enhanced Monitoring sends the account and the instance's ARN when it assumes the role (RDS's
+            # "Protecting against the confused deputy problem"); one role serves every instance of this account.
+            assumed_by=from_own_source(
+                self,
+                "monitoring.rds.amazonaws.com",
+                Stack.of(self).format_arn(
+                    service="rds", resource="db", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+                ),
+            ),
             description="Lets RDS Enhanced Monitoring publish OS metrics of the PostgreSQL instances",
             managed_policies=[
                 iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonRDSEnhancedMonitoringRole")
@@ -1011,10 +1020,25 @@ class PostgresCluster(Construct):
                 rotation_lambda=self.rotation_function.function,
                 rotate_immediately_on_update=False,
             )
+            self._invoked_by_secrets_manager_for(self.rotation_function.function, self.secret.secret_arn)
         self.primary.connections.allow_from(
             self.rotation_security_group, ec2.Port.tcp(self.port), "Secrets Manager rotation function"
         )
         return rotation_schedule
+
+    def _invoked_by_secrets_manager_for(self, function: lambda_.Function, secret_arn: str) -> None:
+        """Secrets Manager may invoke the rotation function only for this account's secret: it sends both keys
+        when it invokes a rotation function (Secrets Manager's "Permissions for rotation"), and the function
+        rotates this one secret only."""
+        permissions = [
+            child
+            for child in function.node.children
+            if isinstance(child, lambda_.CfnPermission) and child.principal == "secretsmanager.amazonaws.com"
+        ]
+        if len(permissions) != 1:
+            raise RuntimeError("PostgresCluster: expected one permission for Secrets Manager")  # pragma: no cover
+        permissions[0].source_account = Stack.of(self).account
+        permissions[0].source_arn = secret_arn
 
     # --- RDS Proxy --------------------------------------------------------------------------------
     def _create_proxy_role(self, encryption_key: kms.IKey) -> tuple[iam.Role, iam.ManagedPolicy | None]:

@@ -32,6 +32,7 @@ from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge, log_streams_as_nag_shows
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
+from platform_constructs.service_principals import scheduler_principal
 
 DEFAULT_TIMEOUT = Duration.minutes(5)
 
@@ -134,7 +135,7 @@ class ScheduledFunction(Construct):
         role = iam.Role(
             self,
             "SchedulerRole",
-            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+            assumed_by=scheduler_principal(self),
             description=f"EventBridge Scheduler starts: {description}"[:1000],
         )
         policy = iam.ManagedPolicy(
