@@ -15,7 +15,8 @@ from dataclasses import dataclass
 class Headroom:
     """One quota in one account and region.
 
-    limit      the applied quota (for Lambda: concurrency minus the 100 Lambda keeps unreserved)
+    limit      the applied quota (for Lambda: what may be reserved, the concurrency quota less what Lambda
+               keeps unreserved)
     in_use     what the whole account/region uses now, these environments' own usage included
     own        what these environments' deployed stacks use now (part of in_use)
     requested  what these environments' templates ask for in total once deployed

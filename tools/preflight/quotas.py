@@ -95,18 +95,8 @@ class QuotaChecks:
         self._tasks: dict[str, dict[str, tuple[float, float]]] = {}
 
     def run(self) -> list[Check]:
-        checks: list[Check] = []
-        if self.deployment.missing_sharers:
-            names = ", ".join(self.deployment.missing_sharers)
-            checks.append(
-                failed(
-                    "quotas: environments sharing the account",
-                    self.deployment.account,
-                    f"{names} deploy(s) into this account too but the assembly lacks them, so their demand "
-                    "cannot be added",
-                    f"synthesise them with this one (make preflight ENV={self.deployment.config.name} does)",
-                )
-            )
+        sharing = self.sharing()
+        checks: list[Check] = [sharing] if sharing is not None else []
         per_region: list[Callable[[str], Check | None]] = [
             self.lambda_concurrency,
             self.elastic_ips,
@@ -128,6 +118,19 @@ class QuotaChecks:
                     checks.append(result)
         return checks
 
+    def sharing(self) -> Check | None:
+        """A failure when an environment of the same account is missing from the assembly: its demand
+        would not be added, and the sum is what the account must hold."""
+        if not self.deployment.missing_sharers:
+            return None
+        names = ", ".join(self.deployment.missing_sharers)
+        return failed(
+            "quotas: environments sharing the account",
+            self.deployment.account,
+            f"{names} deploy(s) into this account too but the assembly lacks them, so their demand cannot be added",
+            f"synthesise them with this one (make preflight ENV={self.deployment.config.name} does)",
+        )
+
     # --- one method per quota ------------------------------------------------------------------
 
     def lambda_concurrency(self, region: str) -> Check | None:
@@ -142,26 +145,25 @@ class QuotaChecks:
             int(client.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions", 0))
             for name in self._own(region, demand.LAMBDA_FUNCTION)
         )
+        kept = min(LAMBDA_UNRESERVED_MINIMUM, total)  # an account of 10 or 50 keeps all of it: nothing to reserve
         headroom = Headroom(
-            limit=max(0, total - LAMBDA_UNRESERVED_MINIMUM),
-            in_use=total - unreserved,
-            own=min(own, total - unreserved),
-            requested=requested.total,
+            limit=total - kept, in_use=total - unreserved, own=min(own, total - unreserved), requested=requested.total
         )
-        name = "quota: Lambda reserved concurrency"
+        needed = headroom.in_use + headroom.increase + LAMBDA_UNRESERVED_MINIMUM
         figures = (
             f"the functions reserve {amount(requested.total)} ({amount(headroom.own)} reserved now); the account "
             f"allows {total} concurrent executions, {unreserved} unreserved, and Lambda keeps "
             f"{LAMBDA_UNRESERVED_MINIMUM} unreserved"
         )
         return self._verdict(
-            name,
+            "quota: Lambda reserved concurrency",
             region,
             headroom,
             figures,
             requested.unreadable,
-            f"request a concurrency quota of at least "
-            f"{amount(total + headroom.shortfall)} ({LAMBDA_CONCURRENCY.link(region)}), or reserve less",
+            f"request a concurrency quota of at least {amount(needed)} ({LAMBDA_CONCURRENCY.link(region)}), "
+            "or reserve less",
+            short=f"short by {amount(needed - total)}",
         )
 
     def elastic_ips(self, region: str) -> Check | None:
@@ -422,7 +424,15 @@ class QuotaChecks:
         return f"{self.deployment.account}/{region}"
 
     def _verdict(
-        self, name: str, region: str, headroom: Headroom, figures: str, unreadable: list[str], remedy: str
+        self,
+        name: str,
+        region: str,
+        headroom: Headroom,
+        figures: str,
+        unreadable: list[str],
+        remedy: str,
+        *,
+        short: str | None = None,
     ) -> Check:
         where = self._where(region)
         environments = ", ".join(self.deployment.environments_in(region))
@@ -444,7 +454,7 @@ class QuotaChecks:
             where,
             f"{figures} ({environments}): adds {amount(headroom.increase)} but only "
             f"{amount(max(headroom.available, 0))} is left; {account}",
-            f"{remedy} (short by {amount(headroom.shortfall)}; {QUOTAS_DOCS})",
+            f"{remedy} ({short or f'short by {amount(headroom.shortfall)}'}; {QUOTAS_DOCS})",
         )
 
     def _guarded(self, check: Callable[[str], Check | None], region: str) -> Check | None:
