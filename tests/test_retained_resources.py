@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import SynthesizedEnvironment
-from tools.audit_report import resource_schema
+from tools.replacement_rules import resource_schema
 
 #: Types that may hold data before the create that made them has finished, with why a failed create must
 #: keep them (Retain). Only these may keep Retain with a fixed name; each then has a step in the README's

@@ -28,7 +28,7 @@ def source_conditions(scope: Construct, source_arn: str) -> dict[str, dict[str, 
 
 def from_own_source(scope: Construct, service: str, source_arn: str) -> iam.PrincipalWithConditions:
     """`service` (e.g. ``states.amazonaws.com``), trusted only when acting for `source_arn` in this account."""
-    return iam.ServicePrincipal(service).with_conditions(source_conditions(scope, source_arn))
+    return iam.PrincipalWithConditions(iam.ServicePrincipal(service), source_conditions(scope, source_arn))
 
 
 def scheduler_principal(scope: Construct, group: str = DEFAULT_SCHEDULE_GROUP) -> iam.PrincipalWithConditions:
