@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+import os
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import SynthesizedEnvironment
+import pytest
+
+from tests.conftest import SynthesizedEnvironment, copy_assembly
 from tools.replacement_rules import resource_schema
 
 #: Types that may hold data before the create that made them has finished, with why a failed create must
@@ -144,3 +148,32 @@ def test_fixed_name_detection() -> None:
         ("Fine", "AWS::ECR::Repository", "RepositoryName", "RetainExceptOnCreate"),
         ("Kept", "AWS::Logs::LogGroup", "LogGroupName", "Retain"),
     ]
+
+
+@pytest.mark.slow  # through make, as the README runs it
+def test_make_diff_accepts_retain_becoming_retain_except_on_create_without_a_replacement(
+    platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
+) -> None:
+    """The deployed stacks had Retain where the templates now have RetainExceptOnCreate: a DeletionPolicy change
+    replaces nothing, and `make diff` passes it (prod, whose data stack holds the most of them)."""
+    prod = platform("prod")
+    baseline = copy_assembly(prod.outdir, tmp_path / "base")
+    (baseline / "baseline.json").write_text(json.dumps({"ref": "main", "commit": None, "environments": ["prod"]}))
+    changed: set[str] = set()
+    for path in (baseline / "assembly-Prod").glob("*.template.json"):
+        template = json.loads(path.read_text(encoding="utf-8"))
+        for logical_id, resource in template["Resources"].items():
+            if resource.get("DeletionPolicy") == "RetainExceptOnCreate":
+                resource["DeletionPolicy"] = "Retain"
+                changed.add(logical_id)
+        path.write_text(json.dumps(template), encoding="utf-8")
+    assert len(changed) > 20  # the log groups, cache users, repositories, vaults...
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PATH": f"{root / '.venv' / 'bin'}:{os.environ['PATH']}"}
+    command = ["make", "--no-print-directory", "diff", f"OUT={prod.outdir}", f"BASELINE={baseline}", "ENV=prod"]
+    result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "diff: no unsafe changes" in result.stdout
+    assert "replaced:" not in result.stdout
+    reported = {line.split("changed: ", 1)[1].strip() for line in result.stdout.splitlines() if "changed: " in line}
+    assert changed <= reported
