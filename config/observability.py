@@ -8,10 +8,11 @@ task role may write to its own namespace only), and the services to scale out mu
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from config.fields import ConfigFieldError, Strict, bounded, key_path, raise_all
 from platform_constructs.limits import Limit
@@ -28,6 +29,11 @@ SCALE_OUT_SERVICES = 4
 SCALE_OUT_TASKS = Limit(1, 20, "tasks")
 MORNING_GRACE_MINUTES = Limit(0, 120, "minutes")
 ANOMALY_BAND_WIDTH = Limit(1, 10, "standard deviations")
+#: Minutes in a row a target group reports an unhealthy target (period 1 minute).
+UNHEALTHY_MINUTES = Limit(2, 60, "minutes")
+#: Hours without a recovery point: more than the plan's one day; CloudWatch evaluates at most 7 days
+#: (evaluation periods x period), and more than one day only with periods of an hour or more.
+RECOVERY_POINT_HOURS = Limit(25, 168, "hours")
 #: CloudWatch: at most 30 dimensions per metric; names up to 255 characters, values up to 1024.
 MAX_DIMENSIONS = 30
 
@@ -58,6 +64,23 @@ class LoadBalancerAlarms(Strict):
                                default=10)  # fmt: skip
     latency_p95_ms: int = bounded(MILLISECONDS, "p95 TargetResponseTime above which the warning topic hears.",
                                   default=500)  # fmt: skip
+    elb_error_count: int = bounded(COUNT, "5XX answers the load balancer itself gave (no healthy target, a target "
+                                   "that timed out or reset) in 5 minutes above which the critical topic is paged.",
+                                   default=10)  # fmt: skip
+    unhealthy_target_minutes: int = bounded(UNHEALTHY_MINUTES, "Minutes in a row with an unhealthy target in a "
+                                            "service's target group before the warning topic hears.",
+                                            default=5)  # fmt: skip
+
+
+class BackupAlarms(Strict):
+    """Backups that silently stop: no new recovery point, no completed copy."""
+
+    recovery_point_hours: int = bounded(
+        RECOVERY_POINT_HOURS,
+        "Hours without a new daily recovery point in the backup vault (or a completed copy into a copy vault) "
+        "before the warning topic hears; the plan makes one a day, so this is a day plus the job's usual spread.",
+        default=26,
+    )
 
 
 class SeatAlarm(Strict):
@@ -183,11 +206,29 @@ class EdgeAlarms(Strict):
     """CloudFront and WAF (their metrics, alarms and a topic pair live in us-east-1)."""
 
     error_rate_percent: int = bounded(SHARE_PERCENT, "CloudFront 5xxErrorRate over 5 minutes.", default=5)
+    min_requests: int = bounded(
+        COUNT,
+        "Requests in 5 minutes below which the 5xx rate is not judged (one error among a few requests at night is "
+        "no outage); at least 100 / error_rate_percent, so that one error alone never crosses the rate.",
+        default=100,
+    )
     waf_blocked_band_width: int = bounded(
         ANOMALY_BAND_WIDTH,
         "Blocked requests above the anomaly band of this many standard deviations count as a spike.",
         default=3,
     )
+
+    @model_validator(mode="after")
+    def _one_error_is_no_outage(self) -> EdgeAlarms:
+        least = math.ceil(100 / self.error_rate_percent)
+        if self.min_requests < least:
+            raise ConfigFieldError(
+                key_path(("observability", "edge", "min_requests")),
+                self.min_requests,
+                f"must be at least {least} (100 / error_rate_percent {self.error_rate_percent}): with fewer "
+                "requests a single 5xx answer is already above the rate and pages",
+            )
+        return self
 
 
 class ObservabilityConfig(Strict):
@@ -212,6 +253,7 @@ class ObservabilityConfig(Strict):
     database: DatabaseAlarms = Field(default_factory=DatabaseAlarms)
     cache: CacheAlarms = Field(default_factory=CacheAlarms)
     edge: EdgeAlarms = Field(default_factory=EdgeAlarms)
+    backups: BackupAlarms = Field(default_factory=BackupAlarms)
 
     @field_validator("pagerduty_url")
     @classmethod

@@ -7,6 +7,10 @@ CloudFormation parameter at each deploy. So each watched stack deploys, and is r
 own. The seat alarm lives in the services stack (its step policies act on the scalable targets
 there); CloudFront's and WAF's alarms live in the edge stack (us-east-1).
 
+Outside prod the night schedule stops every service; the one alarm here that the stop trips (the load
+balancer's own 5XX: with no target it answers 503) is muted exactly while the services are stopped
+(`stacks/night_mute.py`); every other alarm here treats the stopped services as no breach.
+
 Every alarm states what to check first, treats missing data deliberately and notifies its topic
 when it fires and when it recovers. The choices and the reasons are in the README (Observability).
 """
@@ -38,12 +42,14 @@ from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.naming import pascal_case
 from stacks.alerts_stack import alerts_prefix
+from stacks.backup_vault_stack import backup_vault_name, copy_vault_name
 from stacks.data_parameters import DataParameter, parameter_name
 from stacks.data_stack import DataStack
 from stacks.database_access import METRICS_NAMESPACE as MAINTENANCE_NAMESPACE
+from stacks.night_mute import night_mute_rules
 from stacks.platform_stack import PlatformStack
 from stacks.restore_drill import drill_state_machine_arn, drill_state_machine_name
-from stacks.services_stack import load_balancer_parameter_name
+from stacks.services_stack import load_balancer_parameter_name, target_group_parameter_name
 
 MINUTE = Duration.minutes(1)
 FIVE_MINUTES = Duration.minutes(5)
@@ -63,6 +69,10 @@ START_FAILURE_EVENTS = (
 )
 #: AWS Backup job states that mean no recovery point (or no copy) was made.
 BACKUP_JOB_FAILURES = ("FAILED", "ABORTED", "EXPIRED")
+#: How CloudTrail hands Secrets Manager's rotation events to EventBridge. RotationFailed is no API call (Secrets
+#: Manager emits it itself), which CloudTrail calls a service event; both kinds are matched, so that the rule does
+#: not depend on which of the two CloudTrail files it under.
+CLOUDTRAIL_DETAIL_TYPES = ("AWS Service Event via CloudTrail", "AWS API Call via CloudTrail")
 #: The maintenance function's Powertools service name (its metrics' `service` dimension).
 MAINTENANCE_SERVICE = "database-maintenance"
 #: One database alarm: construct id, name suffix, metric, threshold, comparison, periods, severity, what to check.
@@ -70,7 +80,7 @@ _Check = tuple[str, str, cloudwatch.IMetric, float, cloudwatch.ComparisonOperato
 
 
 class MonitoringStack(PlatformStack):
-    """Exposes ``alarms`` (by alarm name), ``dashboard`` and ``start_failures_rule``."""
+    """Exposes ``alarms`` (by alarm name), ``dashboard``, ``start_failures_rule`` and ``mute_rules``."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, data: DataStack, **kwargs: Any
@@ -85,7 +95,14 @@ class MonitoringStack(PlatformStack):
             for severity in Severity
         }
         self.alarms: dict[str, cloudwatch.Alarm] = {}
+        #: Alarms the night schedule's stop trips: muted while the services are stopped.
+        self.tripped_by_night: list[cloudwatch.Alarm] = []
         load_balancer = ssm.StringParameter.value_for_string_parameter(self, load_balancer_parameter_name(config.name))
+        self.target_groups = {
+            name: ssm.StringParameter.value_for_string_parameter(self, target_group_parameter_name(config.name, name))
+            for name, service in config.services.items()
+            if service.paths
+        }
         cache_group = ssm.StringParameter.value_for_string_parameter(
             self, parameter_name(config.name, DataParameter.CACHE_REPLICATION_GROUP_ID)
         )
@@ -105,7 +122,8 @@ class MonitoringStack(PlatformStack):
         self.key = kms.Key(
             self,
             "MonitoringKey",
-            description=f"ticketing {config.name}: the event logs (ECS service events, AWS Backup job failures)",
+            description=f"ticketing {config.name}: the event logs (ECS service events, AWS Backup job failures, "
+            "failed secret rotations)",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
@@ -113,12 +131,15 @@ class MonitoringStack(PlatformStack):
         self.event_log_names: list[str] = []
         self.start_failures_rule = self._start_failure_alarm()
         self.backup_failures_rule = self._backup_failure_alarm()
+        self.rotation_failures_rule = self._rotation_failure_alarm()
+        self._backup_freshness_alarms()
         self._restore_drill_alarm()
         self._event_log_delivery()
         self._database_alarms()
         self._cache_alarms()
         self._maintenance_alarms(maintenance_function, data.access.daily_tasks)
         self.dashboard = self._dashboard(load_balancer)
+        self.mute_rules = night_mute_rules(self, config, self.tripped_by_night)
 
     # --- Helpers ----------------------------------------------------------------------------------
     def _alarm(self, construct_id: str, slug: str, severity: Severity, **kwargs: Any) -> cloudwatch.Alarm:
@@ -129,6 +150,7 @@ class MonitoringStack(PlatformStack):
 
     # --- The ALB (the guide's HighErrorRate and HighLatency) -----------------------------------------
     def _load_balancer_alarms(self, load_balancer: str) -> None:
+        """The guide's two, the load balancer's own 5XX, and unhealthy targets per routed service."""
         limits = self.config.observability.load_balancer
         dimensions = {"LoadBalancer": load_balancer}
         self._alarm(
@@ -159,6 +181,48 @@ class MonitoringStack(PlatformStack):
             "database connections and replica lag (slow queries: Performance Insights, the weekly maintenance "
             "report), cache hit rate and memory, services' CPU at their max_tasks. No requests means no latency.",
         )
+        self.tripped_by_night.append(
+            self._alarm(
+                "LoadBalancer5xx",
+                "load-balancer-5xx",
+                Severity.CRITICAL,
+                metric=_metric("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", dimensions, "Sum", FIVE_MINUTES),
+                threshold=limits.elb_error_count,
+                comparison=GT,
+                evaluation_periods=1,
+                missing_data=NOT_BREACHING,
+                check_first=f"The load balancer itself answered more than {limits.elb_error_count} requests with 5XX "
+                "in 5 minutes: 503 when a target group has no healthy target (tasks stopped, crashing or failing "
+                "their health checks: see <service>-unhealthy-targets and tasks-below-desired), 502/504 when a "
+                "target reset the connection or did not answer within the idle timeout. The ALB's access logs (the "
+                "access-log bucket) give the elb_status_code and target per request. Muted while the night "
+                "schedule stops the services (no target: 503 by design).",
+            )
+        )
+        minutes = limits.unhealthy_target_minutes
+        for name, target_group in self.target_groups.items():
+            self._alarm(
+                f"{pascal_case(name)}UnhealthyTargets",
+                f"{name}-unhealthy-targets",
+                Severity.WARNING,
+                metric=_metric(
+                    "AWS/ApplicationELB",
+                    "UnHealthyHostCount",
+                    {"LoadBalancer": load_balancer, "TargetGroup": target_group},
+                    "Maximum",
+                    MINUTE,
+                ),
+                threshold=1,
+                comparison=GE,
+                evaluation_periods=minutes,
+                datapoints_to_alarm=minutes,
+                missing_data=NOT_BREACHING,
+                check_first=f"A target of {name}'s target group has failed its health checks for {minutes} minutes "
+                "(ECS replaces such tasks; one that keeps failing is a bad release, a dependency it cannot reach, or "
+                "a health check path that does not answer 200). The target group's Targets tab gives the reason per "
+                "target; the service's logs say why. Stopped services at night have no targets, which counts as none "
+                "unhealthy, so this alarm is never muted and sees a morning start whose tasks fail their checks.",
+            )
 
     # --- Bookings (the guide's custom metrics) -----------------------------------------------------
     def _booking_alarms(self) -> None:
@@ -284,6 +348,80 @@ class MonitoringStack(PlatformStack):
             "cause (a key policy, the vault lock's retention range, a quota) and start the copy again from the "
             "recovery point in the console.",
         )
+
+    def _rotation_failure_alarm(self) -> events.Rule:
+        """A rotation of a secret of this account and region that failed, seen as Secrets Manager's RotationFailed
+        event (CloudTrail hands it to EventBridge), recorded in a log group and counted by an alarm. The master
+        secret is the one secret here that rotates; a failed rotation leaves its current password in place (only
+        `finishSecret` moves AWSCURRENT), so nothing breaks at once, but the next attempt is a rotation interval
+        away and the secret's age grows."""
+        config = self.config
+        return self._event_alarm(
+            "RotationFailure",
+            "secret-rotation-failed",
+            log_group_name=f"/ticketing/{config.name}/secrets/rotation-failures",
+            rule_description=f"ticketing {config.name}: secret rotations that failed",
+            pattern=events.EventPattern(
+                source=["aws.secretsmanager"],
+                detail_type=list(CLOUDTRAIL_DETAIL_TYPES),
+                detail={"eventSource": ["secretsmanager.amazonaws.com"], "eventName": ["RotationFailed"]},
+            ),
+            severity=Severity.WARNING,
+            alarm_id="SecretRotationFailed",
+            check_first=f"A secret rotation failed (the database's master secret is the one that rotates, every "
+            f"{config.database.credential_rotation_days} days). The event is in the log group "
+            f"/ticketing/{config.name}/secrets/rotation-failures (which secret, additionalEventData); the rotation "
+            "function's own log names the failed step (createSecret, setSecret, testSecret, finishSecret). The "
+            "current password still works: fix the cause (the function's network path to the database or Secrets "
+            "Manager's endpoint, its permissions), then rotate again: aws secretsmanager rotate-secret --secret-id "
+            "<the secret>.",
+        )
+
+    def _backup_freshness_alarms(self) -> None:
+        """Backups that stop without failing (the plan or its selection gone, the instance replaced outside the
+        selection, a schedule that never starts): no new recovery point in the backup vault, no completed copy
+        into each copy vault, for `backups.recovery_point_hours` hours. AWS Backup publishes these counts only when
+        they are not zero, so an hour without one is missing data, and missing data is the breach. The copy jobs
+        run in this region (the source's) and are counted by their destination vault's name, so the copy vault in
+        the copy region is watched from here, beside the topics."""
+        config = self.config
+        hours = config.observability.backups.recovery_point_hours
+        vaults: list[tuple[str, str, str, str, str]] = [
+            ("NoRecoveryPoint", "no-recovery-point", "NumberOfRecoveryPointsCompleted", backup_vault_name(config.name),
+             f"No daily recovery point of the database reached the vault {backup_vault_name(config.name)} in "
+             f"{hours} hours, and no job failed (that would be backup-failures): the plan "
+             f"ticketing-{config.name}-database no longer selects the primary (after a restore under a new identifier "
+             "it selects the new one from its next run), the plan or its rule was changed or removed, or the job has "
+             "not finished yet. Check AWS Backup's Jobs page for today's job and the plan's resource assignment. "
+             "Expected on the first day after the first deploy, before the first daily point."),
+            ("NoBackupCopy", "no-backup-copy", "NumberOfCopyJobsCompleted", copy_vault_name(config.name),
+             f"No copy of a daily recovery point reached {copy_vault_name(config.name)} in "
+             f"{config.backup.copy_region} in {hours} hours: either no point was made (see no-recovery-point) or the "
+             "plan's copy action was removed or never starts. Check AWS Backup's Jobs page, Copy jobs tab, in this "
+             "region. Expected on the first day after the first deploy."),
+        ]  # fmt: skip
+        account = config.backup.backup_account
+        if account is not None:
+            vaults.append(
+                ("NoBackupAccountCopy", "no-backup-account-copy", "NumberOfCopyJobsCompleted", account.vault_name,
+                 f"No copy of a daily recovery point reached the backup account's vault {account.vault_name} "
+                 f"({account.account}) in {hours} hours: the copy action, the vault's access policy or the "
+                 "organization's cross-account backup setting changed. Check AWS Backup's Copy jobs tab here.")
+            )  # fmt: skip
+        for construct_id, slug, metric_name, vault, check_first in vaults:
+            self._alarm(
+                construct_id,
+                slug,
+                Severity.WARNING,
+                metric=_metric("AWS/Backup", metric_name, {"BackupVaultName": vault}, "Sum", HOUR),
+                threshold=1,
+                comparison=LT,
+                evaluation_periods=hours,
+                datapoints_to_alarm=hours,
+                # AWS Backup sends nothing for an hour without a point: that silence is what this alarm is for.
+                missing_data=cloudwatch.TreatMissingData.BREACHING,
+                check_first=check_first,
+            )
 
     def _restore_drill_alarm(self) -> None:
         """A restore drill that failed or timed out: its backups may not restore."""
@@ -606,6 +744,7 @@ class MonitoringStack(PlatformStack):
         bookings = config.observability.bookings
         seats = config.observability.seats
         services = list(config.services)
+        copy_region = config.backup.copy_region
 
         def per_service(
             metric_name: str, namespace: str = "AWS/ECS", statistic: str = "Average"
@@ -663,6 +802,24 @@ class MonitoringStack(PlatformStack):
                 _metric("AWS/ApplicationELB", "TargetResponseTime", alb, stat, MINUTE, label=stat)
                 for stat in ("p50", "p95", "p99")
             ], "seconds"),
+        )  # fmt: skip
+        dashboard.add_widgets(
+            graph("5XX count (load balancer, targets)", [
+                _metric("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb, "Sum", MINUTE, label="load balancer"),
+                _metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, "Sum", MINUTE, label="targets"),
+            ], "responses"),
+            graph("Unhealthy targets", [
+                _metric("AWS/ApplicationELB", "UnHealthyHostCount", {**alb, "TargetGroup": group}, "Maximum", MINUTE,
+                        label=name)
+                for name, group in self.target_groups.items()
+            ], "targets"),
+            graph("Recovery points and copies (per hour)", [
+                _metric("AWS/Backup", metric_name, {"BackupVaultName": vault}, "Sum", HOUR, label=label)
+                for metric_name, vault, label in (
+                    ("NumberOfRecoveryPointsCompleted", backup_vault_name(config.name), "recovery points"),
+                    ("NumberOfCopyJobsCompleted", copy_vault_name(config.name), f"copied to {copy_region}"),
+                )
+            ], "count"),
         )  # fmt: skip
         dashboard.add_widgets(
             graph("Booking success rate", [booking_success_rate(bookings.namespace, 1, MINUTE)], "%"),

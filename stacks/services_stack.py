@@ -77,6 +77,12 @@ def load_balancer_parameter_name(environment: str) -> str:
     return f"/ticketing/{environment}/services/load-balancer-full-name"
 
 
+def target_group_parameter_name(environment: str, service: str) -> str:
+    """The SSM parameter holding a routed service's target group full name (`targetgroup/<name>/<id>`): the
+    dimension of its health metrics (monitoring stack)."""
+    return f"/ticketing/{environment}/services/{service}/target-group-full-name"
+
+
 #: The tag a service runs from before its first image exists (never pulled: zero tasks).
 NO_IMAGE_TAG = "no-image-yet"
 _ARCHITECTURES = {"arm64": ecs.CpuArchitecture.ARM64, "x86_64": ecs.CpuArchitecture.X86_64}
@@ -447,6 +453,14 @@ class ServicesStack(PlatformStack):
             )
             rules = self.load_balancer.route(pascal_case(name), target_group=target_group, path_patterns=service.paths)
             microservice.attach_to(target_group, after=rules)
+            ssm.StringParameter(
+                scope,
+                "TargetGroupNameParameter",
+                parameter_name=target_group_parameter_name(self.config.name, name),
+                string_value=target_group.target_group_full_name,
+                description=f"ticketing {self.config.name}: {name}'s target group full name, the dimension of its "
+                "health metrics (monitoring stack)",
+            )
         return microservice
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_cdk import App, Stack, assertions, aws_cloudfront as cloudfront, aws_wafv2 as wafv2
+from hypothesis import given, settings, strategies as st
 
 from config.loader import validate_environment
 from stacks.edge_alarms import EdgeAlarms
-from tests.alarm_summary import alarm_rows
+from tests.alarm_summary import Watched, alarm_rows
 from tests.conftest import SynthesizedEnvironment
 from tests.test_config_validation import with_change
 
@@ -17,16 +19,25 @@ def edge_resources(env: SynthesizedEnvironment, kind: str) -> dict[str, dict[str
     return {k: r["Properties"] for k, r in env.template_json("Edge")["Resources"].items() if r["Type"] == kind}
 
 
+#: Per environment, by hand: requests in 5 minutes from which the 5xx rate is judged (config/<env>.toml).
+MIN_REQUESTS = {"dev": 20, "staging": 50, "prod": 200}
+
+
 def test_the_cloudfront_5xx_rate_pages_the_edge_critical_topic(env: SynthesizedEnvironment) -> None:
+    """Judged only from `edge.min_requests` requests in 5 minutes up: one error among a few at night is no outage."""
     prefix = f"ticketing-{env.config.name}-edge"
     (distribution,) = edge_resources(env, "AWS::CloudFront::Distribution")
     topics = {f"<ref:{k}>": t["TopicName"] for k, t in edge_resources(env, "AWS::SNS::Topic").items()}
     alarm = alarm_rows(env.template_json("Edge"))[f"{prefix}-5xx-rate"]
-    assert alarm.watched is not None
-    assert (alarm.watched.namespace, alarm.watched.metric, alarm.watched.statistic, alarm.watched.period) == (
-        "AWS/CloudFront", "5xxErrorRate", "Average", 300,
-    )  # fmt: skip
-    assert alarm.watched.dimensions == (f"DistributionId=<ref:{distribution}>", "Region=Global")
+    assert alarm.watched is None
+    minimum = MIN_REQUESTS[env.config.name]
+    assert alarm.expression == f"IF(FILL(requests, 0) >= {minimum}, FILL(rate, 0), 0)"
+    dimensions = (f"DistributionId=<ref:{distribution}>", "Region=Global")
+    assert alarm.inputs == (
+        ("rate", Watched("AWS/CloudFront", "5xxErrorRate", dimensions, "Average", 300)),
+        ("requests", Watched("AWS/CloudFront", "Requests", dimensions, "Sum", 300)),
+    )
+    assert f"from {minimum} requests" in alarm.description
     assert (alarm.evaluation_periods, alarm.datapoints, alarm.threshold) == (1, 1, 5)
     assert (alarm.comparison, alarm.missing) == ("GreaterThanThreshold", "notBreaching")
     assert [topics[a] for a in alarm.actions] == [f"{prefix}-critical"]
@@ -81,13 +92,12 @@ def test_outside_prod_the_5xx_rate_is_muted_exactly_while_the_services_are_stopp
     assert schedules == {"cron(0 20 * * MON,TUE,WED,THU)": "PT13H15M", "cron(0 20 * * FRI)": "P2DT13H15M"}
 
 
-def test_no_other_alarm_is_ever_muted(env: SynthesizedEnvironment) -> None:
-    """The seat alarm (its scaling would be suppressed), the task alarms and the start failures never are."""
+def test_no_other_edge_alarm_is_ever_muted(env: SynthesizedEnvironment) -> None:
+    """The WAF spike is no effect of the night stop (the main region's mutes: tests/test_monitoring_stack.py)."""
     muted: set[str] = set()
-    for stack in env.stacks:
-        for resource in env.template_json(stack.node.id)["Resources"].values():
-            if resource["Type"] == "AWS::CloudWatch::AlarmMuteRule":
-                muted.update(t["Ref"] for t in resource["Properties"]["MuteTargets"]["AlarmNames"])
+    for resource in env.template_json("Edge")["Resources"].values():
+        if resource["Type"] == "AWS::CloudWatch::AlarmMuteRule":
+            muted.update(t["Ref"] for t in resource["Properties"]["MuteTargets"]["AlarmNames"])
     edge_alarms = {k: a["AlarmName"] for k, a in edge_resources(env, "AWS::CloudWatch::Alarm").items()}
     assert {edge_alarms[m] for m in muted} <= {f"ticketing-{env.config.name}-edge-5xx-rate"}
 
@@ -133,3 +143,33 @@ def test_a_stop_after_midnight_mutes_until_the_same_mornings_start() -> None:
         "cron(0 1 * * TUE,WED,THU,FRI)": ("PT6H30M", "Asia/Seoul"),
         "cron(0 1 * * SAT)": ("P2DT6H30M", "Asia/Seoul"),
     }
+
+
+def judged(alarm_expression: str | None) -> int:
+    """The request count from which the synthesised 5xx-rate expression judges the rate."""
+    match = re.fullmatch(r"IF\(FILL\(requests, 0\) >= (\d+), FILL\(rate, 0\), 0\)", alarm_expression or "")
+    assert match, alarm_expression
+    return int(match.group(1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(requests=st.integers(min_value=1, max_value=10**7))
+def test_one_error_never_pages_whatever_the_traffic(platform: Any, requests: int) -> None:
+    """Every environment's synthesised alarm, evaluated as CloudWatch does for one 5xx among `requests`: below the
+    minimum the rate is not judged (0), above it one error is at most the threshold (GreaterThanThreshold)."""
+    for name in MIN_REQUESTS:
+        alarm = alarm_rows(platform(name).template_json("Edge"))[f"ticketing-{name}-edge-5xx-rate"]
+        assert alarm.threshold is not None
+        assert alarm.comparison == "GreaterThanThreshold"
+        rate = 100 / requests  # CloudFront's 5xxErrorRate for the period
+        value = rate if requests >= judged(alarm.expression) else 0
+        assert not value > alarm.threshold, (name, requests, value)
+
+
+def test_an_outage_at_the_minimum_traffic_pages(platform: Any) -> None:
+    """The gate is no blindfold: every request failing at exactly the minimum count crosses the threshold."""
+    for name in MIN_REQUESTS:
+        alarm = alarm_rows(platform(name).template_json("Edge"))[f"ticketing-{name}-edge-5xx-rate"]
+        assert alarm.threshold is not None
+        assert judged(alarm.expression) == MIN_REQUESTS[name]
+        assert alarm.threshold < 100  # 100 % of the minimum requests failing is above it

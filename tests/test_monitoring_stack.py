@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import assertions
 
+from config.loader import validate_environment
+from stacks.platform_app import build_app, feature_flags, new_app
+from stacks.platform_stage import PlatformStage
 from tests.alarm_summary import AlarmRow, Watched, alarm_rows, show
 from tests.conftest import SynthesizedEnvironment
+from tests.test_config_validation import with_change
 
 SERVICES = ("api-gateway", "events", "auth", "inventory", "bookings")
 GIB = 1024**3
@@ -32,6 +38,10 @@ ACCOUNTS = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333
 #: The restore drill's state machine, by its fixed name (stacks/restore_drill.py).
 DRILL_ARN = "arn:aws:states:ap-northeast-2:{account}:stateMachine:ticketing-{env}-restore-drill"
 MAINTENANCE_TASKS = {"vacuum": True, "partitions": True, "report": False}  # task -> daily
+#: The services with ALB paths in services.toml: each has a target group, and so an unhealthy-target alarm.
+ROUTED_SERVICES = ("api-gateway",)
+#: backup.recovery_point_hours' default: a day plus two hours of the daily job's spread, in hourly periods.
+RECOVERY_POINT_HOURS = 26
 
 
 def w(namespace: str, metric: str, dimensions: dict[str, str], statistic: str, period: int) -> Watched:
@@ -77,6 +87,8 @@ def expected_alarms(env: str) -> dict[str, AlarmRow]:
             1, 10, "GreaterThanThreshold", "notBreaching", critical),
         row(f"{p}-high-latency", w("AWS/ApplicationELB", "TargetResponseTime", lb, "p95", 300),
             2, 0.5, "GreaterThanThreshold", "notBreaching", warning),
+        row(f"{p}-load-balancer-5xx", w("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb, "Sum", 300),
+            1, 10, "GreaterThanThreshold", "notBreaching", critical),
         row(f"{p}-booking-success-rate", None, 1, 95, "LessThanThreshold", "notBreaching", critical,
             expression="IF(FILL(success, 0) + FILL(failure, 0) >= 20, "
             "100 * FILL(success, 0) / (FILL(success, 0) + FILL(failure, 0)), 100)",
@@ -90,12 +102,26 @@ def expected_alarms(env: str) -> dict[str, AlarmRow]:
         row(f"{p}-backup-failures",
             w("AWS/Events", "MatchedEvents", {"RuleName": f"{p}-backup-failures"}, "Sum", 300),
             1, 1, "GreaterThanOrEqualToThreshold", "notBreaching", warning),
+        row(f"{p}-secret-rotation-failed",
+            w("AWS/Events", "MatchedEvents", {"RuleName": f"{p}-secret-rotation-failed"}, "Sum", 300),
+            1, 1, "GreaterThanOrEqualToThreshold", "notBreaching", warning),
+        row(f"{p}-no-recovery-point",
+            w("AWS/Backup", "NumberOfRecoveryPointsCompleted", {"BackupVaultName": f"{p}-backups"}, "Sum", 3600),
+            RECOVERY_POINT_HOURS, 1, "LessThanThreshold", "breaching", warning),
+        row(f"{p}-no-backup-copy",
+            w("AWS/Backup", "NumberOfCopyJobsCompleted", {"BackupVaultName": f"{p}-copies"}, "Sum", 3600),
+            RECOVERY_POINT_HOURS, 1, "LessThanThreshold", "breaching", warning),
         row(f"{p}-restore-drill-failed", None, 1, 1, "GreaterThanOrEqualToThreshold", "notBreaching", warning,
             expression="failed + timedout",
             inputs={name: w("AWS/States", metric, {"StateMachineArn": DRILL_ARN.format(env=env, account=ACCOUNTS[env])},
                             "Sum", 300)
                     for name, metric in (("failed", "ExecutionsFailed"), ("timedout", "ExecutionsTimedOut"))}),
     ]  # fmt: skip
+    for service in ROUTED_SERVICES:
+        target_group = {**lb, "TargetGroup": f"<ssm:/ticketing/{env}/services/{service}/target-group-full-name>"}
+        rows.append(row(f"{p}-{service}-unhealthy-targets", w("AWS/ApplicationELB", "UnHealthyHostCount", target_group,
+                                                               "Maximum", 60),
+                        5, 1, "GreaterThanOrEqualToThreshold", "notBreaching", warning))  # fmt: skip
     for service in SERVICES:
         ecs = {"ClusterName": p, "ServiceName": service}
         rows += [
@@ -244,16 +270,28 @@ def test_the_monitoring_stack_reads_other_stacks_only_through_ssm(env: Synthesiz
             f"/ticketing/{name}/data/cache/replication-group-id",
             f"/ticketing/{name}/data/maintenance/function-name",
             f"/ticketing/{name}/services/load-balancer-full-name",
+            *(f"/ticketing/{name}/services/{service}/target-group-full-name" for service in ROUTED_SERVICES),
         ]
     )
     services = env.template_json("Services")["Resources"]
-    (alb_parameter,) = [
-        r["Properties"]
+    parameters = {
+        r["Properties"]["Name"]: r["Properties"]["Value"]
         for r in services.values()
-        if r["Type"] == "AWS::SSM::Parameter" and r["Properties"]["Name"].endswith("load-balancer-full-name")
-    ]
+        if r["Type"] == "AWS::SSM::Parameter"
+    }
     (alb,) = [k for k, r in services.items() if r["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer"]
-    assert alb_parameter["Value"] == {"Fn::GetAtt": [alb, "LoadBalancerFullName"]}
+    assert parameters[f"/ticketing/{name}/services/load-balancer-full-name"] == {
+        "Fn::GetAtt": [alb, "LoadBalancerFullName"]
+    }
+    # Every target group the services stack creates is named in SSM by its service, and only those.
+    groups = {k for k, r in services.items() if r["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup"}
+    published = {
+        value["Fn::GetAtt"][0]
+        for key, value in parameters.items()
+        if key.endswith("/target-group-full-name") and value["Fn::GetAtt"][1] == "TargetGroupFullName"
+    }
+    assert published == groups
+    assert len(groups) == len(ROUTED_SERVICES) == len([s for s in env.config.services.values() if s.paths])
 
 
 def test_a_failed_start_is_seen_in_ecs_events_of_this_cluster(env: SynthesizedEnvironment) -> None:
@@ -296,7 +334,11 @@ def test_failed_backup_and_copy_jobs_are_logged_and_alarmed(env: SynthesizedEnvi
     name = env.config.name
     resources = env.template_json("Monitoring")["Resources"]
     rules = {r["Properties"]["Name"]: r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"}
-    assert sorted(rules) == [f"ticketing-{name}-backup-failures", f"ticketing-{name}-service-start-failures"]
+    assert sorted(rules) == [
+        f"ticketing-{name}-backup-failures",
+        f"ticketing-{name}-secret-rotation-failed",
+        f"ticketing-{name}-service-start-failures",
+    ]
     rule = rules[f"ticketing-{name}-backup-failures"]
     assert rule["EventPattern"] == {
         "source": ["aws.backup"],
@@ -308,15 +350,115 @@ def test_failed_backup_and_copy_jobs_are_logged_and_alarmed(env: SynthesizedEnvi
     assert resources[group_id]["Properties"]["LogGroupName"] == f"/ticketing/{name}/backup/job-failures"
     (policy,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::ResourcePolicy"]
     (statement,) = json.loads(show(policy["PolicyDocument"], {}))["Statement"]
-    assert len(statement["Resource"]) == 2  # one delivery policy for both event logs (an account holds 10)
+    assert len(statement["Resource"]) == 3  # one delivery policy for every event log (an account holds 10)
     assert f"<getatt:{group_id}.Arn>" in statement["Resource"]
 
 
-def test_no_alarm_of_the_main_region_is_muted(env: SynthesizedEnvironment) -> None:
-    """The night schedule's zero tasks breaches none of them (missing data, desired 0): nothing to mute."""
-    for stack in ("Monitoring", "Alerts", "Services"):
-        kinds = {r["Type"] for r in env.template_json(stack)["Resources"].values()}
-        assert "AWS::CloudWatch::AlarmMuteRule" not in kinds, stack
+def test_a_failed_secret_rotation_is_logged_and_alarmed(env: SynthesizedEnvironment) -> None:
+    """Secrets Manager's RotationFailed reaches EventBridge through CloudTrail (it is no API call): matched by its
+    event source and name under either CloudTrail detail type, logged, counted, told to the warning topic."""
+    name = env.config.name
+    resources = env.template_json("Monitoring")["Resources"]
+    (rule,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Events::Rule" and r["Properties"]["Name"] == f"ticketing-{name}-secret-rotation-failed"
+    ]
+    assert rule["EventPattern"] == {
+        "source": ["aws.secretsmanager"],
+        "detail-type": ["AWS Service Event via CloudTrail", "AWS API Call via CloudTrail"],
+        "detail": {"eventSource": ["secretsmanager.amazonaws.com"], "eventName": ["RotationFailed"]},
+    }
+    (target,) = rule["Targets"]
+    group = resources[target["Arn"]["Fn::GetAtt"][0]]["Properties"]
+    assert group["LogGroupName"] == f"/ticketing/{name}/secrets/rotation-failures"
+    assert group["RetentionInDays"] == env.config.compute.log_retention_days
+    alarm = alarm_rows(env.template_json("Monitoring"))[f"ticketing-{name}-secret-rotation-failed"]
+    assert alarm.actions == (f"ticketing-{name}-warning",)
+    assert str(env.config.database.credential_rotation_days) in alarm.description
+
+
+def test_backups_that_silently_stop_alarm_within_about_a_day(env: SynthesizedEnvironment) -> None:
+    """No recovery point in the backup vault, no completed copy into the copy vault: hourly periods, 26 of them
+    in a row (CloudWatch evaluates more than a day only with periods of an hour or more, and at most 7 days),
+    and an hour without any count (AWS Backup publishes none then) is a breach."""
+    name = env.config.name
+    rows = alarm_rows(env.template_json("Monitoring"))
+    vaults = {
+        template: [
+            r["Properties"]["BackupVaultName"]
+            for r in env.template_json(template)["Resources"].values()
+            if r["Type"] == "AWS::Backup::BackupVault"
+        ]
+        for template in ("BackupVault", "BackupCopies")
+    }
+    for alarm_name, metric, (vault,) in (
+        (f"ticketing-{name}-no-recovery-point", "NumberOfRecoveryPointsCompleted", vaults["BackupVault"]),
+        (f"ticketing-{name}-no-backup-copy", "NumberOfCopyJobsCompleted", vaults["BackupCopies"]),
+    ):
+        alarm = rows[alarm_name]
+        assert alarm.watched is not None, alarm_name
+        assert alarm.watched == w("AWS/Backup", metric, {"BackupVaultName": vault}, "Sum", 3600), alarm_name
+        assert (alarm.evaluation_periods, alarm.datapoints) == (26, 26), alarm_name
+        assert 24 < alarm.evaluation_periods * alarm.watched.period / 3600 <= 7 * 24
+        assert (alarm.comparison, alarm.threshold, alarm.missing) == ("LessThanThreshold", 1, "breaching")
+        assert alarm.actions == alarm.ok_actions == (f"ticketing-{name}-warning",)
+    assert not any("backup-account" in alarm_name for alarm_name in rows)  # no backup account in these configs
+
+
+@pytest.mark.slow  # one more App: prod with a vault in a separate backup account
+def test_a_backup_account_vault_gets_its_own_copy_alarm(tmp_path: Path) -> None:
+    """Its copy jobs run in the main region too and are counted by the destination vault's name."""
+    data = with_change("prod", "backup.backup_account", {"account": "444444444444", "vault_name": "prod-vault"})
+    config = validate_environment(data, source="prod.toml", expected_name="prod")
+    app = build_app([config], new_app(outdir=str(tmp_path), context=feature_flags()))
+    stage = next(child for child in app.node.children if isinstance(child, PlatformStage))
+    rows = alarm_rows(dict(assertions.Template.from_stack(stage.monitoring).to_json()))
+    alarm = rows["ticketing-prod-no-backup-account-copy"]
+    assert alarm.watched == w("AWS/Backup", "NumberOfCopyJobsCompleted", {"BackupVaultName": "prod-vault"}, "Sum", 3600)
+    assert (alarm.evaluation_periods, alarm.datapoints, alarm.missing) == (26, 26, "breaching")
+    assert "444444444444" in alarm.description
+
+
+#: The alarms the night schedule's stop trips, by design: with no target the ALB answers 503 (its own 5XX), and
+#: CloudFront passes those on (its 5xx rate). Every other alarm treats stopped services as no breach.
+TRIPPED_BY_THE_NIGHT = ("load-balancer-5xx", "edge-5xx-rate")
+
+
+def mute_rules(env: SynthesizedEnvironment, stack: str) -> list[tuple[list[str], dict[str, str]]]:
+    """Each mute rule of `stack`: the names of the alarms it mutes and its schedule."""
+    template = env.template_json(stack)
+    names = {k: show(r["Properties"]["AlarmName"], {}) for k, r in template["Resources"].items()
+             if r["Type"] == "AWS::CloudWatch::Alarm"}  # fmt: skip
+    return [
+        ([names[t["Ref"]] for t in r["Properties"]["MuteTargets"]["AlarmNames"]], r["Properties"]["Rule"]["Schedule"])
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::AlarmMuteRule"
+    ]
+
+
+def test_exactly_the_alarms_the_night_stop_trips_are_muted_while_the_services_are_stopped(
+    env: SynthesizedEnvironment,
+) -> None:
+    """Outside prod the load balancer's own 5XX is muted in the main region with the same windows as the edge's
+    5xx rate in us-east-1; nothing else anywhere, and nothing at all in prod (no night schedule)."""
+    name = env.config.name
+    muted = {stack.node.id: mute_rules(env, stack.node.id) for stack in env.stacks}
+    if env.config.is_production:
+        assert all(rules == [] for rules in muted.values())
+        return
+    names = {alarm for rules in muted.values() for alarms, _ in rules for alarm in alarms}
+    assert names == {f"ticketing-{name}-{suffix}" for suffix in TRIPPED_BY_THE_NIGHT}
+    assert {stack for stack, rules in muted.items() if rules} == {"Monitoring", "Edge"}
+    assert all(alarms == [f"ticketing-{name}-load-balancer-5xx"] for alarms, _ in muted["Monitoring"])
+    schedules = sorted(json.dumps(schedule, sort_keys=True) for _, schedule in muted["Monitoring"])
+    assert schedules == sorted(json.dumps(schedule, sort_keys=True) for _, schedule in muted["Edge"])
+    assert len(schedules) == 2  # weekdays and the weekend (the committed schedule stops on weekends)
+    # A muted alarm's actions are suppressed: none of them may scale anything (only topics act on them).
+    for stack in ("Monitoring", "Edge"):
+        for alarm_name, alarm in alarm_rows(env.template_json(stack)).items():
+            if alarm_name in names:
+                assert set(alarm.actions) == set(alarm.ok_actions), alarm_name
 
 
 def dashboard_body(env: SynthesizedEnvironment) -> dict[str, Any]:
@@ -334,6 +476,12 @@ def dashboard_body(env: SynthesizedEnvironment) -> dict[str, Any]:
         ("Requests per second", ["RequestCount"]),
         ("Error rate (target 5XX)", ["HTTPCode_Target_5XX_Count", "RequestCount"]),
         ("Response time", ["p50", "p95", "p99", "TargetResponseTime"]),
+        ("5XX count (load balancer, targets)", ["HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count"]),
+        ("Unhealthy targets", ["UnHealthyHostCount", *ROUTED_SERVICES, "target-group-full-name"]),
+        (
+            "Recovery points and copies (per hour)",
+            ["NumberOfRecoveryPointsCompleted", "NumberOfCopyJobsCompleted", "-backups", "-copies"],
+        ),
         ("Booking success rate", ["BookingAttempts", "success", "failure"]),
         ("Service CPU", ["CPUUtilization", *SERVICES]),
         ("Service memory", ["MemoryUtilization", *SERVICES]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from config import ConfigError
 from config.aws_offerings import postgres_instance_classes
@@ -36,6 +37,17 @@ INVALID_OBSERVABILITY = [
     ("grace-beyond-two-hours", "dev", "observability.morning_grace_minutes", 180, "observability.morning_grace_minutes = 180: must be 0 to 120 minutes"),
     ("unknown-threshold-key", "dev", "observability.database", {"cpu": 80}, "observability.database.cpu: unknown key; allowed here: connections_percent, cpu_percent, free_storage_percent"),
     ("band-too-narrow", "dev", "observability.edge", {"waf_blocked_band_width": 0}, "observability.edge.waf_blocked_band_width = 0: must be 1 to 10 standard deviations"),
+    # One 5xx among fewer than 100 / error_rate_percent requests is already above the rate: refused.
+    ("edge-judged-from-too-few", "dev", "observability.edge", {"error_rate_percent": 5, "min_requests": 19}, "observability.edge.min_requests = 19: must be at least 20 (100 / error_rate_percent 5): with fewer requests a single 5xx answer is already above the rate and pages"),
+    ("edge-judged-from-too-few-rounded-up", "dev", "observability.edge", {"error_rate_percent": 3, "min_requests": 33}, "observability.edge.min_requests = 33: must be at least 34 (100 / error_rate_percent 3)"),
+    ("edge-min-requests-zero", "dev", "observability.edge", {"min_requests": 0}, "observability.edge.min_requests = 0: must be 1 to 1000000000"),
+    ("edge-min-requests-as-text", "dev", "observability.edge", {"min_requests": "20"}, "observability.edge.min_requests = '20': must be a whole number"),
+    ("elb-errors-zero", "dev", "observability.load_balancer", {"elb_error_count": 0}, "observability.load_balancer.elb_error_count = 0: must be 1 to 1000000000"),
+    ("unhealthy-one-minute", "dev", "observability.load_balancer", {"unhealthy_target_minutes": 1}, "observability.load_balancer.unhealthy_target_minutes = 1: must be 2 to 60 minutes"),
+    # A daily plan: a day is no window; CloudWatch evaluates at most 7 days (evaluation periods x period).
+    ("recovery-point-within-a-day", "dev", "observability.backups", {"recovery_point_hours": 24}, "observability.backups.recovery_point_hours = 24: must be 25 to 168 hours"),
+    ("recovery-point-beyond-a-week", "prod", "observability.backups", {"recovery_point_hours": 169}, "observability.backups.recovery_point_hours = 169: must be 25 to 168 hours"),
+    ("backups-unknown-key", "dev", "observability.backups", {"hours": 26}, "observability.backups.hours: unknown key; allowed here: recovery_point_hours"),
 ]  # fmt: skip
 
 
@@ -62,6 +74,24 @@ def test_thresholds_default_to_the_guide() -> None:
     assert o.seats.scale_out_services == ("inventory", "bookings")
     assert o.bookings.namespace == "Ticketing/Bookings"  # the guide's put_metric_data namespace
     assert o.warning_emails == ()
+    assert (o.load_balancer.elb_error_count, o.load_balancer.unhealthy_target_minutes) == (10, 5)
+    assert (o.edge.error_rate_percent, o.edge.min_requests) == (5, 100)
+    assert o.backups.recovery_point_hours == 26
+
+
+@settings(max_examples=300, deadline=None)
+@given(rate=st.integers(min_value=1, max_value=100), minimum=st.integers(min_value=1, max_value=10_000))
+def test_the_edge_minimum_is_accepted_exactly_when_one_error_stays_within_the_rate(rate: int, minimum: int) -> None:
+    """Accepted iff one 5xx among `minimum` requests (100 / minimum %) is not above `rate` %."""
+    data = with_change("dev", "observability.edge", {"error_rate_percent": rate, "min_requests": minimum})
+    one_error_within_rate = rate * minimum >= 100  # 100 / minimum % <= rate %
+    if one_error_within_rate:
+        config = validate_environment(data, source="dev.toml", expected_name="dev")
+        assert config.observability.edge.min_requests == minimum
+        return
+    with pytest.raises(ConfigError) as caught:
+        validate_environment(data, source="dev.toml", expected_name="dev")
+    assert any(p.startswith(f"dev.toml: observability.edge.min_requests = {minimum}:") for p in caught.value.problems)
 
 
 def test_every_instance_class_the_schema_admits_has_a_known_memory() -> None:
