@@ -40,6 +40,7 @@ from tools.preflight.bootstrap import check_bootstrap
 from tools.preflight.deployment import Deployment, read_deployment
 from tools.preflight.images import check_images, check_secrets
 from tools.preflight.manual import check_cloudfront_enabled
+from tools.preflight.permissions import FIX_ACTIONS, READ_ACTIONS, UNAUTHORISED_CALLS
 from tools.preflight.prerequisites import check_certificates, check_ecs_role, check_hosted_zone
 from tools.preflight.quotas import (
     CACHE_NODES,
@@ -69,12 +70,21 @@ class Account:
     without_credentials: set[str] = field(default_factory=set)
     #: Whether every stubbed answer must have been asked for (not when a run stops part-way on purpose).
     verify: bool = True
+    #: Every call made, as an IAM action (`service:Operation`).
+    calls: list[str] = field(default_factory=list)
 
     def client(self, service: str, region: str) -> Any:
         if service in self.without_credentials:
             return _client_without_credentials(service, region)
         if (service, region) not in self.clients:
-            self.clients[(service, region)] = boto3.client(service, region_name=region)
+            client = boto3.client(service, region_name=region)
+            prefix = client.meta.service_model.signing_name
+
+            def record(model: Any, **_: Any) -> None:
+                self.calls.append(f"{prefix}:{model.name}")
+
+            client.meta.events.register("before-call", record)
+            self.clients[(service, region)] = client
         return self.clients[(service, region)]
 
     def stub(self, service: str, region: str) -> Stubber:
@@ -491,7 +501,10 @@ def test_fargate_vcpu_at_max_tasks_against_both_quotas(account: Account, running
 
 def test_ecs_service_linked_role(account: Account, deployment: Deployment) -> None:
     one(check_ecs_role(deployment, account.client, fix=False)[0], Outcome.FAIL, "does not exist", "FIX=1")
+    account.calls.clear()
     one(check_ecs_role(deployment, account.client, fix=True)[0], Outcome.PASS, "created")
+    assert "iam:CreateServiceLinkedRole" in account.calls
+    assert set(account.calls) <= set(READ_ACTIONS) | set(FIX_ACTIONS)
     one(check_ecs_role(deployment, account.client, fix=False)[0], Outcome.PASS, "exists")
 
 
@@ -721,6 +734,15 @@ def test_a_ready_account_passes_with_one_line_per_check(account: Account, deploy
     ):  # fmt: skip
         assert expected in names, expected
     assert [c.outcome for c in checks if c.outcome is not Outcome.PASS] == [Outcome.MANUAL]  # CloudFront enabled
+
+
+def test_a_run_calls_only_the_documented_read_actions(account: Account, deployment: Deployment) -> None:
+    ready = ready_account(account, deployment)
+    account.calls.clear()  # what preparing the account called
+    run_checks(ready, account.client, echo=lambda line: None)
+    called = set(account.calls)
+    assert called <= set(READ_ACTIONS) | set(UNAUTHORISED_CALLS), called - set(READ_ACTIONS)
+    assert len(called) >= len(READ_ACTIONS) // 2  # the run reached most of them (the rest: deployed stacks, images)
 
 
 def test_an_empty_account_fails_with_what_to_do(
