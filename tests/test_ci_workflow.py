@@ -111,3 +111,32 @@ def test_the_deploy_rolls_back_a_failure_and_outlives_the_default_session(workfl
     (credentials,) = [s for s in steps(workflow, "deploy") if "configure-aws-credentials" in str(s.get("uses"))]
     assert credentials["with"]["role-duration-seconds"] >= 4 * 3600
     assert workflow["jobs"]["deploy"]["timeout-minutes"] * 60 <= credentials["with"]["role-duration-seconds"]
+
+
+def _deploy_step_index(deploy: list[dict[str, Any]], text: str) -> int:
+    (index,) = [i for i, step in enumerate(deploy) if text in str(step.get("run", ""))]
+    return index
+
+
+def test_the_deploy_job_guards_a_first_deploy_then_runs_preflight_before_cdk_deploy(workflow: dict[str, Any]) -> None:
+    """The guard (a tested tool, not inline shell) stops the job when the environment has no deployed data
+    stack; preflight then checks the account; only then `cdk deploy`. Neither can be skipped or ignored."""
+    deploy = steps(workflow, "deploy")
+    credentials = next(i for i, s in enumerate(deploy) if "configure-aws-credentials" in str(s.get("uses")))
+    guard = _deploy_step_index(deploy, "tools.deploy_guard")
+    preflight = _deploy_step_index(deploy, "make preflight")
+    cdk_deploy = _deploy_step_index(deploy, "cdk deploy")
+    assert credentials < guard < preflight < cdk_deploy
+    assert deploy[guard]["run"].strip() == ".venv/bin/python -m tools.deploy_guard --env ${{ matrix.environment }}"
+    assert deploy[preflight]["run"].strip() == "make preflight ENV=${{ matrix.environment }}"
+    for step in (deploy[guard], deploy[preflight]):
+        assert "if" not in step
+        assert not step.get("continue-on-error")
+        assert "\n" not in step["run"].strip()  # one command: the logic lives in the tool and its tests
+
+
+def test_the_guard_runs_after_the_set_up_it_needs(workflow: dict[str, Any]) -> None:
+    """The guard runs from .venv (make setup), which the deploy job builds itself (no artifact is shared)."""
+    deploy = steps(workflow, "deploy")
+    setup = _deploy_step_index(deploy, "make setup")
+    assert setup < _deploy_step_index(deploy, "tools.deploy_guard")
