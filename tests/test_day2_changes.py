@@ -9,7 +9,10 @@ exactly what the change means to remove. Slow tier: a synth and a CLI run per ch
 from __future__ import annotations
 
 import copy
+import json
+import os
 import re
+import subprocess
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +28,7 @@ from stacks.platform_app import build_app, feature_flags, new_app
 from tests.conftest import SynthesizedEnvironment
 from tools.cli_diff import diff_stack
 from tools.compliance_report import stack_artifacts
+from tools.replacement_rules import create_only
 
 pytestmark = pytest.mark.slow
 
@@ -84,8 +88,6 @@ def test_fewer_read_replicas_remove_exactly_the_last_replica(
     assert all("Replica2" in line for line in removed), removed
     assert not [line for line in changed_lines(output) if "replace" in line.lower()], output
     # ...and CloudFormation can carry the removal out: the removed replica was never deletion-protected.
-    import json
-
     template = json.loads(template_of(before, "Dev/Data").read_text(encoding="utf-8"))
     replica2 = next(r for k, r in template["Resources"].items() if k.startswith("PostgresReplica2") and
                     r["Type"] == "AWS::RDS::DBInstance")  # fmt: skip
@@ -164,3 +166,126 @@ def test_adding_a_service_is_config_only_and_adds_without_replacing(
     # The bootstrap runs again with the new database in its spec; the proxy may log in as the new role.
     assert "ticketing_search" in output
     assert "svc_search" in output
+
+
+# --- Through `make diff`, as a platform engineer reviews a change ----------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+
+def make_diff(baseline: Path, current: Path, environment: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"}
+    command = ["make", "--no-print-directory", "diff", f"OUT={current}", f"BASELINE={baseline}", f"ENV={environment}"]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
+
+def stack_lines(output: str) -> dict[str, tuple[str, list[str], list[str]]]:
+    """Per stack `make diff` printed: (its counts, the changed IDs, the replaced IDs)."""
+    stacks: dict[str, tuple[str, list[str], list[str]]] = {}
+    current = ""
+    for line in output.splitlines():
+        header = re.match(r"^== ([\w-]+) \([^)]*\)(?: \(.*\))?: (.*)$", line)
+        if header:
+            current = header[1]
+            stacks[current] = (header[2], [], [])
+        elif line.startswith("   changed: "):
+            stacks[current][1].append(line.removeprefix("   changed: "))
+        elif line.startswith("   replaced: "):
+            stacks[current][2].append(line.removeprefix("   replaced: "))
+    return stacks
+
+
+def named_unsafe(stderr: str) -> set[tuple[str, str]]:
+    """(stack, logical ID) of every unsafe change `make diff` names."""
+    return set(re.findall(r"^  - ([\w-]+): AWS::\w+::\w+ (\w+) ", stderr, flags=re.MULTILINE))
+
+
+def test_a_retention_change_changes_only_the_backup_plan(
+    platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
+) -> None:
+    """AWS Backup's continuous rule owns the primary's retention: a new database.backup_retention_days changes the
+    plan's rule and nothing else (the instance states no BackupRetentionPeriod, which RDS would refuse)."""
+    before = platform("staging")
+    days = before.config.database.backup_retention_days
+    after = synth_changed("staging", tmp_path, database__backup_retention_days=days + 7 if days <= 28 else days - 7)
+    result = make_diff(before.outdir, after, "staging")
+    assert result.returncode == 0, result.stdout + result.stderr
+    stacks = stack_lines(result.stdout)
+    assert stacks, result.stdout
+    changed = {(stack, logical_id) for stack, (_, ids, _) in stacks.items() for logical_id in ids}
+    replaced = [logical_id for _, (_, _, ids) in stacks.items() for logical_id in ids]
+    plan = next(k for k, r in json.loads(template_of(after, "Staging/Data").read_text())["Resources"].items()
+                if r["Type"] == "AWS::Backup::BackupPlan")  # fmt: skip
+    assert changed == {("ticketing-staging-data", plan)}, result.stdout
+    assert replaced == []
+    assert stacks["ticketing-staging-data"][0] == "0 added, 1 changed, 0 replaced, 0 removed"
+
+
+#: What the README's restore runbook says each listed ID is named in: the condition column, word for word.
+WHEN = {
+    "primary": "always",
+    "replica": "`read_replicas` ≥ {n}",
+    "primary-logs": "log groups retained (staging, prod)",
+    "replica-logs": "`read_replicas` ≥ {n}, log groups retained (staging, prod)",
+}
+
+
+def runbook_ids() -> dict[str, str]:
+    """The logical IDs the README's restore runbook lists, with the condition it gives for each."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### Runbook: restore the primary into the stack", 1)[1].split("\n### ", 1)[0]
+    return dict(re.findall(r"^\| `(Postgres\w+)` \| ([^|]+?) \|", section, flags=re.MULTILINE))
+
+
+def expected_when(logical_id: str) -> str:
+    replica = re.match(r"PostgresReplica(\d)", logical_id)
+    logs = "Logs" in logical_id or "LogGroup" in logical_id
+    kind = ("replica" if replica else "primary") + ("-logs" if logs else "")
+    return WHEN[kind].format(n=replica[1] if replica else "")
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_a_restore_replaces_the_primary_and_replicas_never_the_proxy(
+    platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path, name: str
+) -> None:
+    """restore_from with a new suffix: `make diff` names the primary, each replica and (where they are retained)
+    their log groups, exactly the IDs the README's runbook lists for that environment; the proxy keeps its name
+    and its target group re-targets in place (DBInstanceIdentifiers is not create-only); the proxy's endpoint,
+    which services read as database/writer-host, is unchanged."""
+    before = platform(name)
+    restore = {"snapshot_arn": f"arn:aws:rds:{before.config.region}:{before.config.account}:snapshot:awsbackup:job-1",
+               "identifier_suffix": "r1"}  # fmt: skip
+    after = synth_changed(name, tmp_path, database__restore_from=restore)
+    result = make_diff(before.outdir, after, name)
+    assert result.returncode != 0, result.stdout
+    data = f"ticketing-{name}-data"
+    named = named_unsafe(result.stderr)
+    assert {stack for stack, _ in named} == {data}, result.stderr
+    listed = runbook_ids()
+    assert listed, "the README's restore runbook lists no logical IDs"
+    for logical_id, when in listed.items():
+        assert when == expected_when(logical_id), (logical_id, when)
+    replicas = before.config.database.read_replicas
+    retained = not before.config.is_disposable
+    applies = {
+        logical_id
+        for logical_id in listed
+        if int((re.match(r"PostgresReplica(\d)", logical_id) or [0, 0])[1]) <= replicas
+        and (retained or not ("Logs" in logical_id or "LogGroup" in logical_id))
+    }
+    assert {logical_id for _, logical_id in named} == applies, result.stderr
+
+    old = json.loads(template_of(before.outdir, f"{before.stage.node.id}/Data").read_text(encoding="utf-8"))
+    new = json.loads(template_of(after, f"{before.stage.node.id}/Data").read_text(encoding="utf-8"))
+    (proxy,) = [k for k, r in new["Resources"].items() if r["Type"] == "AWS::RDS::DBProxy"]
+    (targets,) = [k for k, r in new["Resources"].items() if r["Type"] == "AWS::RDS::DBProxyTargetGroup"]
+    assert proxy not in stack_lines(result.stdout)[data][2], result.stdout
+    assert new["Resources"][proxy]["Properties"]["DBProxyName"] == old["Resources"][proxy]["Properties"]["DBProxyName"]
+    (primary,) = [i for _, i in named if re.fullmatch(r"PostgresPrimary[0-9A-F]{8}", i)]
+    assert new["Resources"][targets]["Properties"]["DBInstanceIdentifiers"] == [{"Ref": primary}]
+    always, conditional = create_only("AWS::RDS::DBProxyTargetGroup", before.config.region)
+    assert "DBInstanceIdentifiers" not in always + conditional
+    parameters = [r["Properties"] for r in new["Resources"].values() if r["Type"] == "AWS::SSM::Parameter"]
+    writer = [p["Value"] for p in parameters if str(p["Name"]).endswith("/database/writer-host")]
+    assert writer == [{"Fn::GetAtt": [proxy, "Endpoint"]}]

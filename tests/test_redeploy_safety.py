@@ -86,3 +86,18 @@ def test_data_key_admits_logs_only_for_named_groups_and_names_no_new_role(env: S
     }
     # Every log group of the stack is named, and the key admits exactly those.
     assert admitted == named_groups
+
+
+#: The RDS Proxy's name as deployed: DBProxyName is create-only, so a changed name replaces the proxy (and every
+#: service would keep the deleted endpoint until redeployed). It carries the primary's original identifier,
+#: never a restore's suffix, and the digest of its subnets (README: Runbook: restore the primary into the stack).
+DEPLOYED_PROXY_NAMES = {
+    "dev": "ticketing-dev-postgres-proxy-d369b4e3",
+    "staging": "ticketing-staging-postgres-proxy-1ebb38db",
+    "prod": "ticketing-prod-postgres-proxy-660a7808",
+}
+
+
+def test_the_proxy_keeps_its_deployed_name(env: SynthesizedEnvironment) -> None:
+    proxies = [r for r in env.template_json("Data")["Resources"].values() if r["Type"] == "AWS::RDS::DBProxy"]
+    assert [p["Properties"]["DBProxyName"] for p in proxies] == [DEPLOYED_PROXY_NAMES[env.config.name]]
