@@ -379,17 +379,20 @@ class MonitoringStack(PlatformStack):
 
     def _backup_freshness_alarms(self) -> None:
         """Backups that stop without failing (the plan or its selection gone, the instance replaced outside the
-        selection, a schedule that never starts): no new recovery point in the backup vault, no completed copy
-        into each copy vault, for `backups.recovery_point_hours` hours. AWS Backup publishes these counts only when
-        they are not zero, so an hour without one is missing data, and missing data is the breach. The copy jobs
-        run in this region (the source's) and are counted by their destination vault's name, so the copy vault in
-        the copy region is watched from here, beside the topics."""
+        selection, a schedule that never starts): no backup job completed into the backup vault (each makes a
+        recovery point), no copy job completed into each copy vault, for `backups.recovery_point_hours` hours.
+        The job counts are what AWS Backup documents as counts per period; its recovery-point metrics describe the
+        points a vault holds by state, a number that need not fall to zero when backups stop. AWS Backup publishes
+        the counts only when they are not zero, so an hour without one is missing data, and missing data is the
+        breach. The copy jobs run in this region (the source's) and are counted by their destination vault's
+        name, so the copy vault in the copy region is watched from here, beside the topics."""
         config = self.config
         hours = config.observability.backups.recovery_point_hours
         vaults: list[tuple[str, str, str, str, str]] = [
-            ("NoRecoveryPoint", "no-recovery-point", "NumberOfRecoveryPointsCompleted", backup_vault_name(config.name),
-             f"No daily recovery point of the database reached the vault {backup_vault_name(config.name)} in "
-             f"{hours} hours, and no job failed (that would be backup-failures): the plan "
+            ("NoRecoveryPoint", "no-recovery-point", "NumberOfBackupJobsCompleted", backup_vault_name(config.name),
+             f"No backup job of the database (each makes a recovery point) completed into "
+             f"{backup_vault_name(config.name)} in {hours} hours, and no job failed (that would be backup-failures): "
+             "the plan "
              f"ticketing-{config.name}-database no longer selects the primary (after a restore under a new identifier "
              "it selects the new one from its next run), the plan or its rule was changed or removed, or the job has "
              "not finished yet. Check AWS Backup's Jobs page for today's job and the plan's resource assignment. "
@@ -813,10 +816,10 @@ class MonitoringStack(PlatformStack):
                         label=name)
                 for name, group in self.target_groups.items()
             ], "targets"),
-            graph("Recovery points and copies (per hour)", [
+            graph("Backup and copy jobs completed (per hour)", [
                 _metric("AWS/Backup", metric_name, {"BackupVaultName": vault}, "Sum", HOUR, label=label)
                 for metric_name, vault, label in (
-                    ("NumberOfRecoveryPointsCompleted", backup_vault_name(config.name), "recovery points"),
+                    ("NumberOfBackupJobsCompleted", backup_vault_name(config.name), "backup jobs completed"),
                     ("NumberOfCopyJobsCompleted", copy_vault_name(config.name), f"copied to {copy_region}"),
                 )
             ], "count"),

@@ -106,7 +106,7 @@ def expected_alarms(env: str) -> dict[str, AlarmRow]:
             w("AWS/Events", "MatchedEvents", {"RuleName": f"{p}-secret-rotation-failed"}, "Sum", 300),
             1, 1, "GreaterThanOrEqualToThreshold", "notBreaching", warning),
         row(f"{p}-no-recovery-point",
-            w("AWS/Backup", "NumberOfRecoveryPointsCompleted", {"BackupVaultName": f"{p}-backups"}, "Sum", 3600),
+            w("AWS/Backup", "NumberOfBackupJobsCompleted", {"BackupVaultName": f"{p}-backups"}, "Sum", 3600),
             RECOVERY_POINT_HOURS, 1, "LessThanThreshold", "breaching", warning),
         row(f"{p}-no-backup-copy",
             w("AWS/Backup", "NumberOfCopyJobsCompleted", {"BackupVaultName": f"{p}-copies"}, "Sum", 3600),
@@ -379,7 +379,8 @@ def test_a_failed_secret_rotation_is_logged_and_alarmed(env: SynthesizedEnvironm
 
 
 def test_backups_that_silently_stop_alarm_within_about_a_day(env: SynthesizedEnvironment) -> None:
-    """No recovery point in the backup vault, no completed copy into the copy vault: hourly periods, 26 of them
+    """No backup job (a recovery point) completed into the backup vault, no copy job into the copy vault: hourly
+    periods, 26 of them
     in a row (CloudWatch evaluates more than a day only with periods of an hour or more, and at most 7 days),
     and an hour without any count (AWS Backup publishes none then) is a breach."""
     name = env.config.name
@@ -393,7 +394,7 @@ def test_backups_that_silently_stop_alarm_within_about_a_day(env: SynthesizedEnv
         for template in ("BackupVault", "BackupCopies")
     }
     for alarm_name, metric, (vault,) in (
-        (f"ticketing-{name}-no-recovery-point", "NumberOfRecoveryPointsCompleted", vaults["BackupVault"]),
+        (f"ticketing-{name}-no-recovery-point", "NumberOfBackupJobsCompleted", vaults["BackupVault"]),
         (f"ticketing-{name}-no-backup-copy", "NumberOfCopyJobsCompleted", vaults["BackupCopies"]),
     ):
         alarm = rows[alarm_name]
@@ -479,8 +480,8 @@ def dashboard_body(env: SynthesizedEnvironment) -> dict[str, Any]:
         ("5XX count (load balancer, targets)", ["HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count"]),
         ("Unhealthy targets", ["UnHealthyHostCount", *ROUTED_SERVICES, "target-group-full-name"]),
         (
-            "Recovery points and copies (per hour)",
-            ["NumberOfRecoveryPointsCompleted", "NumberOfCopyJobsCompleted", "-backups", "-copies"],
+            "Backup and copy jobs completed (per hour)",
+            ["NumberOfBackupJobsCompleted", "NumberOfCopyJobsCompleted", "-backups", "-copies"],
         ),
         ("Booking success rate", ["BookingAttempts", "success", "failure"]),
         ("Service CPU", ["CPUUtilization", *SERVICES]),
