@@ -82,3 +82,26 @@ def test_a_sixth_service_only_adds_to_the_services_tier(
         added = [line for line in lines if line.startswith("[+]")]
         kind = "AWS::ECS::Service" if stack == "Dev/Services" else "AWS::ECR::Repository"
         assert any(kind in line and "earch" in line for line in added), added
+
+
+def test_ending_the_origin_header_move_updates_the_rules_in_place_and_deletes_only_the_former_secret(
+    platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
+) -> None:
+    """`keep_former_origin_secret` true -> false: a replaced rule would collide with its own priority, so every
+    listener rule must change in place; the former secret is the one resource removed (README: The origin
+    header), and the CLI's --fail-on destructive says so."""
+    committed = platform("prod")
+    keep = committed.config.load_balancer.keep_former_origin_secret
+    other = synth_changed("prod", tmp_path, load_balancer__keep_former_origin_secret=not keep)
+    transitional, final = (committed.outdir, other) if keep else (other, committed.outdir)
+    result = diff_stack(final, template_of(transitional, "Prod/Services"), "Prod/Services")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output  # the secret's deletion is destructive
+    lines = changed_lines(output)
+    rules = [line for line in lines if "AWS::ElasticLoadBalancingV2::ListenerRule" in line]
+    assert rules, output
+    assert all(line.startswith("[~]") and not line.endswith("replace") for line in rules), rules
+    removed = [line for line in lines if line.startswith("[-]")]
+    assert len(removed) == 1, removed
+    assert "AWS::SecretsManager::Secret OriginHeaderSecret" in removed[0]
+    assert not [line for line in lines if line.endswith("replace")], output
