@@ -24,7 +24,6 @@ from typing import Any
 
 from cfnlint.helpers import REGIONS
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
-from cfnlint.schema.manager import ResourceNotFoundError
 
 from platform_constructs.tag_rules import TagRule
 from platform_constructs.tagging import UNTAGGABLE_TYPES
@@ -110,12 +109,8 @@ def is_general(rule: TagRule) -> bool:
 def narrow_rules_of(resource_type: str) -> tuple[TagRule, ...]:
     """The distinct narrower-than-general rules of a type across every region (empty: general everywhere)."""
     found: list[TagRule] = []
-    for region in regions():
-        try:
-            schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
-        except ResourceNotFoundError:
-            continue
-        rule = _rule(schema)
+    for _, schema in PROVIDER_SCHEMA_MANAGER.get_resource_schemas_by_regions(resource_type, regions()):
+        rule = _rule(schema.schema)
         if rule is not None and not is_general(rule) and rule not in found:
             found.append(rule)
     return tuple(found)
