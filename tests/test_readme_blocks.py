@@ -389,6 +389,9 @@ def run_in(workspace: Path, command: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="session")
 def synthesised_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the repository after `make synth`, run once as the README writes it."""
+    current = subprocess.run(["make", "-q", "setup"], cwd=ROOT, env=clean_environment(), check=False)
+    if current.returncode != 0:  # the copy links .venv: its make would rebuild the shared one from the copy
+        pytest.fail("the set-up is older than the requirement files: run `make setup` first")
     workspace = new_workspace(tmp_path_factory.mktemp("readme") / "repo")
     result = run_in(workspace, SHARED_SYNTH)
     assert result.returncode == 0, f"{SHARED_SYNTH}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
