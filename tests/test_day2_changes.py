@@ -174,9 +174,10 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 
 
-def make_diff(baseline: Path, current: Path, environment: str) -> subprocess.CompletedProcess[str]:
+def make_diff(baseline: Path, current: Path, environment: str, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"}
     command = ["make", "--no-print-directory", "diff", f"OUT={current}", f"BASELINE={baseline}", f"ENV={environment}"]
+    command += extra
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
 
@@ -275,6 +276,13 @@ def test_a_restore_replaces_the_primary_and_replicas_never_the_proxy(
         and (retained or not ("Logs" in logical_id or "LogGroup" in logical_id))
     }
     assert {logical_id for _, logical_id in named} == applies, result.stderr
+    # Step 3 of the runbook: allow-listing exactly those IDs, with a reason, lets the reviewed restore through.
+    allow = tmp_path / "allow.toml"
+    allow.write_text("".join(f'[[allow]]\nstack = "{data}"\nlogical_id = "{i}"\nreason = "restored from job-1"\n'
+                             for i in sorted(applies)))  # fmt: skip
+    reviewed = make_diff(before.outdir, after, name, f"ALLOW={allow}")
+    assert reviewed.returncode == 0, reviewed.stderr
+    assert reviewed.stdout.count("(allowed: restored from job-1)") == len(applies)
 
     old = json.loads(template_of(before.outdir, f"{before.stage.node.id}/Data").read_text(encoding="utf-8"))
     new = json.loads(template_of(after, f"{before.stage.node.id}/Data").read_text(encoding="utf-8"))
