@@ -1,7 +1,8 @@
 """Config of backups out of the region and the restore drill: `[backup]`.
 
 - The primary database gets AWS Backup on top of RDS's own automated backups: continuous backup for
-  point-in-time recovery (kept `database.backup_retention_days`, so RDS and AWS Backup agree) and a
+  point-in-time recovery (kept `database.backup_retention_days`; AWS Backup then owns the instance's
+  retention, which the template therefore leaves out: README, "Who owns the backup retention") and a
   daily recovery point kept `daily_retention_days`, copied to a vault in `copy_region` under a key
   of that region (kept `copy_retention_days`) and, in prod optionally, to a vault of a separate
   backup account.

@@ -4,8 +4,9 @@ Two rules into one vault:
 
 - `PointInTime`: continuous backup (point-in-time recovery, to any second of the last
   `point_in_time_days`, at most 35); its rule runs two hours after the daily one. AWS Backup then
-  manages the instance's automated backups; keep the instance's own `backup_retention_days` equal to
-  it, or RDS and AWS Backup disagree.
+  manages the instance's automated backups and owns their retention: RDS then refuses any other
+  retention from a template, so pass `backup_retention_days=None` to `PostgresCluster` for an instance
+  this rule selects.
 - `Daily`: a snapshot every day at `daily_at` (`time_zone`), kept `daily_retention`, and copied to
   each of `copies` (a vault of another region, or of another account in the same region: AWS Backup
   copies an RDS point across one of the two, not both), kept there as long as each copy says.
