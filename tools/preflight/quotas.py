@@ -164,6 +164,7 @@ class QuotaChecks:
             f"request a concurrency quota of at least {amount(needed)} ({LAMBDA_CONCURRENCY.link(region)}), "
             "or reserve less",
             short=f"short by {amount(needed - total)}",
+            usage=f"{amount(headroom.in_use)} reserved of the {amount(headroom.limit)} that may be",
         )
 
     def elastic_ips(self, region: str) -> Check | None:
@@ -200,7 +201,8 @@ class QuotaChecks:
             "quota: RDS DB instances",
             region,
             Headroom(float(instances["Max"]), used, min(own, used), requested.total),
-            f"{amount(requested.total)} instances (primary and replicas; the restore drill adds one for its run)",
+            f"{amount(requested.total)} instances (primary and replicas; keep one more free for the restore drill's "
+            "temporary instance)",
             [],
             f"request more DB instances ({RDS_INSTANCES.link(region)})",
         )
@@ -433,6 +435,7 @@ class QuotaChecks:
         remedy: str,
         *,
         short: str | None = None,
+        usage: str | None = None,
     ) -> Check:
         where = self._where(region)
         environments = ", ".join(self.deployment.environments_in(region))
@@ -444,8 +447,8 @@ class QuotaChecks:
                 "make it a literal in the template, or check this quota by hand",
             )
         account = (
-            f"{amount(headroom.in_use)} of {amount(headroom.limit)} in use, {amount(headroom.own)} of it "
-            f"already {environments}'s"
+            f"{usage or f'{amount(headroom.in_use)} of {amount(headroom.limit)} in use'}, "
+            f"{amount(headroom.own)} of it already {environments}'s"
         )
         if headroom.fits:
             return passed(name, where, f"{figures} ({environments}): adds {amount(headroom.increase)}; {account}")

@@ -119,6 +119,7 @@ def main(argv: Sequence[str] | None = None, clients: ClientFactory | None = None
             check = check_identity(config, clients)
             print(check.line())
             return exit_status([check])
+        caller_account(clients, config.region)  # no credentials: say so before anything else
         deployment = read_deployment(config, args.assembly)
         checks = run_checks(deployment, clients, fix=args.fix)
     except ConfigError as error:
