@@ -55,7 +55,7 @@ VPCS = ServiceQuota("vpc", "L-F678F1CE", ("vpcs", "region"))
 LOAD_BALANCERS = ServiceQuota("elasticloadbalancing", "L-53DA6B97", ("application load balancers", "region"))
 TARGET_GROUPS = ServiceQuota("elasticloadbalancing", "L-B22855CB", ("target groups", "region"))
 CLOUDFRONT_WEB_ACLS = ServiceQuota("wafv2", None, ("web acls", "cloudfront"))
-DISTRIBUTIONS = ServiceQuota("cloudfront", "L-24B04930", ("distributions",))
+DISTRIBUTIONS = ServiceQuota("cloudfront", "L-24B04930", ("distributions per", "account"))
 
 
 class QuotaUnreadableError(Exception):
