@@ -496,6 +496,46 @@ def test_fargate_vcpu_at_max_tasks_against_both_quotas(account: Account, running
     one(checks.fargate_spot(region), Outcome.FAIL, "short by 0.25")
 
 
+def test_fargate_tasks_the_environment_runs_count_once(account: Account, running: SynthesizedEnvironment) -> None:
+    """After the deploy the environment's own tasks fill the quota exactly: the same run passes; another
+    cluster's tasks are the account's and leave less room."""
+    deployment = read_deployment(running.config, running.outdir)
+    region = running.config.region
+    on_demand, spot = demand.fargate_vcpu(deployment.stacks_in(region))
+    services = next(s for s in deployment.stacks if s.name.endswith("-services"))
+    with_stacks_deployed(account, deployment, region, {services.name: [("AWS::ECS::Cluster", "ticketing-dev")]})
+    own, other = (f"arn:aws:ecs:{region}:{deployment.account}:cluster/{name}" for name in ("ticketing-dev", "other"))
+    ecs = account.stub("ecs", region)
+    ecs.add_response("list_clusters", {"clusterArns": [own, other]}, {})
+    tasks = {  # (cluster, provider, vCPU of each task, how many)
+        own: [("FARGATE", 0.25, int(on_demand.total / 0.25)), ("FARGATE_SPOT", 0.25, int(spot.total / 0.25))],
+        other: [("FARGATE", 0.5, 1)],
+    }
+    for cluster, kinds in tasks.items():
+        arns = [f"{cluster}/task-{provider}-{i}" for provider, _, count in kinds for i in range(count)]
+        ecs.add_response("list_tasks", {"taskArns": arns}, {"cluster": cluster, "desiredStatus": "RUNNING"})
+        described = [
+            {
+                "taskArn": f"{cluster}/task-{provider}-{i}",
+                "cpu": str(int(vcpu * 1024)),
+                "capacityProviderName": provider,
+            }
+            for provider, vcpu, count in kinds
+            for i in range(count)
+        ]
+        for start in range(0, len(arns), 100):
+            ecs.add_response(
+                "describe_tasks",
+                {"tasks": described[start : start + 100]},
+                {"cluster": cluster, "tasks": arns[start : start + 100]},
+            )
+    account.quota(region, FARGATE_ON_DEMAND, on_demand.total + 0.5)
+    account.quota(region, FARGATE_SPOT, spot.total)
+    checks = quotas(deployment, account)
+    one(checks.fargate_on_demand(region), Outcome.PASS, "adds 0", f"{on_demand.total + 0.5:g} of")
+    one(checks.fargate_spot(region), Outcome.PASS, "adds 0", f"{spot.total:g} of {spot.total:g} in use")
+
+
 # --- what the templates refer to -----------------------------------------------------------------
 
 
