@@ -158,9 +158,13 @@ def data_networks(stacks: Sequence[AssemblyStack], references: References) -> di
     return {node: sorted(holders) for node, holders in placements.items()}
 
 
-def network_cause(networks: dict[Node, list[str]], node: Node) -> str:
+def network_cause(networks: dict[Node, list[str]], node: Node, kind: str) -> str:
     holders = networks[node]
     shown = ", ".join(holders[:3]) + (f" and {len(holders) - 3} more" if len(holders) > 3 else "")
+    if kind == "AWS::EC2::SecurityGroup":
+        return (f"; it is the security group of {shown}: they move to a new group in place only within one VPC, "
+                "and the old group cannot be deleted while anything else (another stack's rules, a stack not yet "
+                "redeployed) still uses it")  # fmt: skip
     return (f"; it is the network of {shown}, which cannot move into a new one in place (and the old one cannot "
             "be deleted under them)")  # fmt: skip
 
@@ -186,7 +190,7 @@ def compare_stack(
                 what = "CloudFormation refuses the change" if behaviour == "refused" else "would be replaced"
                 cause = f"{old[logical_id]['Type']} {logical_id} {what}: {'; '.join(reasons)}"
                 if node in networks and not is_stateful(old[logical_id]):
-                    cause += network_cause(networks, node)
+                    cause += network_cause(networks, node, str(old[logical_id]["Type"]))
                 _judge(report, after.name, logical_id, cause, allowances)
     for logical_id in sorted(set(old) - set(new)):
         report.removed.append(logical_id)
@@ -196,7 +200,7 @@ def compare_stack(
             fate = "left behind, no longer managed" if policy in ("Retain", "RetainExceptOnCreate") else "deleted"
             cause = f"{old[logical_id]['Type']} {logical_id} would be removed ({fate}; DeletionPolicy {policy})"
             if node in networks and not is_stateful(old[logical_id]):
-                cause += network_cause(networks, node)
+                cause += network_cause(networks, node, str(old[logical_id]["Type"]))
             _judge(report, after.name, logical_id, cause, allowances)
     return report
 
@@ -235,7 +239,7 @@ def gone_stack(
         resource = before.template["Resources"][logical_id]
         cause = f"stack {before.name} {fate.split(':')[0]}, with {resource['Type']} {logical_id}"
         if logical_id not in stateful_ids:
-            cause += network_cause(networks, (before.key, logical_id))
+            cause += network_cause(networks, (before.key, logical_id), str(resource["Type"]))
         _judge(report, before.name, logical_id, cause, allowances)
     return report
 
