@@ -1,9 +1,10 @@
-"""Day-2 changes to the data tier, judged by the CDK CLI's own offline diff.
+"""Day-2 changes to the data tier, judged by the CDK CLI's own offline diff and by `make diff`.
 
 Each test synthesises the data tier before and after a config change a platform engineer would make
 after the first deploy, and runs `cdk diff --template <before> --fail-on destructive` on the after
-assembly (tools/diff_stacks.py), asserting what CloudFormation would do: update in place, or remove
-exactly what the change means to remove. Slow tier: a synth and a CLI run per change.
+assembly (tools/cli_diff.py) or `make diff` with the before assembly as its baseline (tools/diff_stacks.py),
+asserting what CloudFormation would do: update in place, or replace or remove exactly what the change
+means to. Slow tier: a synth and a CLI run per change.
 """
 
 from __future__ import annotations
