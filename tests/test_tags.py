@@ -80,6 +80,20 @@ def test_no_resource_can_exceed_awss_50_tags(env: SynthesizedEnvironment) -> Non
 
 
 # --- tags a resource kind's schema is narrower for -------------------------------------------------------
+def test_every_tag_fits_the_rule_of_its_resource_kind(env: SynthesizedEnvironment) -> None:
+    """Whoever set it (config, the commitment or protection aspects, aws-cdk-lib), every tag fits its kind."""
+    wrong = []
+    for stack in env.stacks:
+        for logical_id, resource in env.template_json(stack.node.id)["Resources"].items():
+            tags = resource.get("Properties", {}).get("Tags")
+            if resource["Type"] not in NARROW_TAG_RULES or not isinstance(tags, list):
+                continue
+            for tag in tags:
+                if isinstance(tag.get("Value"), str) and tag_problems(resource["Type"], tag["Key"], tag["Value"]):
+                    wrong.append(f"{stack.node.id}/{logical_id}: {tag}")
+    assert wrong == []
+
+
 def test_the_narrow_tag_rules_are_what_cfn_lints_schemas_say(platform: Callable[[str], SynthesizedEnvironment]) -> None:
     """The committed block in tag_rules.py equals what tools/tag_rules.py derives from cfn-lint's schemas (every
     region) for the resource types the three environments create."""
