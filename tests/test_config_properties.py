@@ -3,9 +3,12 @@
 Valid configs are mutated at random (types, values, keys, text encodings). Validation must end in
 exactly one of two ways: an `EnvironmentConfig`, or a `ConfigError` whose every line names the file
 and a key path (or the file alone), in printable ASCII. Never a traceback, never another exception.
-Validation is fast, so these run many examples. The slow tier (`test_accepted_configs_synthesise_cleanly`)
-synthesises 25 accepted configs drawn across the schema's ranges (fixed seed, so CI is repeatable)
-and asserts zero open compliance findings.
+Tags are drawn from every script and every character AWS's general tag rule allows, at the lengths
+resource kinds cut off: accepted exactly when every billed kind can carry them
+(platform_constructs.tag_rules), refused by key otherwise. Validation is fast, so these run many
+examples. The slow tier (`test_accepted_configs_synthesise_cleanly`) synthesises 25 accepted configs
+drawn across the schema's ranges, tags in Hangul and other scripts among them (fixed seed, so CI is
+repeatable), and asserts zero open compliance findings.
 """
 
 from __future__ import annotations
