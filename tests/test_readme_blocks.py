@@ -141,6 +141,8 @@ def test_the_parser_reads_markers_languages_and_list_indentation() -> None:
         "```text\nunmarked\n```\n"
         "<!-- block: needs-aws: pushes to the account's registry -->\n````sh\n```\n````\n"
     )
+    assert make_arguments("FIX=1 make preflight ENV=dev  # creates the role") == ["preflight", "ENV=dev"]
+    assert make_arguments("aws s3 ls") is None
     run, config, unmarked, aws = parse_blocks(text)
     assert (run.kind, run.info, run.commands()) == ("run", "bash", ["make synth   # all", "make audit"])
     assert (config.kind, config.argument, config.body) == ("config", "dev.toml", '[images]\na = "1"\n')
@@ -279,6 +281,8 @@ SHELL_BLOCKS = [b for b in BLOCKS if b.kind in {"run", "dry-run", "needs-aws"}]
 def make_arguments(command: str) -> list[str] | None:
     """The arguments of a `make ...` command line (comment dropped), None for another command."""
     words = shlex.split(command, comments=True)
+    while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):  # FIX=1 make ...: the variable too
+        words = words[1:]
     return words[1:] if words and words[0] == "make" else None
 
 
