@@ -4,6 +4,9 @@ CloudFormation schema cannot take are refused in the config or left off that kin
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -202,3 +205,28 @@ def test_tags_a_kind_cannot_carry_are_left_off_it_and_only_it(tmp_path: Path) ->
                 assert configured == HANGUL_TAGS, (template.name, logical_id, resource["Type"])
     assert left_off_seen >= 2
     assert checked > 20
+
+
+@pytest.mark.slow  # the cdk CLI and app.py in subprocesses, as a user runs them
+def test_the_cli_refuses_a_tag_a_billed_kind_cannot_carry_and_writes_nothing(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    text = (CONFIG_DIR / "dev.toml").read_text(encoding="utf-8")
+    text = re.sub(r'(?m)^CostCenter = ".*"$', 'CostCenter = "' + "x" * 129 + '"', text)
+    text = re.sub(r'(?m)^Owner = ".*"$', 'Owner = "결제팀"', text)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "dev.toml").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
+    env.update(PATH=f"{root / '.venv' / 'bin'}:{env.get('PATH', '')}", AWS_EC2_METADATA_DISABLED="true")
+    result = subprocess.run(
+        [str(root / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "--no-notices", "--output", str(out),
+         "-c", f"config_dir={tmp_path / 'config'}", "-c", "env=dev"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "tags.CostCenter = " in output, output
+    assert "AWS::RDS::DBProxy accepts tag values of 0 to 128 characters, got 129" in output, output
+    assert "Owner" not in output  # the Hangul one is fine: the cache users go without it
+    assert "Traceback" not in output
+    assert not out.exists() or not list(out.rglob("*.template.json")), "templates written for a refused config"
