@@ -163,6 +163,19 @@ def test_a_tag_goes_wherever_the_schema_pattern_allows_it(key: str, value: str) 
         assert (tag_problems(resource_type, key, value) == []) == fits, (resource_type, key, value)
 
 
+def test_a_rule_is_described_in_words() -> None:
+    """Messages say what a pattern allows, not only the pattern."""
+    from platform_constructs.tag_rules import describe
+    from tools.tag_rules import GENERAL_PATTERNS
+
+    (cache_user,) = NARROW_TAG_RULES["AWS::ElastiCache::User"]
+    assert describe(str(cache_user.value_pattern)) == (
+        "letters a-z A-Z, digits 0-9, spaces and + - . / : = @ _ only, nothing outside ASCII"
+    )
+    for pattern in GENERAL_PATTERNS - {None}:
+        assert describe(str(pattern)).endswith("letters and digits and spaces outside ASCII"), pattern
+
+
 def test_apply_tags_refuses_a_tag_a_billed_kind_cannot_carry() -> None:
     """The config schema refuses it first; a caller that skips the schema gets the same reason, nothing built."""
     from aws_cdk import App, Stack, aws_ecr as ecr

@@ -59,7 +59,7 @@ class TagRule:
         if not low <= len(text) <= high:
             return f"tag {part}s of {low} to {high} characters, got {len(text)}"
         if pattern is not None and _compiled(pattern).search(text) is None:
-            return f"tag {part}s of {describe(pattern)} only (pattern {pattern})"
+            return f"tag {part}s of {describe(pattern)} (pattern {pattern})"
         return None
 
 
@@ -90,8 +90,8 @@ def describe(pattern: str) -> str:
     if punctuation:
         parts.append(" ".join(punctuation))
     outside = [name for name, chars in _NON_ASCII.items() if all(accepts(c) for c in chars)]
-    parts.append(f"{' and '.join(outside)} outside ASCII" if outside else "nothing outside ASCII")
-    return ", ".join(parts)
+    listed = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + (parts[-1] if parts else "nothing")
+    return f"{listed}, {' and '.join(outside)} outside ASCII" if outside else f"{listed} only, nothing outside ASCII"
 
 
 def tag_problems(resource_type: str, key: str, value: str) -> list[str]:
