@@ -116,14 +116,14 @@ INVALID = [
     ("protection-tag-everywhere", "dev", "tags", {"CostCenter": "x", "Owner": "y", "Protected": "yes"}, "tags.Protected = 'yes': Protected is cost.unused.protection_tag: on every resource it would keep the finder from deleting anything"),
     ("commitment-tag-in-config", "dev", "tags", {"CostCenter": "x", "Owner": "y", "Commitment": "none"}, "tags.Commitment = 'none': the key is set by the app itself"),
     ("tag-value-not-text", "dev", "tags", {"CostCenter": "x", "Owner": 7}, "tags.Owner = 7: must be text in quotes, got a whole number"),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(
     ("tag-key-longer-than-a-repository-takes", "dev", "tags", {"CostCenter": "x", "Owner": "y", "k" * 128: "z"}, "AWS::ECR::Repository accepts tag keys of 1 to 127 characters, got 128 (CloudFormation's schema for that type); every configured tag goes on every resource that is billed"),
     ("tag-value-longer-than-a-proxy-takes", "dev", "tags", {"CostCenter": "x" * 129, "Owner": "y"}, "AWS::RDS::DBProxy accepts tag values of 0 to 128 characters, got 129"),
     ("protection-tag-longer-than-a-repository-takes", "dev", "cost.unused", {"protection_tag": "P" * 128}, "a tag key every resource kind accepts: AWS::ECR::Repository accepts tag keys of 1 to 127 characters, got 128"),
     ("protection-tag-in-hangul", "dev", "cost.unused", {"protection_tag": "\ubcf4\ud638"}, "cost.unused.protection_tag = '\\ubcf4\\ud638': a tag key: 1 to 128 of letters"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
     ("base", "key", "value", "message"),
     [case[1:] for case in INVALID],
     ids=[case[0] for case in INVALID],
