@@ -38,6 +38,7 @@ from tools.preflight import demand
 from tools.preflight.aws import CredentialsError, DeployedStacks
 from tools.preflight.bootstrap import check_bootstrap
 from tools.preflight.deployment import Deployment, read_deployment
+from tools.preflight.headroom import amount
 from tools.preflight.images import check_images, check_secrets
 from tools.preflight.manual import check_cloudfront_enabled
 from tools.preflight.permissions import FIX_ACTIONS, READ_ACTIONS, UNAUTHORISED_CALLS
@@ -99,10 +100,13 @@ class Account:
         """Service Quotas answers the applied `value` of `quota` in `region`."""
         stubber = self.stub("service-quotas", region)
         if quota.code is None:
-            name = " ".join(quota.name_words).title()
+            # A near miss first (every word but the last, as the regional WAF quota is to the CloudFront one):
+            # taking it would give a wrong value.
+            near = f"Maximum {' '.join(quota.name_words[:-1])} per account for regional"
+            name = f"Maximum {' '.join(quota.name_words)} per account"
             stubber.add_response(
                 "list_service_quotas",
-                {"Quotas": [{"QuotaName": "Unrelated", "Value": 1.0}, {"QuotaName": name, "Value": value}]},
+                {"Quotas": [{"QuotaName": near, "Value": value + 7}, {"QuotaName": name, "Value": value}]},
                 {"ServiceCode": quota.service},
             )
         else:
@@ -373,7 +377,46 @@ def test_cache_nodes_by_code_then_by_name(account: Account, deployment: Deployme
         )
     checks = QuotaChecks(deployment, account.client, DeployedStacks(account.client))
     one(checks._guarded(checks.cache_nodes, region), Outcome.PASS)
-    one(checks._guarded(checks.cache_nodes, region), Outcome.MANUAL, "Service Quotas has no applied value")
+    requested = amount(demand.cache_nodes(deployment.stacks_in(region)).total)
+    one(
+        checks._guarded(checks.cache_nodes, region),
+        Outcome.MANUAL,
+        "Service Quotas has no applied value of elasticache L-DFE45DF3 (Nodes per Region)",
+        f"the templates ask for {requested} nodes",
+        CACHE_NODES.link(region),
+        CACHE_NODES.docs,
+    )
+
+
+def test_cloudfront_web_acls_by_name_never_the_regional_quota(account: Account, deployment: Deployment) -> None:
+    """The CloudFront-scope web ACL quota has no verified code: it is found by name in us-east-1, past the
+    regional quota; without it the line is manual, with the console link and AWS's WAF quotas page."""
+    account.client("wafv2", EDGE).create_web_acl(
+        Name="other",
+        Scope="CLOUDFRONT",
+        DefaultAction={"Allow": {}},
+        VisibilityConfig={"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "m"},
+    )
+    regional = {
+        "QuotaName": "Maximum web ACLs per account in WAF for regional",
+        "QuotaCode": "L-2EC3DE7B",
+        "Value": 100.0,
+    }
+    cloudfront = {"QuotaName": "Maximum web ACLs per account in WAF for CloudFront", "Value": 1.0}
+    stubber = account.stub("service-quotas", EDGE)
+    for listed in ([regional, cloudfront], [regional]):
+        stubber.add_response("list_service_quotas", {"Quotas": listed}, {"ServiceCode": "wafv2"})
+    checks = quotas(deployment, account)
+    one(checks._guarded(checks.cloudfront_web_acls, EDGE), Outcome.FAIL, "1 of 1 in use", "request more web ACLs")
+    one(
+        checks._guarded(checks.cloudfront_web_acls, EDGE),
+        Outcome.MANUAL,
+        "no applied value of wafv2 quota (web ACLs per account, CloudFront scope)",
+        "'web acls' and 'cloudfront'",
+        "the templates ask for 1 web ACL(s)",
+        "https://console.aws.amazon.com/servicequotas/home/services/wafv2/quotas?region=us-east-1",
+        "https://docs.aws.amazon.com/waf/latest/developerguide/limits.html",
+    )
 
 
 def test_vpcs_from_service_quotas_applied_value(account: Account, deployment: Deployment) -> None:

@@ -33,37 +33,146 @@ QUOTAS_DOCS = "https://docs.aws.amazon.com/servicequotas/latest/userguide/reques
 
 @dataclass(frozen=True)
 class ServiceQuota:
-    """A quota of Service Quotas: its code, and words its name holds (to find it when the code is unknown)."""
+    """A quota of Service Quotas: its code, AWS's name for it, words that name holds (to find it by name
+    when the code is unknown or Service Quotas does not know it), and the AWS page that documents it."""
 
     service: str
     code: str | None
     name_words: tuple[str, ...]
+    name: str = ""
+    docs: str = QUOTAS_DOCS
 
     def link(self, region: str) -> str:
         if self.code is None:
             return f"https://console.aws.amazon.com/servicequotas/home/services/{self.service}/quotas?region={region}"
         return QUOTAS_CONSOLE.format(service=self.service, code=self.code, region=region)
 
+    def title(self) -> str:
+        return f"{self.service} {self.code or 'quota'} ({self.name or ' '.join(self.name_words)})"
 
-LAMBDA_CONCURRENCY = ServiceQuota("lambda", "L-B99A9384", ("concurrent", "executions"))
-ELASTIC_IPS = ServiceQuota("ec2", "L-0263D0A3", ("elastic", "ip"))
-RDS_INSTANCES = ServiceQuota("rds", None, ("db", "instances"))  # read from RDS itself; the link only
-CACHE_NODES = ServiceQuota("elasticache", "L-DFE45DF3", ("nodes", "region"))
-FARGATE_ON_DEMAND = ServiceQuota("fargate", "L-3032A538", ("on-demand", "vcpu"))
-FARGATE_SPOT = ServiceQuota("fargate", "L-36FBB829", ("spot", "vcpu"))
-VPCS = ServiceQuota("vpc", "L-F678F1CE", ("vpcs", "region"))
-LOAD_BALANCERS = ServiceQuota("elasticloadbalancing", "L-53DA6B97", ("application load balancers", "region"))
-TARGET_GROUPS = ServiceQuota("elasticloadbalancing", "L-B22855CB", ("target groups", "region"))
-CLOUDFRONT_WEB_ACLS = ServiceQuota("wafv2", None, ("web acls", "cloudfront"))
-DISTRIBUTIONS = ServiceQuota("cloudfront", "L-24B04930", ("distributions per", "account"))
+
+# Every Service Quotas code this tool uses, with AWS's name for the quota, whether AWS lets it be raised,
+# how the check reads it, and where the code and name were checked. "Link only": the applied value comes
+# from the service's own API and the code only builds the console link of the remedy.
+#
+#   lambda               L-B99A9384  "Concurrent executions"; adjustable; link only (lambda:GetAccountSettings).
+#                        Lambda quotas page (default 1,000, can be increased); code as public quota tools use it.
+#   ec2                  L-0263D0A3  "EC2-VPC Elastic IPs"; adjustable; link only (ec2 vpc-max-elastic-ips).
+#                        tedilabs/terraform-aws-account modules/service-quota-requests ("ec2/eips-per-region").
+#   rds                  L-7B6409FD  "DB instances"; adjustable; link only (rds:DescribeAccountAttributes).
+#                        RDS quotas page (default 40); code and name in public Service Quotas catalogues.
+#   elasticache          L-DFE45DF3  "Nodes per Region"; adjustable; GetServiceQuota.
+#                        awsdocs/amazon-elasticache-docs quota-limits.md (name, default 300); code and
+#                        "adjustable" in public Service Quotas tables and quota collectors.
+#   fargate              L-3032A538  "Fargate On-Demand vCPU resource count"; adjustable; GetServiceQuota.
+#   fargate              L-36FBB829  "Fargate Spot vCPU resource count"; adjustable; GetServiceQuota.
+#                        ECS developer guide, service-quotas.html#service-quotas-fargate (names); codes and
+#                        "Adjustable: True" in public ListServiceQuotas dumps.
+#   vpc                  L-F678F1CE  "VPCs per Region"; adjustable; GetServiceQuota.
+#                        The Terraform AWS provider's aws_servicequotas_service_quota example raises it.
+#   elasticloadbalancing L-53DA6B97  "Application Load Balancers per Region"; adjustable (default 50);
+#                        L-B22855CB  "Target Groups per Region"; adjustable (default 3,000); both link only
+#                        (elbv2:DescribeAccountLimits). ALB quotas page; codes in public Service Quotas catalogues.
+#   cloudfront           L-24B04930  "Distributions per AWS account" (formerly "Web distributions per AWS
+#                        account"); adjustable (default 500); GetServiceQuota in us-east-1 (a global quota).
+#                        CloudFront quotas page; code in public quota collectors.
+#   wafv2                (no code)   web ACLs of CloudFront scope; adjustable (WAF quotas page: 100 web ACLs per
+#                        account and Region, raised through Service Quotas service "wafv2"); ListServiceQuotas by
+#                        name in us-east-1. No public source gives this code (the regional quota is L-2EC3DE7B,
+#                        "Maximum web ACLs per account in WAF for regional"), so it is found by name.
+#
+# A code Service Quotas does not know (NoSuchResourceException) falls back to the name; when neither finds an
+# applied value the check is a `manual` line naming the quota, what the templates ask for, and both links.
+LAMBDA_CONCURRENCY = ServiceQuota(
+    "lambda",
+    "L-B99A9384",
+    ("concurrent", "executions"),
+    "Concurrent executions",
+    "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
+)
+ELASTIC_IPS = ServiceQuota(
+    "ec2",
+    "L-0263D0A3",
+    ("elastic", "ip"),
+    "EC2-VPC Elastic IPs",
+    "https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html",
+)
+RDS_INSTANCES = ServiceQuota(
+    "rds",
+    "L-7B6409FD",
+    ("db", "instances"),
+    "DB instances",
+    "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html",
+)  # read from RDS itself; the link only
+CACHE_NODES = ServiceQuota(
+    "elasticache",
+    "L-DFE45DF3",
+    ("nodes", "region"),
+    "Nodes per Region",
+    "https://docs.aws.amazon.com/general/latest/gr/elasticache-service.html",
+)
+FARGATE_ON_DEMAND = ServiceQuota(
+    "fargate",
+    "L-3032A538",
+    ("on-demand", "vcpu"),
+    "Fargate On-Demand vCPU resource count",
+    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html#service-quotas-fargate",
+)
+FARGATE_SPOT = ServiceQuota(
+    "fargate",
+    "L-36FBB829",
+    ("spot", "vcpu"),
+    "Fargate Spot vCPU resource count",
+    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html#service-quotas-fargate",
+)
+VPCS = ServiceQuota(
+    "vpc",
+    "L-F678F1CE",
+    ("vpcs", "region"),
+    "VPCs per Region",
+    "https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html",
+)
+LOAD_BALANCERS = ServiceQuota(
+    "elasticloadbalancing",
+    "L-53DA6B97",
+    ("application load balancers", "region"),
+    "Application Load Balancers per Region",
+    "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html",
+)
+TARGET_GROUPS = ServiceQuota(
+    "elasticloadbalancing",
+    "L-B22855CB",
+    ("target groups", "region"),
+    "Target Groups per Region",
+    "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html",
+)
+CLOUDFRONT_WEB_ACLS = ServiceQuota(
+    "wafv2",
+    None,
+    ("web acls", "cloudfront"),
+    "web ACLs per account, CloudFront scope",
+    "https://docs.aws.amazon.com/waf/latest/developerguide/limits.html",
+)
+DISTRIBUTIONS = ServiceQuota(
+    "cloudfront",
+    "L-24B04930",
+    ("distributions per", "account"),
+    "Distributions per AWS account",
+    "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html",
+)
 
 
 class QuotaUnreadableError(Exception):
-    """The applied value could not be found; the message says which quota."""
+    """The applied value could not be found; the message says which quota and `remedy` where to read it."""
+
+    def __init__(self, message: str, remedy: str) -> None:
+        super().__init__(message)
+        self.remedy = remedy
 
 
-def applied_quota(clients: ClientFactory, region: str, quota: ServiceQuota) -> float:
-    """The applied value from Service Quotas: GetServiceQuota by code, else ListServiceQuotas by name."""
+def applied_quota(clients: ClientFactory, region: str, quota: ServiceQuota, wanted: str = "") -> float:
+    """The applied value from Service Quotas: GetServiceQuota by code, else ListServiceQuotas by name.
+    `wanted` (what the templates ask for) goes into the manual line when neither finds it."""
     client = clients("service-quotas", region)
     if quota.code is not None:
         try:
@@ -80,8 +189,14 @@ def applied_quota(clients: ClientFactory, region: str, quota: ServiceQuota) -> f
     except ClientError as error:
         if error_code(error) != "NoSuchResourceException":
             raise
+    tried = f"GetServiceQuota by code {quota.code}, then " if quota.code else ""
     raise QuotaUnreadableError(
-        f"Service Quotas has no applied value of {quota.service} {quota.code or quota.name_words}"
+        f"Service Quotas has no applied value of {quota.title()} ({tried}ListServiceQuotas for a name with "
+        f"{' and '.join(repr(word) for word in quota.name_words)})"
+        + (f"; the templates ask for {wanted}" if wanted else ""),
+        f"read the applied value in the console ({quota.link(region)}) and compare"
+        + (f" it with {wanted}" if wanted else "")
+        + f"; AWS documents the quota and its default at {quota.docs}",
     )
 
 
@@ -212,7 +327,7 @@ class QuotaChecks:
         requested = demand.cache_nodes(stacks)
         if not requested.total and not requested.unreadable:
             return None
-        limit = applied_quota(self.clients, region, CACHE_NODES)
+        limit = applied_quota(self.clients, region, CACHE_NODES, f"{amount(requested.total)} nodes")
         client = self.clients("elasticache", region)
         in_use = sum(
             int(cluster.get("NumCacheNodes", 1))
@@ -242,7 +357,7 @@ class QuotaChecks:
         requested = demand.count(self.deployment.stacks_in(region), "AWS::EC2::VPC")
         if not requested.total:
             return None
-        limit = applied_quota(self.clients, region, VPCS)
+        limit = applied_quota(self.clients, region, VPCS, f"{amount(requested.total)} VPC(s)")
         ids = [v["VpcId"] for page in self._pages("ec2", region, "describe_vpcs") for v in page["Vpcs"]]
         own = len(set(ids) & set(self._own(region, "AWS::EC2::VPC")))
         return self._verdict(
@@ -299,7 +414,7 @@ class QuotaChecks:
         requested = demand.web_acls(self.deployment.stacks_in(region), "CLOUDFRONT")
         if not requested.total:
             return None
-        limit = applied_quota(self.clients, region, CLOUDFRONT_WEB_ACLS)
+        limit = applied_quota(self.clients, region, CLOUDFRONT_WEB_ACLS, f"{amount(requested.total)} web ACL(s)")
         client = self.clients("wafv2", region)
         ids: list[str] = []
         marker: str | None = None
@@ -324,7 +439,8 @@ class QuotaChecks:
         requested = demand.count(self.deployment.stacks_in(region), "AWS::CloudFront::Distribution")
         if not requested.total:
             return None
-        limit = applied_quota(self.clients, EDGE_REGION, DISTRIBUTIONS)  # a global service: its quotas live there
+        wanted = f"{amount(requested.total)} distribution(s)"
+        limit = applied_quota(self.clients, EDGE_REGION, DISTRIBUTIONS, wanted)  # global: its quotas live there
         ids = [
             item["Id"]
             for page in self._pages("cloudfront", EDGE_REGION, "list_distributions")
@@ -369,7 +485,7 @@ class QuotaChecks:
         requested = on_demand if provider == demand.FARGATE else spot
         if not requested.total and not requested.unreadable:
             return None
-        limit = applied_quota(self.clients, region, quota)
+        limit = applied_quota(self.clients, region, quota, f"{amount(requested.total)} {label} vCPU")
         in_use, own = self._running_vcpu(region)[provider]
         return self._verdict(
             f"quota: Fargate {label} vCPU",
@@ -469,7 +585,7 @@ class QuotaChecks:
             return check(region)
         except QuotaUnreadableError as error:
             label = check.__name__.replace("_", " ")
-            return manual(f"quota: {label}", self._where(region), str(error), f"check it in the console: {QUOTAS_DOCS}")
+            return manual(f"quota: {label}", self._where(region), str(error), error.remedy)
         except ClientError as error:
             if credentials_problem(error) is not None:
                 raise
