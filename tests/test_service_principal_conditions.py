@@ -4,8 +4,11 @@ Read from every synthesised template of every environment, generically: each `Pr
 a role's trust policy and each `AWS::Lambda::Permission` for a service either carries `aws:SourceAccount`
 (this environment's account) and `aws:SourceArn` (a resource of that service in this account), or its
 service is one of `NO_SOURCE_KEYS`, whose documentation names no such key for that use: a key the service
-does not send makes the condition false and denies it at run time. The README's table
-("Service principals and their source conditions") lists exactly these exceptions.
+does not send makes the condition false and denies it at run time. Where one service principal assumes roles
+of different kinds and its documentation names the keys for one kind only (ECS: task roles, not task
+execution roles), the exception is for the role's use, `NO_SOURCE_KEYS_FOR_USE`: the property of another
+resource of the template that names the role's ARN. An exception carries neither key (it would deny the
+service). The README's table ("Service principals and their source conditions") lists exactly these exceptions.
 """
 
 from __future__ import annotations
@@ -24,13 +27,17 @@ ROOT = Path(__file__).resolve().parent.parent
 NO_SOURCE_KEYS: dict[str, str] = {
     "lambda.amazonaws.com": "Lambda's execution-role page gives the trust policy without them; Lambda scopes a "
     "role's use by the function with lambda:SourceFunctionArn on the calls made with it, not on the assumption",
-    "ecs-tasks.amazonaws.com": "ECS shows the keys for a task role's trust only, not for the task execution role "
-    "that pulls images and reads secrets; both come from one helper of the services tier, unchanged here",
     "rds.amazonaws.com": "RDS Proxy's IAM set-up gives the proxy role's trust without them; RDS's confused-deputy "
     "page covers resource policies and the feature roles it lists, not the proxy",
     "backup.amazonaws.com": "AWS Backup's confused-deputy page names the keys for resource policies (SNS topics "
     "with the vault's ARN, key policies), not for the role a backup plan's selection passes to it",
     "sns.amazonaws.com": "SNS's delivery-status logging gives the feedback role's trust without them",
+}
+#: Roles whose documentation names no source key for the use they are put to, by (service, `Type.Property` of
+#: the resource naming the role's ARN), with why. A role is exempt only when every use of it is exempt.
+NO_SOURCE_KEYS_FOR_USE: dict[tuple[str, str], str] = {
+    ("ecs-tasks.amazonaws.com", "AWS::ECS::TaskDefinition.ExecutionRoleArn"): "ECS's task execution role page "
+    "gives the execution role's trust without them; its task IAM role page recommends them for task roles only",
 }
 #: The ARN service each conditioned principal acts for (its source ARN must name a resource of that service).
 SOURCE_SERVICE: dict[str, str] = {
@@ -39,6 +46,7 @@ SOURCE_SERVICE: dict[str, str] = {
     "vpc-flow-logs.amazonaws.com": "ec2",
     "monitoring.rds.amazonaws.com": "rds",
     "secretsmanager.amazonaws.com": "secretsmanager",
+    "ecs-tasks.amazonaws.com": "ecs",
 }
 
 
@@ -86,20 +94,40 @@ def service_grants(template: dict[str, Any]) -> Iterator[tuple[str, str, str | N
                    None if arn is None else flat(arn))  # fmt: skip
 
 
-def grants(env: SynthesizedEnvironment) -> Iterator[tuple[str, str, str, str | None, str | None]]:
+def role_uses(template: dict[str, Any]) -> dict[str, set[str]]:
+    """Each role's uses in `template`: `Type.Property` of every resource property that is the role's ARN."""
+    uses: dict[str, set[str]] = {}
+    for resource in template["Resources"].values():
+        for name, value in resource.get("Properties", {}).items():
+            if isinstance(value, dict) and list(value) == ["Fn::GetAtt"] and value["Fn::GetAtt"][1:] == ["Arn"]:
+                uses.setdefault(value["Fn::GetAtt"][0], set()).add(f"{resource['Type']}.{name}")
+    return uses
+
+
+def exempt_by_use(service: str, uses: set[str]) -> bool:
+    """Whether every use of a role of `service` is one whose documentation names no source key (and it has one)."""
+    return bool(uses) and all((service, use) in NO_SOURCE_KEYS_FOR_USE for use in uses)
+
+
+def grants(env: SynthesizedEnvironment) -> Iterator[tuple[str, str, str, str | None, str | None, set[str]]]:
+    """(template, logical id, service, source account, source ARN, the role's uses in its template)."""
     for path in env.template_files():
-        for grant in service_grants(json.loads(path.read_text(encoding="utf-8"))):
-            yield (path.name, *grant)
+        template = json.loads(path.read_text(encoding="utf-8"))
+        uses = role_uses(template)
+        for logical_id, service, account, arn in service_grants(template):
+            yield (path.name, logical_id, service, account, arn, uses.get(logical_id, set()))
 
 
 def test_every_service_principal_carries_its_source_or_is_a_documented_exception(
     env: SynthesizedEnvironment,
 ) -> None:
     problems = []
-    for template, logical_id, service, account, arn in grants(env):
-        if service in NO_SOURCE_KEYS:
+    for template, logical_id, service, account, arn, uses in grants(env):
+        where = f"{template} {logical_id} ({service}, used as {sorted(uses) or 'nothing in its template'})"
+        if service in NO_SOURCE_KEYS or exempt_by_use(service, uses):
+            if account is not None or arn is not None:
+                problems.append(f"{where}: a source key its documentation does not name for this use")
             continue
-        where = f"{template} {logical_id} ({service})"
         if account not in (env.config.account, "${AWS::AccountId}"):
             problems.append(f"{where}: aws:SourceAccount is {account!r}, not the environment's account")
         expected = SOURCE_SERVICE.get(service)
@@ -116,19 +144,29 @@ def test_the_exceptions_are_all_in_use_and_conditioned_services_really_are(
     platform: Callable[[str], SynthesizedEnvironment],
 ) -> None:
     """No stale exception, and each conditioned service of SOURCE_SERVICE appears, conditioned, somewhere."""
-    seen = {service for name in ENVIRONMENT_NAMES for _, _, service, _, _ in grants(platform(name))}
+    every = [grant for name in ENVIRONMENT_NAMES for grant in grants(platform(name))]
+    seen = {service for _, _, service, _, _, _ in every}
+    conditioned = {service for _, _, service, account, arn, _ in every if account is not None and arn is not None}
+    used = {(service, use) for _, _, service, _, _, uses in every for use in uses}
     assert set(NO_SOURCE_KEYS) <= seen, f"exceptions no template uses: {set(NO_SOURCE_KEYS) - seen}"
-    assert set(SOURCE_SERVICE) <= seen, f"conditioned services no template uses: {set(SOURCE_SERVICE) - seen}"
+    assert set(NO_SOURCE_KEYS_FOR_USE) <= used, f"use exceptions no template has: {set(NO_SOURCE_KEYS_FOR_USE) - used}"
+    assert set(SOURCE_SERVICE) <= conditioned, f"never conditioned: {set(SOURCE_SERVICE) - conditioned}"
     assert not set(NO_SOURCE_KEYS) & set(SOURCE_SERVICE)
+    assert {service for service, _ in NO_SOURCE_KEYS_FOR_USE} <= set(SOURCE_SERVICE)
 
 
 def test_the_readme_table_lists_exactly_the_exceptions() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("### Service principals and their source conditions", 1)[1].split("\n#", 1)[0]
-    rows = re.findall(r"^\| `([a-z0-9.-]+\.amazonaws\.com)` \| ([^|]+) \|", section, flags=re.MULTILINE)
-    without = {service for service, keys in rows if keys.strip() == "none"}
-    with_keys = {service for service, keys in rows if keys.strip() != "none"}
+    rows = re.findall(
+        r"^\| `([a-z0-9.-]+\.amazonaws\.com)`(?: as `([A-Za-z0-9:.]+)`)? \| ([^|]+) \|", section, flags=re.MULTILINE
+    )
+    without = {service for service, use, keys in rows if not use and keys.strip() == "none"}
+    without_for_use = {(service, use) for service, use, keys in rows if use and keys.strip() == "none"}
+    with_keys = {service for service, use, keys in rows if not use and keys.strip() != "none"}
+    assert len(rows) == len(without) + len(without_for_use) + len(with_keys), f"a row twice, or keys for a use: {rows}"
     assert without == set(NO_SOURCE_KEYS)
+    assert without_for_use == set(NO_SOURCE_KEYS_FOR_USE)
     assert with_keys == set(SOURCE_SERVICE)
 
 
@@ -152,3 +190,34 @@ def test_the_reading_of_conditions() -> None:
         ("Invoke", "secretsmanager.amazonaws.com", "111111111111", None),
         ("Role", "states.amazonaws.com", "111111111111", "arn:${AWS::Partition}:states:r:111111111111:stateMachine:x"),
     ]
+
+
+def test_a_role_is_exempt_only_when_every_use_of_it_is() -> None:
+    def role(service: str) -> dict[str, Any]:
+        return {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": [{
+            "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}}}  # fmt: skip
+
+    def arn(logical_id: str) -> dict[str, list[str]]:
+        return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+    template = {
+        "Resources": {
+            "Exec": role("ecs-tasks.amazonaws.com"),
+            "Task": role("ecs-tasks.amazonaws.com"),
+            "Both": role("ecs-tasks.amazonaws.com"),
+            "Unused": role("ecs-tasks.amazonaws.com"),
+            "One": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+                "ExecutionRoleArn": arn("Exec"), "TaskRoleArn": arn("Task"), "Family": "one"}},
+            "Two": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+                "ExecutionRoleArn": arn("Both"), "TaskRoleArn": arn("Both")}},
+            "Name": {"Type": "AWS::SSM::Parameter", "Properties": {"Value": {"Fn::GetAtt": ["Exec", "RoleId"]}}},
+        }
+    }  # fmt: skip
+    uses = role_uses(template)
+    execution, task = "AWS::ECS::TaskDefinition.ExecutionRoleArn", "AWS::ECS::TaskDefinition.TaskRoleArn"
+    assert uses == {"Exec": {execution}, "Task": {task}, "Both": {execution, task}}
+    assert exempt_by_use("ecs-tasks.amazonaws.com", uses["Exec"])
+    assert not exempt_by_use("ecs-tasks.amazonaws.com", uses["Task"])
+    assert not exempt_by_use("ecs-tasks.amazonaws.com", uses["Both"])
+    assert not exempt_by_use("ecs-tasks.amazonaws.com", set())
+    assert not exempt_by_use("lambda.amazonaws.com", {execution})

@@ -41,6 +41,7 @@ from constructs import Construct
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.assembly_metadata import PLANNED_CAPACITY_METADATA
 from platform_constructs.fargate_sizes import size_problem
+from platform_constructs.service_principals import ecs_task_role_principal
 
 FARGATE = "FARGATE"
 FARGATE_SPOT = "FARGATE_SPOT"
@@ -189,10 +190,13 @@ class FargateMicroservice(Construct):
 
         # Both roles get customer-managed policies (reviewable, versioned; NIST/PCI IAMNoInlinePolicy)
         # and are handed on without policy updates, so nothing aws-cdk-lib grants by itself slips in.
+        # The task role's trust names this account's ECS resources (aws:SourceAccount/aws:SourceArn), as ECS
+        # documents for task roles; the execution role's stays bare, as ECS documents for execution roles.
         self.execution_role, self.execution_policy = self._role(
             "Execution",
             f"{service_name}: pull its image, write its logs, read its own secrets",
             self._execution_statements(container, log_group),
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
         )
         self.task_role, self.task_policy = self._role(
             "Task",
@@ -204,6 +208,7 @@ class FargateMicroservice(Construct):
                     conditions={"StringEquals": {"cloudwatch:namespace": metric_namespace}},
                 )
             ],
+            assumed_by=ecs_task_role_principal(self),
         )
         if container.repository is not None:
             acknowledge(
@@ -391,12 +396,11 @@ class FargateMicroservice(Construct):
         return action
 
     def _role(
-        self, name: str, description: str, statements: Sequence[iam.PolicyStatement]
+        self, name: str, description: str, statements: Sequence[iam.PolicyStatement], *, assumed_by: iam.IPrincipal
     ) -> tuple[iam.Role, iam.ManagedPolicy]:
-        """`<name>Role` for ECS tasks with `<name>Policy`, a customer-managed policy of `statements`."""
-        role = iam.Role(
-            self, f"{name}Role", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"), description=description
-        )
+        """`<name>Role` assumed by `assumed_by` (ECS tasks) with `<name>Policy`, a customer-managed policy of
+        `statements`."""
+        role = iam.Role(self, f"{name}Role", assumed_by=assumed_by, description=description)
         policy = iam.ManagedPolicy(
             self, f"{name}Policy", description=description, roles=[role], statements=list(statements)
         )

@@ -38,3 +38,15 @@ def scheduler_principal(scope: Construct, group: str = DEFAULT_SCHEDULE_GROUP) -
         service="scheduler", resource="schedule-group", resource_name=group, arn_format=ArnFormat.SLASH_RESOURCE_NAME
     )
     return from_own_source(scope, "scheduler.amazonaws.com", arn)
+
+
+def ecs_task_role_principal(scope: Construct) -> iam.PrincipalWithConditions:
+    """ECS tasks of this account and region, for a task role (the role a task definition's containers use).
+
+    ECS's task IAM role page recommends `aws:SourceAccount` and `aws:SourceArn` in the task role's trust and
+    gives `arn:<partition>:ecs:<region>:<account>:*`: naming one cluster in `aws:SourceArn` is not supported,
+    so the ARN matches every ECS resource of the account and region. Not for a task execution role: ECS's
+    execution-role page gives that trust without the keys (see the README's table).
+    """
+    arn = Stack.of(scope).format_arn(service="ecs", resource="*")
+    return from_own_source(scope, "ecs-tasks.amazonaws.com", arn)
