@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 NO_CREDENTIALS = "no AWS credentials found"
 #: The commands of this topic in the README (inline or fenced), `<env>` standing for an environment.
+#: make's own closing line for a failed recipe (`make: *** [Makefile:N: preflight] Error 2`).
+MAKE_ERROR = re.compile(r"make(\[\d+\])?: \*\*\* ")
 README_COMMAND = re.compile(r"`((?:make preflight|\.venv/bin/python -m tools\.(?:preflight|deploy_guard))[^`]*)`")
 
 
@@ -30,7 +32,10 @@ def without_credentials(tmp_path: Path) -> dict[str, str]:
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("AWS_") or key in ("AWS_EC2_METADATA_DISABLED",)
+        if (not key.startswith("AWS_") or key in ("AWS_EC2_METADATA_DISABLED",))
+        # A user's shell is not inside make: under `make test` these would make the inner make print
+        # `make[1]: ...` and pass the outer make's flags down.
+        and key not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")
     }
     environment.update(
         AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
@@ -49,7 +54,7 @@ def run(command: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
 
 def assert_one_line_without_credentials(result: subprocess.CompletedProcess[str], prefix: str) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
+    lines = [line for line in result.stderr.splitlines() if not MAKE_ERROR.match(line)]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"{prefix}: {NO_CREDENTIALS}"), lines[0]
     assert "Traceback" not in result.stdout + result.stderr
