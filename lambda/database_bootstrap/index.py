@@ -60,7 +60,8 @@ SET grant on the login role is revoked (its ADMIN OPTION stays). The ownership m
 master to hold the login role for a moment (INHERIT for ALTER DATABASE, which also needs the
 master's CREATEDB; SET for REASSIGN OWNED, run as the login role): each such grant is made and
 taken back inside the transaction that uses it, so no other session ever sees it. Objects the
-login role creates later (after ``RESET ROLE``) are moved the same way by the next run. The login
+login role creates later as itself (after ``SET ROLE NONE``; ``RESET ROLE`` returns to the owner
+role that its ``ALTER ROLE ... SET role`` names) are moved the same way by the next run. The login
 role's default privileges (``ALTER DEFAULT PRIVILEGES``) are left as they are.
 
 Nothing is ever dropped, and no privilege of a service is revoked. Every step first reads the
