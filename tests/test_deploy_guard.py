@@ -55,12 +55,24 @@ def test_no_data_stack_means_a_first_deploy_which_ci_does_not_make(
     assert "README: Deploy" in err
 
 
+def test_every_state_before_a_completed_create_is_not_yet_deployed() -> None:
+    """Every CloudFormation stack status (botocore's model) that no completed create precedes, and no other."""
+    statuses = botocore.session.get_session().get_service_model("cloudformation").shape_for("StackStatus").enum
+    before_create = {
+        status
+        for status in statuses
+        if (status.startswith(("CREATE_", "ROLLBACK_")) and status != "CREATE_COMPLETE")
+        or status == "REVIEW_IN_PROGRESS"
+    }
+    assert before_create == NOT_YET_DEPLOYED
+
+
 @pytest.mark.parametrize("status", sorted(NOT_YET_DEPLOYED))
 def test_a_stack_that_was_never_deployed_counts_as_absent(status: str, capsys: pytest.CaptureFixture[str]) -> None:
     client, stubber = stubbed(status)
     assert main(["--env", "staging"], cloudformation=client) == 1
     stubber.assert_no_pending_responses()
-    assert f"is in {status} (never deployed)" in capsys.readouterr().err
+    assert f"is in {status} (its create never completed)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("status", ["CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_FAILED"])

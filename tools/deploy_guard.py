@@ -6,7 +6,8 @@ The first deploy of an environment is a manual `cdk deploy --no-rollback` run (R
 takes an hour or more, and a failure part-way must stop in place so that `cdk deploy` resumes it,
 which CI's rolling-back deploy cannot do. So when the environment's data stack
 (`ticketing-<env>-data`) does not exist, or exists without ever having been deployed
-(`ROLLBACK_COMPLETE`, `ROLLBACK_FAILED` after a failed create, `REVIEW_IN_PROGRESS`), this prints
+(its create still running or stopped under `--no-rollback`, `ROLLBACK_COMPLETE`, `ROLLBACK_FAILED`
+after a failed create, `REVIEW_IN_PROGRESS`: `NOT_YET_DEPLOYED`), this prints
 that and exits 1, and the job stops before `cdk deploy`.
 
 Exit status: 0 the data stack is deployed (any other state, an update in progress or failed
@@ -28,8 +29,20 @@ from config import ConfigError, load_environment
 from stacks.platform_stage import PROJECT, STAGE_IDS
 from tools.preflight.aws import credentials_problem, error_code
 
-#: States of a stack whose resources were never (or are no longer) deployed: a first deploy.
-NOT_YET_DEPLOYED = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "REVIEW_IN_PROGRESS"})
+#: States of a stack whose first create never completed: still running (the manual first deploy is
+#: under way), stopped under `--no-rollback` (`CREATE_FAILED`: the person running it resumes it with
+#: `cdk deploy`; a rolling-back CI deploy would throw away what it made), rolled back, or a change set
+#: never executed. Every other state follows a completed create.
+NOT_YET_DEPLOYED = frozenset(
+    {
+        "CREATE_IN_PROGRESS",
+        "CREATE_FAILED",
+        "ROLLBACK_IN_PROGRESS",
+        "ROLLBACK_COMPLETE",
+        "ROLLBACK_FAILED",
+        "REVIEW_IN_PROGRESS",
+    }
+)
 
 
 def data_stack_name(environment: str) -> str:
@@ -48,7 +61,7 @@ def data_stack_status(cloudformation: Any, stack: str) -> str | None:
 
 
 def first_deploy_message(environment: str, stack: str, status: str | None) -> str:
-    state = "does not exist" if status is None else f"is in {status} (never deployed)"
+    state = "does not exist" if status is None else f"is in {status} (its create never completed)"
     return (
         f"deploy guard: {stack} {state}, so this is the first deploy of {environment}. CI does not make a first "
         f"deploy: run it by hand with `cdk deploy -c env={environment} --no-rollback '{STAGE_IDS[environment]}/*'` "
