@@ -344,16 +344,27 @@ def test_elastic_ips_the_network_stack_holds_count_once(account: Account, deploy
 
 
 def test_rds_instances(account: Account, deployment: Deployment) -> None:
+    """The templates' instances and a place for the restore drill's temporary one (dev has a drill): a
+    quota that holds exactly the templates' instances fails for want of that place."""
     region = deployment.config.region
-    requested = int(demand.count(deployment.stacks_in(region), "AWS::RDS::DBInstance").total)
+    stacks = deployment.stacks_in(region)
+    in_templates = int(demand.count(stacks, "AWS::RDS::DBInstance").total)
+    assert demand.restore_drills(stacks).total == 1
+    requested = in_templates + 1
     stubber = account.stub("rds", region)
-    for used, most in ((0, 40), (1, requested)):
+    for used, most in ((0, 40), (1, requested), (0, requested), (0, in_templates)):
         stubber.add_response(
             "describe_account_attributes",
             {"AccountQuotas": [{"AccountQuotaName": "DBInstances", "Used": used, "Max": most}]},
         )
-    one(quotas(deployment, account).rds_instances(region), Outcome.PASS, f"{requested} instances")
+    one(
+        quotas(deployment, account).rds_instances(region),
+        Outcome.PASS,
+        f"{requested} instances ({in_templates} primary and replicas, 1 for the restore drill's temporary instance)",
+    )
     one(quotas(deployment, account).rds_instances(region), Outcome.FAIL, f"1 of {requested} in use")
+    one(quotas(deployment, account).rds_instances(region), Outcome.PASS, f"{requested} instances")
+    one(quotas(deployment, account).rds_instances(region), Outcome.FAIL, f"0 of {in_templates} in use")
 
 
 def test_cache_nodes_by_code_then_by_name(account: Account, deployment: Deployment) -> None:

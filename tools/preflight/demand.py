@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from stacks.restore_drill import drill_state_machine_name
 from tools.cloud_assembly import AssemblyStack
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
@@ -20,6 +21,8 @@ ECS_SERVICE = "AWS::ECS::Service"
 SCALABLE_TARGET = "AWS::ApplicationAutoScaling::ScalableTarget"
 CLUSTER_STRATEGY = "AWS::ECS::ClusterCapacityProviderAssociations"
 LOG_RESOURCE_POLICY = "AWS::Logs::ResourcePolicy"
+STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+DB_INSTANCE = "AWS::RDS::DBInstance"
 #: The account-wide resource policy CloudWatch Logs' vended-log delivery adds once per region, the first
 #: time a service (ElastiCache's log delivery, WAF's logging) delivers to a log group.
 LOG_DELIVERY_POLICY = "AWSLogDeliveryWrite20150319"
@@ -55,6 +58,17 @@ def count(stacks: Iterable[AssemblyStack], resource_type: str) -> Amount:
     found = Amount()
     for stack, _, _ in resources(stacks, resource_type):
         found.add(stack.name, 1)
+    return found
+
+
+def restore_drills(stacks: Iterable[AssemblyStack]) -> Amount:
+    """One temporary DB instance per restore drill. Its state machine restores into an instance of its own
+    (one at a time: the drill refuses to start beside a running restore), which no template holds, so the
+    RDS quota must keep a place for it while the drill is idle."""
+    found = Amount()
+    for stack, _, properties in resources(stacks, STATE_MACHINE):
+        if properties.get("StateMachineName") == drill_state_machine_name(stack.environment):
+            found.add(stack.name, 1)
     return found
 
 

@@ -305,19 +305,21 @@ class QuotaChecks:
 
     def rds_instances(self, region: str) -> Check | None:
         stacks = self.deployment.stacks_in(region)
-        requested = demand.count(stacks, "AWS::RDS::DBInstance")
-        if not requested.total:
+        instances_in_templates = demand.count(stacks, demand.DB_INSTANCE)
+        if not instances_in_templates.total:
             return None
+        drills = demand.restore_drills(stacks).total
+        requested = instances_in_templates.total + drills
         quotas = self.clients("rds", region).describe_account_attributes()["AccountQuotas"]
         (instances,) = [q for q in quotas if q["AccountQuotaName"] == "DBInstances"]
-        own = len(self._own(region, "AWS::RDS::DBInstance"))
+        own = len(self._own(region, demand.DB_INSTANCE))
         used = float(instances["Used"])
         return self._verdict(
             "quota: RDS DB instances",
             region,
-            Headroom(float(instances["Max"]), used, min(own, used), requested.total),
-            f"{amount(requested.total)} instances (primary and replicas; keep one more free for the restore drill's "
-            "temporary instance)",
+            Headroom(float(instances["Max"]), used, min(own, used), requested),
+            f"{amount(requested)} instances ({amount(instances_in_templates.total)} primary and replicas, "
+            f"{amount(drills)} for the restore drill's temporary instance)",
             [],
             f"request more DB instances ({RDS_INSTANCES.link(region)})",
         )
