@@ -11,6 +11,7 @@ wait for something to happen. Tests that compare durations make them differ by o
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,13 +23,22 @@ MIN_SUBPROCESS_TIMEOUT_SECONDS = 600
 SUBPROCESS_CALLS = frozenset({"run", "Popen", "check_output", "check_call", "call"})
 
 
-def calls() -> Iterator[tuple[str, ast.Call]]:
-    """Every call in every test file, with where it is."""
+@functools.cache
+def _all_calls() -> tuple[tuple[str, ast.Call], ...]:
+    found = []
     for path in sorted(TESTS.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                yield f"{path.relative_to(TESTS.parent)}:{node.lineno}", node
+        found.extend(
+            (f"{path.relative_to(TESTS.parent)}:{node.lineno}", node)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+        )
+    return tuple(found)
+
+
+def calls() -> Iterator[tuple[str, ast.Call]]:
+    """Every call in every test file, with where it is (the files are parsed once per session)."""
+    yield from _all_calls()
 
 
 def called_name(call: ast.Call) -> tuple[str, str]:
