@@ -25,7 +25,7 @@ SUBPROCESS_CALLS = frozenset({"run", "Popen", "check_output", "check_call", "cal
 
 @functools.cache
 def _all_calls() -> tuple[tuple[str, ast.Call], ...]:
-    found = []
+    found: list[tuple[str, ast.Call]] = []
     for path in sorted(TESTS.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         found.extend(
