@@ -13,6 +13,7 @@ service). The README's table ("Service principals and their source conditions") 
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -221,3 +222,34 @@ def test_a_role_is_exempt_only_when_every_use_of_it_is() -> None:
     assert not exempt_by_use("ecs-tasks.amazonaws.com", uses["Both"])
     assert not exempt_by_use("ecs-tasks.amazonaws.com", set())
     assert not exempt_by_use("lambda.amazonaws.com", {execution})
+
+
+def test_each_schedule_is_in_the_group_its_execution_role_trusts(env: SynthesizedEnvironment) -> None:
+    """Scheduler sends its schedule group's ARN as `aws:SourceArn`: a schedule in any other group than the one
+    its role's trust names (a `GroupName` added later, say) would be denied at run time. The role's pattern
+    is matched as IAM's ArnLike does (`*` and `?`)."""
+    checked = 0
+    for path in env.template_files():
+        template = json.loads(path.read_text(encoding="utf-8"))
+        trusted = {
+            logical_id: arn
+            for logical_id, service, _, arn in service_grants(template)
+            if service == "scheduler.amazonaws.com"
+        }
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] != "AWS::Scheduler::Schedule":
+                continue
+            properties = resource["Properties"]
+            role = properties["Target"]["RoleArn"]["Fn::GetAtt"][0]
+            group = flat(properties.get("GroupName", "default"))
+            pattern = trusted[role]
+            assert pattern is not None, f"{path.name} {role}: no aws:SourceArn"
+            group_arn = (
+                f"arn:${{AWS::Partition}}:scheduler:{env.config.region}:{env.config.account}:schedule-group/{group}"
+            )
+            candidates = {group_arn, group_arn.replace("${AWS::Partition}", "aws")}
+            assert any(fnmatch.fnmatchcase(arn, pattern) for arn in candidates), (
+                f"{path.name} {logical_id}: in schedule group {group!r}, but {role} trusts {pattern}"
+            )
+            checked += 1
+    assert checked >= 1
