@@ -118,16 +118,20 @@ def _deploy_step_index(deploy: list[dict[str, Any]], text: str) -> int:
     return index
 
 
-def test_the_deploy_job_guards_a_first_deploy_then_runs_preflight_before_cdk_deploy(workflow: dict[str, Any]) -> None:
-    """The guard (a tested tool, not inline shell) stops the job when the environment has no deployed data
-    stack; preflight then checks the account; only then `cdk deploy`. Neither can be skipped or ignored."""
+def test_the_deploy_job_runs_preflight_then_guards_a_first_deploy_before_cdk_deploy(workflow: dict[str, Any]) -> None:
+    """Preflight checks the account and writes the assembly; the guard (a tested tool, not inline shell) reads
+    the environment's stacks from it and stops the job while its first deploy has not completed; only then
+    `cdk deploy`. Neither can be skipped or ignored."""
     deploy = steps(workflow, "deploy")
     credentials = next(i for i, s in enumerate(deploy) if "configure-aws-credentials" in str(s.get("uses")))
     guard = _deploy_step_index(deploy, "tools.deploy_guard")
     preflight = _deploy_step_index(deploy, "make preflight")
     cdk_deploy = _deploy_step_index(deploy, "cdk deploy")
-    assert credentials < guard < preflight < cdk_deploy
-    assert deploy[guard]["run"].strip() == ".venv/bin/python -m tools.deploy_guard --env ${{ matrix.environment }}"
+    assert credentials < preflight < guard < cdk_deploy
+    assert (
+        deploy[guard]["run"].strip()
+        == ".venv/bin/python -m tools.deploy_guard --env ${{ matrix.environment }} --assembly cdk.out"
+    )
     assert deploy[preflight]["run"].strip() == "make preflight ENV=${{ matrix.environment }}"
     for step in (deploy[guard], deploy[preflight]):
         assert "if" not in step

@@ -113,10 +113,13 @@ def test_the_readme_shows_the_preflight_and_the_guard() -> None:
 
 
 @pytest.mark.parametrize("command", readme_commands())
-def test_each_readme_command_runs_as_written(command: str, tmp_path: Path) -> None:
-    """Run as written (`<env>` as dev, the assembly where the README keeps it) in a shell without credentials."""
+def test_each_readme_command_runs_as_written(
+    command: str, tmp_path: Path, platform: Callable[[str], SynthesizedEnvironment]
+) -> None:
+    """Run as written (`<env>` as dev, `cdk.out` as dev's synthesised assembly) in a shell without credentials."""
     words = shlex.split(command.replace("<env>", "dev"))
     words = [str(ROOT / ".venv" / "bin" / "python") if w == ".venv/bin/python" else w for w in words]
+    words = [str(platform("dev").outdir) if w == "cdk.out" else w for w in words]
     if words[0] == "make":
         words.append(f"OUT={tmp_path / 'cdk.out'}")  # never the shared cdk.out of the working tree
     result = run(words, tmp_path)
