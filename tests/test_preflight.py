@@ -20,6 +20,7 @@ import boto3  # type: ignore[import-untyped]
 import botocore.session  # type: ignore[import-untyped]
 import pytest
 from botocore.credentials import CredentialResolver  # type: ignore[import-untyped]
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 from botocore.stub import Stubber  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -667,6 +668,22 @@ def test_a_certificate_that_cannot_serve_fails(account: Account, deployment: Dep
     }[problem]
     (check,) = check_certificates(with_config(deployment, load_balancer={"certificate_arn": arn}), account.client)
     one(check, Outcome.FAIL, expected)
+
+
+def test_a_certificate_the_credentials_may_not_read_is_not_called_missing(
+    account: Account, deployment: Deployment
+) -> None:
+    """AccessDenied on ACM propagates to the family's could-not-check line: "request it" would be the wrong
+    remedy for a certificate that exists."""
+    acm = boto3.client("acm", region_name=deployment.config.region, aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(acm)
+    stubber.add_client_error("describe_certificate", "AccessDeniedException", "not allowed")
+    stubber.activate()
+    only_lb = with_config(deployment, edge={"domain_names": (), "certificate_arn": None})
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        check_certificates(
+            only_lb, lambda service, region: acm if service == "acm" else account.client(service, region)
+        )
 
 
 def test_hosted_zone(account: Account, deployment: Deployment) -> None:

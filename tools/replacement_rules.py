@@ -237,11 +237,6 @@ def create_only_values(resource: Mapping[str, Any], region: str) -> list[Any]:
     return [value for value in (_value(properties, path) for path in paths) if value is not None]
 
 
-def create_only_references(resource: Mapping[str, Any], region: str) -> set[str]:
-    """Logical IDs the create-only properties of `resource` refer to: replacing one replaces it too."""
-    return referenced_ids(create_only_values(resource, region))
-
-
 def update_behaviour(before: Mapping[str, Any], after: Mapping[str, Any], region: str) -> tuple[str, list[str]]:
     """("none" | "update" | "replace" | "refused", the properties that decide it) for one logical ID."""
     if before.get("Type") != after.get("Type"):

@@ -48,11 +48,6 @@ class Headroom:
         return self.increase <= self.available
 
     @property
-    def after(self) -> float:
-        """Usage once deployed: the account's, with these environments' own replaced by their request."""
-        return self.in_use + self.increase if self.requested >= self.own else self.in_use - (self.own - self.requested)
-
-    @property
     def shortfall(self) -> float:
         """How much the quota must rise for the deployment to fit (0 when it fits)."""
         return max(0.0, self.increase - self.available)

@@ -100,7 +100,8 @@ def _certificate(
     try:
         certificate = clients("acm", region).describe_certificate(CertificateArn=arn)["Certificate"]
     except ClientError as error:
-        if error_code(error) not in ("ResourceNotFoundException", "ValidationException", "AccessDeniedException"):
+        # AccessDenied is not "missing": it propagates to the family's could-not-check line that names it.
+        if error_code(error) not in ("ResourceNotFoundException", "ValidationException"):
             raise
         return failed(
             name,

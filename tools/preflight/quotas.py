@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from tools.preflight import demand
 from tools.preflight.aws import ClientFactory, DeployedStacks, error_code
@@ -311,7 +311,12 @@ class QuotaChecks:
         drills = demand.restore_drills(stacks).total
         requested = instances_in_templates.total + drills
         quotas = self.clients("rds", region).describe_account_attributes()["AccountQuotas"]
-        (instances,) = [q for q in quotas if q["AccountQuotaName"] == "DBInstances"]
+        instances = next((q for q in quotas if q["AccountQuotaName"] == "DBInstances"), None)
+        if instances is None:
+            raise QuotaUnreadableError(
+                "RDS's DescribeAccountAttributes names no DBInstances quota",
+                f"read it in the Service Quotas console ({RDS_INSTANCES.link(region)})",
+            )
         own = len(self._own(region, demand.DB_INSTANCE))
         used = float(instances["Used"])
         return self._verdict(
@@ -527,7 +532,13 @@ class QuotaChecks:
 
     def _elb_limit(self, region: str, name: str) -> float:
         limits = self.clients("elbv2", region).describe_account_limits()["Limits"]
-        return float(next(limit["Max"] for limit in limits if limit["Name"] == name))
+        found = next((limit["Max"] for limit in limits if limit["Name"] == name), None)
+        if found is None:
+            raise QuotaUnreadableError(
+                f"Elastic Load Balancing's DescribeAccountLimits names no {name!r} limit",
+                "read it in the Service Quotas console (Elastic Load Balancing)",
+            )
+        return float(found)
 
     def _pages(self, service: str, region: str, operation: str) -> Iterable[dict[str, Any]]:
         client = self.clients(service, region)
@@ -588,13 +599,14 @@ class QuotaChecks:
         except QuotaUnreadableError as error:
             label = check.__name__.replace("_", " ")
             return manual(f"quota: {label}", self._where(region), str(error), error.remedy)
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             if credentials_problem(error) is not None:
                 raise
             label = check.__name__.replace("_", " ")
+            code = error_code(error) if isinstance(error, ClientError) else type(error).__name__
             return failed(
                 f"quota: {label}",
                 self._where(region),
-                f"could not read it: {error_code(error)}: {error}",
+                f"could not read it: {code}: {error}",
                 "give the preflight's credentials read access (the deploy role's ReadOnlyAccess suffices)",
             )
