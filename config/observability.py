@@ -33,7 +33,10 @@ ANOMALY_BAND_WIDTH = Limit(1, 10, "standard deviations")
 UNHEALTHY_MINUTES = Limit(2, 60, "minutes")
 #: Hours without a recovery point: more than the plan's one day; CloudWatch evaluates at most 7 days
 #: (evaluation periods x period), and more than one day only with periods of an hour or more.
-RECOVERY_POINT_HOURS = Limit(25, 168, "hours")
+#: At least a day plus the backup plan's start window (1 h) and completion window (8 h)
+#: (platform_constructs/backup_plan.py) and the hour the count lands in: two daily jobs may complete that far
+#: apart on healthy days. At most 7 days, CloudWatch's longest evaluation.
+RECOVERY_POINT_HOURS = Limit(34, 168, "hours")
 #: CloudWatch: at most 30 dimensions per metric; names up to 255 characters, values up to 1024.
 MAX_DIMENSIONS = 30
 
@@ -78,8 +81,9 @@ class BackupAlarms(Strict):
     recovery_point_hours: int = bounded(
         RECOVERY_POINT_HOURS,
         "Hours without a new daily recovery point in the backup vault (or a completed copy into a copy vault) "
-        "before the warning topic hears; the plan makes one a day, so this is a day plus the job's usual spread.",
-        default=26,
+        "before the warning topic hears; the plan makes one a day, and a job may start up to 1 h and finish up to "
+        "8 h after its time, so this is at least a day plus those windows and an hour.",
+        default=34,
     )
 
 

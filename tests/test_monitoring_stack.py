@@ -18,6 +18,7 @@ import pytest
 from aws_cdk import assertions
 
 from config.loader import validate_environment
+from config.observability import RECOVERY_POINT_HOURS as CONFIG_RECOVERY_POINT_HOURS
 from stacks.platform_app import build_app, feature_flags, new_app
 from stacks.platform_stage import PlatformStage
 from tests.alarm_summary import AlarmRow, Watched, alarm_rows, show
@@ -40,8 +41,9 @@ DRILL_ARN = "arn:aws:states:ap-northeast-2:{account}:stateMachine:ticketing-{env
 MAINTENANCE_TASKS = {"vacuum": True, "partitions": True, "report": False}  # task -> daily
 #: The services with ALB paths in services.toml: each has a target group, and so an unhealthy-target alarm.
 ROUTED_SERVICES = ("api-gateway",)
-#: backup.recovery_point_hours' default: a day plus two hours of the daily job's spread, in hourly periods.
-RECOVERY_POINT_HOURS = 26
+#: backup.recovery_point_hours' default: a day plus the plan's start (1 h) and completion (8 h) windows and
+#: an hour, in hourly periods.
+RECOVERY_POINT_HOURS = 34
 
 
 def w(namespace: str, metric: str, dimensions: dict[str, str], statistic: str, period: int) -> Watched:
@@ -380,7 +382,7 @@ def test_a_failed_secret_rotation_is_logged_and_alarmed(env: SynthesizedEnvironm
 
 def test_backups_that_silently_stop_alarm_within_about_a_day(env: SynthesizedEnvironment) -> None:
     """No backup job (a recovery point) completed into the backup vault, no copy job into the copy vault: hourly
-    periods, 26 of them
+    periods, 34 of them
     in a row (CloudWatch evaluates more than a day only with periods of an hour or more, and at most 7 days),
     and an hour without any count (AWS Backup publishes none then) is a breach."""
     name = env.config.name
@@ -400,7 +402,7 @@ def test_backups_that_silently_stop_alarm_within_about_a_day(env: SynthesizedEnv
         alarm = rows[alarm_name]
         assert alarm.watched is not None, alarm_name
         assert alarm.watched == w("AWS/Backup", metric, {"BackupVaultName": vault}, "Sum", 3600), alarm_name
-        assert (alarm.evaluation_periods, alarm.datapoints) == (26, 26), alarm_name
+        assert (alarm.evaluation_periods, alarm.datapoints) == (34, 34), alarm_name
         assert 24 < alarm.evaluation_periods * alarm.watched.period / 3600 <= 7 * 24
         assert (alarm.comparison, alarm.threshold, alarm.missing) == ("LessThanThreshold", 1, "breaching")
         assert alarm.actions == alarm.ok_actions == (f"ticketing-{name}-warning",)
@@ -417,7 +419,7 @@ def test_a_backup_account_vault_gets_its_own_copy_alarm(tmp_path: Path) -> None:
     rows = alarm_rows(dict(assertions.Template.from_stack(stage.monitoring).to_json()))
     alarm = rows["ticketing-prod-no-backup-account-copy"]
     assert alarm.watched == w("AWS/Backup", "NumberOfCopyJobsCompleted", {"BackupVaultName": "prod-vault"}, "Sum", 3600)
-    assert (alarm.evaluation_periods, alarm.datapoints, alarm.missing) == (26, 26, "breaching")
+    assert (alarm.evaluation_periods, alarm.datapoints, alarm.missing) == (34, 34, "breaching")
     assert "444444444444" in alarm.description
 
 
@@ -501,3 +503,15 @@ def test_the_dashboard_shows_what_the_guide_lists(platform: Any, title: str, nee
         assert title in widgets, sorted(filter(None, widgets))
         for needle in needles:
             assert needle in widgets[title], (name, title, needle)
+
+
+def test_the_freshness_floor_outlasts_the_daily_jobs_windows(env: SynthesizedEnvironment) -> None:
+    """Two healthy daily jobs may complete a day plus the plan's start and completion windows apart (and the
+    count lands in an hour of its own): the shortest recovery_point_hours config accepts must not page then."""
+    plans = env.template("Data").find_resources("AWS::Backup::BackupPlan")
+    rules = [rule for plan in plans.values() for rule in plan["Properties"]["BackupPlan"]["BackupPlanRule"]]
+    daily = [rule for rule in rules if "CompletionWindowMinutes" in rule and "ScheduleExpression" in rule]
+    assert daily
+    for rule in daily:
+        spread_hours = (rule["StartWindowMinutes"] + rule["CompletionWindowMinutes"]) / 60
+        assert CONFIG_RECOVERY_POINT_HOURS.low >= 24 + spread_hours + 1, rule["RuleName"]

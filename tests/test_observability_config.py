@@ -45,9 +45,9 @@ INVALID_OBSERVABILITY = [
     ("elb-errors-zero", "dev", "observability.load_balancer", {"elb_error_count": 0}, "observability.load_balancer.elb_error_count = 0: must be 1 to 1000000000"),
     ("unhealthy-one-minute", "dev", "observability.load_balancer", {"unhealthy_target_minutes": 1}, "observability.load_balancer.unhealthy_target_minutes = 1: must be 2 to 60 minutes"),
     # A daily plan: a day is no window; CloudWatch evaluates at most 7 days (evaluation periods x period).
-    ("recovery-point-within-a-day", "dev", "observability.backups", {"recovery_point_hours": 24}, "observability.backups.recovery_point_hours = 24: must be 25 to 168 hours"),
-    ("recovery-point-beyond-a-week", "prod", "observability.backups", {"recovery_point_hours": 169}, "observability.backups.recovery_point_hours = 169: must be 25 to 168 hours"),
-    ("backups-unknown-key", "dev", "observability.backups", {"hours": 26}, "observability.backups.hours: unknown key; allowed here: recovery_point_hours"),
+    ("recovery-point-within-the-jobs-windows", "dev", "observability.backups", {"recovery_point_hours": 33}, "observability.backups.recovery_point_hours = 33: must be 34 to 168 hours"),
+    ("recovery-point-beyond-a-week", "prod", "observability.backups", {"recovery_point_hours": 169}, "observability.backups.recovery_point_hours = 169: must be 34 to 168 hours"),
+    ("backups-unknown-key", "dev", "observability.backups", {"hours": 34}, "observability.backups.hours: unknown key; allowed here: recovery_point_hours"),
 ]  # fmt: skip
 
 
@@ -76,7 +76,7 @@ def test_thresholds_default_to_the_guide() -> None:
     assert o.warning_emails == ()
     assert (o.load_balancer.elb_error_count, o.load_balancer.unhealthy_target_minutes) == (10, 5)
     assert (o.edge.error_rate_percent, o.edge.min_requests) == (5, 100)
-    assert o.backups.recovery_point_hours == 26
+    assert o.backups.recovery_point_hours == 34
 
 
 @settings(max_examples=300, deadline=None)
