@@ -24,12 +24,21 @@ SUBPROCESS_CALLS = frozenset({"run", "Popen", "check_output", "check_call", "cal
 
 
 @functools.cache
-def _all_calls() -> tuple[tuple[str, ast.Call], ...]:
-    found: list[tuple[str, ast.Call]] = []
+def _all_calls() -> tuple[tuple[str, ast.Call, dict[str, float]], ...]:
+    """Every call of every test file, with where it is and the file's module-level numeric constants."""
+    found: list[tuple[str, ast.Call, dict[str, float]]] = []
     for path in sorted(TESTS.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        constants = {
+            target.id: float(node.value.value)
+            for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, (int, float)) and not isinstance(node.value.value, bool)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }  # fmt: skip
         found.extend(
-            (f"{path.relative_to(TESTS.parent)}:{node.lineno}", node)
+            (f"{path.relative_to(TESTS.parent)}:{node.lineno}", node, constants)
             for node in ast.walk(tree)
             if isinstance(node, ast.Call)
         )
@@ -38,7 +47,23 @@ def _all_calls() -> tuple[tuple[str, ast.Call], ...]:
 
 def calls() -> Iterator[tuple[str, ast.Call]]:
     """Every call in every test file, with where it is (the files are parsed once per session)."""
-    yield from _all_calls()
+    for where, call, _ in _all_calls():
+        yield where, call
+
+
+def seconds(value: ast.expr, constants: dict[str, float]) -> float | None:
+    """The number `value` stands for: a literal, a module-level constant of its file, or sums and products of
+    those; None when it cannot be read without running the code."""
+    if isinstance(value, ast.Constant) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+        return float(value.value)
+    if isinstance(value, ast.Name):
+        return constants.get(value.id)
+    if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Add, ast.Mult)):
+        left, right = seconds(value.left, constants), seconds(value.right, constants)
+        if left is None or right is None:
+            return None
+        return left + right if isinstance(value.op, ast.Add) else left * right
+    return None
 
 
 def called_name(call: ast.Call) -> tuple[str, str]:
@@ -74,15 +99,17 @@ def test_no_property_test_sets_a_deadline() -> None:
 def test_every_subprocess_bound_holds_on_a_busy_machine() -> None:
     bounded = []
     too_short = []
-    for where, call in calls():
+    for where, call, constants in _all_calls():
         owner, function = called_name(call)
         value = keyword(call, "timeout")
         if owner != "subprocess" or function not in SUBPROCESS_CALLS or value is None:
             continue
         bounded.append(where)
-        literal = value.value if isinstance(value, ast.Constant) else None
-        if isinstance(literal, (int, float)) and literal < MIN_SUBPROCESS_TIMEOUT_SECONDS:
-            too_short.append(f"{where}: {literal} s")
+        bound = seconds(value, constants)
+        if bound is None:
+            too_short.append(f"{where}: {ast.unparse(value)} (a literal or a module constant, so it can be read)")
+        elif bound < MIN_SUBPROCESS_TIMEOUT_SECONDS:
+            too_short.append(f"{where}: {bound:g} s")
     assert len(bounded) >= 5  # the check sees the suite's subprocesses
     assert too_short == [], f"at least {MIN_SUBPROCESS_TIMEOUT_SECONDS} s, or the bound measures the machine"
 
@@ -90,3 +117,9 @@ def test_every_subprocess_bound_holds_on_a_busy_machine() -> None:
 def test_no_test_sleeps_to_wait_for_something() -> None:
     sleeps = [where for where, call in calls() if called_name(call) == ("time", "sleep")]
     assert sleeps == [], f"wait for the condition itself, with a bound and a message: {sleeps}"
+
+
+def test_a_bound_is_read_from_literals_and_module_constants_only() -> None:
+    constants = {"WAIT": 600.0}
+    read = [seconds(ast.parse(text, mode="eval").body, constants) for text in ("900", "WAIT + 30", "WAIT * 2", "limit")]
+    assert read == [900.0, 630.0, 1200.0, None]

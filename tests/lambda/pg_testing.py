@@ -50,7 +50,7 @@ RDS_SUPERUSER = "rds_superuser"
 #: How long the fixtures wait for initdb, for the server to accept connections and for it to stop. Each
 #: takes about a second on an idle machine; the bound only stops a hung process, and holds on a machine
 #: whose every core is busy with other work.
-SERVER_WAIT_SECONDS = 300
+SERVER_WAIT_SECONDS = 600
 #: Ports tried when the one chosen was taken before the server could bind it.
 PORT_ATTEMPTS = 3
 #: The name the test certificate is issued for; clients must connect to this name.
@@ -154,11 +154,14 @@ class PostgresServer:
 
 def _run(command: list[str], *, run_as: str | None, waiting_for: str) -> None:
     # pg_ctl's own -t bound ends first; this one only catches a process that hangs beyond it.
-    limit = SERVER_WAIT_SECONDS + 30
     try:
-        result = subprocess.run(command, capture_output=True, text=True, user=run_as, timeout=limit, check=False)
+        result = subprocess.run(
+            command, capture_output=True, text=True, user=run_as, timeout=SERVER_WAIT_SECONDS + 30, check=False
+        )
     except subprocess.TimeoutExpired as error:
-        raise RuntimeError(f"{Path(command[0]).name}: waited {limit} s for {waiting_for}; it did not finish") from error
+        raise RuntimeError(
+            f"{Path(command[0]).name}: waited {SERVER_WAIT_SECONDS + 30} s for {waiting_for}; it did not finish"
+        ) from error
     if result.returncode != 0:
         raise RuntimeError(
             f"{Path(command[0]).name} failed ({result.returncode}) while waiting up to {SERVER_WAIT_SECONDS} s "
