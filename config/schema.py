@@ -737,6 +737,10 @@ class ReservedConcurrencyConfig(_Strict):
 
     def of(self, function: str) -> int | None:
         """The reservation of `function` (a field name) for a construct: None when there is none."""
+        if function not in type(self).model_fields:
+            raise KeyError(
+                f"reserved_concurrency.{function}: no such function; known: {', '.join(type(self).model_fields)}"
+            )
         value: int = getattr(self, function)
         return value or None
 

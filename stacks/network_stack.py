@@ -18,6 +18,7 @@ from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.naming import origin_header_secret_name
 from platform_constructs.network import PrivateNetwork
+from platform_constructs.protect_retained import kept_unless_disposable
 from stacks.platform_stack import PlatformStack
 
 #: The JSON key of the origin-header secret holding the header's value.
@@ -99,7 +100,7 @@ class NetworkStack(PlatformStack):
             replica_regions=[secretsmanager.ReplicaRegion(region=EDGE_REGION)]
             if config.region != EDGE_REGION
             else None,
-            removal_policy=RemovalPolicy.DESTROY if config.is_disposable else RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+            removal_policy=kept_unless_disposable(config.is_disposable),
         )
         acknowledge(
             secret.node.default_child or secret,

@@ -82,3 +82,10 @@ def test_the_constructs_refuse_what_lambda_would(value: int) -> None:
             schedule="rate(1 day)", time_zone="UTC", payload={}, environment={}, timeout=Duration.minutes(1),
             reserved_concurrency=value,
         )  # fmt: skip
+
+
+def test_a_misspelt_function_is_refused_by_name() -> None:
+    with pytest.raises(KeyError, match=r"reserved_concurrency\.database_maintenence: no such function; known: "):
+        ReservedConcurrencyConfig().of("database_maintenence")
+    assert ReservedConcurrencyConfig().of("database_maintenance") == 1
+    assert ReservedConcurrencyConfig().of("restore_drill") is None

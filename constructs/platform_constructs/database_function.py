@@ -149,9 +149,11 @@ class DatabaseFunction(Construct):
                 "NIST.800.53.R5-LambdaConcurrency",
                 reason=f"The function ({description}) has no reserved concurrency: a reservation takes executions "
                 "from the account's quota for good, and Lambda keeps 100 of the quota unreserved, so in an account "
-                "whose quota is still 10 or 50 any reservation fails the deploy. Its callers start it one at a time "
-                "(CloudFormation, a state machine, Secrets Manager, a schedule); the caller reserves where one run at "
-                "a time protects something (config's [reserved_concurrency]).",
+                "whose quota is still 10 or 50 any reservation fails the deploy. Its callers start few runs, "
+                "bounded by the caller (CloudFormation once per deploy, a state machine one step at a time, Secrets "
+                "Manager one rotation of a secret at a time, schedules that start a handful of jobs together, which "
+                "then overlap); the caller reserves where one run at a time protects something (config's "
+                "[reserved_concurrency]).",
             )
         if retry_attempts is not None:
             if not async_failure_reason:

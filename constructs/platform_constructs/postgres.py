@@ -1161,7 +1161,8 @@ class PostgresCluster(Construct):
             if not Token.is_unresolved(subnet.ipv4_cidr_block)
         )
         digest = hashlib.sha256("|".join(placement).encode()).hexdigest()[:8]
-        return f"{base_identifier[: 60 - len('-proxy-') - 8]}-proxy-{digest}"
+        # Cut to fit RDS's 60 characters; a cut that ends in a hyphen would make a double one, which RDS refuses.
+        return f"{base_identifier[: 60 - len('-proxy-') - 8].rstrip('-')}-proxy-{digest}"
 
     def _literal_ports(self, port: int) -> None:
         for child in self.node.find_all():

@@ -930,3 +930,15 @@ def test_a_continuous_backup_plan_owns_the_retention_and_a_restore_keeps_the_pro
         names.append(cluster.proxy_name)
     assert names[0] == names[1]
     assert re.fullmatch(r"orders-db-proxy-[0-9a-f]{8}", names[0])
+
+
+def test_a_long_proxy_prefix_is_cut_without_leaving_a_double_hyphen() -> None:
+    """RDS refuses a proxy name with two hyphens in a row or over 60 characters: the cut prefix loses a
+    trailing hyphen."""
+    stack = ZonedStack(App(), "LongProxy", availability_zones=ZONES, env=ENV)
+    vpc = _vpc(stack)
+    prefix = "a" * 44 + "-" + "b" * 9  # 54 characters, a hyphen where the cut falls
+    name = PostgresCluster._proxy_name(prefix, vpc, ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
+    assert "--" not in name
+    assert len(name) <= 60
+    assert re.fullmatch(r"a{44}-proxy-[0-9a-f]{8}", name)
