@@ -119,6 +119,24 @@ def grants(env: SynthesizedEnvironment) -> Iterator[tuple[str, str, str, str | N
             yield (path.name, logical_id, service, account, arn, uses.get(logical_id, set()))
 
 
+#: ARN service names that differ from the CloudFormation namespace of the resource type.
+ARN_SERVICE_OF_NAMESPACE = {"stepfunctions": "states"}
+
+
+def referenced_service(env: SynthesizedEnvironment, template: str, value: str) -> str | None:
+    """The ARN service of the resource a `${Logical}` / `${Logical.Arn}` value refers to in `template`
+    (`AWS::SecretsManager::...` -> ``secretsmanager``), or None when `value` is not such a reference."""
+    match = re.fullmatch(r"\$\{([A-Za-z0-9]+)(\.[A-Za-z]+)?\}", value)
+    if match is None:
+        return None
+    (path,) = [p for p in env.template_files() if p.name == template]
+    resource = json.loads(path.read_text(encoding="utf-8"))["Resources"].get(match.group(1))
+    if resource is None:
+        return None
+    namespace = resource["Type"].split("::")[1].lower()
+    return ARN_SERVICE_OF_NAMESPACE.get(namespace, namespace)
+
+
 def test_every_service_principal_carries_its_source_or_is_a_documented_exception(
     env: SynthesizedEnvironment,
 ) -> None:
@@ -134,7 +152,10 @@ def test_every_service_principal_carries_its_source_or_is_a_documented_exception
         expected = SOURCE_SERVICE.get(service)
         if expected is None:
             problems.append(f"{where}: a service not yet classified: add it to SOURCE_SERVICE or NO_SOURCE_KEYS")
-        elif arn is None or not re.match(rf"arn:\$\{{AWS::Partition\}}:{expected}:|arn:aws:{expected}:|\$\{{", arn):
+        elif arn is None or not (
+            re.match(rf"arn:\$\{{AWS::Partition\}}:{expected}:|arn:aws:{expected}:", arn)
+            or referenced_service(env, template, arn) == expected
+        ):
             problems.append(f"{where}: aws:SourceArn {arn!r} is not a {expected} resource")
         elif arn.startswith("arn:") and f":{env.config.account}:" not in arn and ":${AWS::AccountId}:" not in arn:
             problems.append(f"{where}: aws:SourceArn {arn!r} is not in this account")
