@@ -133,7 +133,7 @@ def referenced_service(env: SynthesizedEnvironment, template: str, value: str) -
     resource = json.loads(path.read_text(encoding="utf-8"))["Resources"].get(match.group(1))
     if resource is None:
         return None
-    namespace = resource["Type"].split("::")[1].lower()
+    namespace = str(resource["Type"]).split("::")[1].lower()
     return ARN_SERVICE_OF_NAMESPACE.get(namespace, namespace)
 
 
