@@ -464,11 +464,16 @@ class ServicesStack(PlatformStack):
         return microservice
 
 
+def service_secret_name(environment: str, service: str, reference: str) -> str:
+    """The Secrets Manager name of a service's `name[:json-key]`: below `ticketing/<env>/<service>/`."""
+    return f"ticketing/{environment}/{service}/{reference.partition(':')[0]}"
+
+
 def _service_secret(scope: Construct, environment: str, service: str, variable: str, reference: str) -> SecretReference:
     """`name[:json-key]` below `ticketing/<env>/<service>/`: created by an operator before the first image runs."""
-    name, _, key = reference.partition(":")
+    key = reference.partition(":")[2]
     secret = secretsmanager.Secret.from_secret_name_v2(
-        scope, f"Secret{variable}", f"ticketing/{environment}/{service}/{name}"
+        scope, f"Secret{variable}", service_secret_name(environment, service, reference)
     )
     return SecretReference(secret, key or None)
 

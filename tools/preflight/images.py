@@ -7,6 +7,8 @@ import re
 
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
+from stacks.registry_stack import repository_name
+from stacks.services_stack import service_secret_name
 from tools.preflight import demand
 from tools.preflight.aws import ClientFactory, error_code
 from tools.preflight.deployment import Deployment
@@ -19,16 +21,6 @@ ECR_IMAGE = re.compile(
 )
 
 
-def secret_name(environment: str, service: str, reference: str) -> str:
-    """The Secrets Manager name of `name[:json-key]` (stacks/services_stack.py reads it by that name)."""
-    return f"ticketing/{environment}/{service}/{reference.partition(':')[0]}"
-
-
-def repository_name(environment: str, service: str) -> str:
-    """As stacks/registry_stack.py names a service's repository."""
-    return f"ticketing/{environment}/{service}"
-
-
 def check_secrets(deployment: Deployment, clients: ClientFactory) -> list[Check]:
     """Every secret of every service that names an image (a service without one runs no task)."""
     config = deployment.config
@@ -38,7 +30,7 @@ def check_secrets(deployment: Deployment, clients: ClientFactory) -> list[Check]
         if service not in config.images:
             continue
         for variable, reference in settings.secrets.items():
-            secret = secret_name(config.name, service, reference)
+            secret = service_secret_name(config.name, service, reference)
             name, where = f"secret of {service} ({variable})", f"{deployment.account}/{config.region}"
             try:
                 described = client.describe_secret(SecretId=secret)
