@@ -57,6 +57,10 @@ NOT_DATA_HOLDERS: Mapping[str, str] = {
         "routes, which the template writes",
     ),
     **dict.fromkeys(
+        ("AWS::Glue::Database", "AWS::Glue::Table"),
+        "catalog entries describing data kept elsewhere (S3); the template writes them again",
+    ),
+    **dict.fromkeys(
         ("AWS::CleanRooms::ConfiguredTable", "AWS::CleanRooms::IdMappingTable", "AWS::CleanRooms::IntermediateTable"),
         "settings that point at data kept elsewhere",
     ),
