@@ -74,7 +74,7 @@ CONFIG_TARGETS = (
     *(f"{name}.toml" for name in ENVIRONMENT_NAMES),
 )
 MARKER = re.compile(r"^<!--\s*block:\s*(?P<kind>[a-z-]+)(?P<rest>.*?)\s*-->$")
-FENCE = re.compile(r"^(?P<indent>[ ]{0,3}|[ ]{3,6})(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
+FENCE = re.compile(r"^(?P<indent>[ ]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 #: The command every `run` block shares: run once per session, by the `workspace` fixture.
 SHARED_SYNTH = "make synth"
 
