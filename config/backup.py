@@ -11,23 +11,22 @@
 - `[backup.drill]`: the restore drill restores the newest daily recovery point into a temporary
   instance, runs `queries`, records how long it took and how old the point was, and deletes the
   instance. It runs monthly outside prod (`monthly`), and on demand with `make restore-drill`.
+
+The rules across `[backup]`, `[database]` and the environment (the copy region, the lock against the
+retentions, prod's lock and drill, the drill's databases) are in config/rules.py.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
 from config.aws_regions import REGIONS
-from config.fields import ConfigFieldError, Strict, bounded, clock_time, key_path
+from config.fields import Strict, bounded, clock_time
 from platform_constructs.limits import Limit
-
-if TYPE_CHECKING:
-    from config.schema import EnvironmentConfig
 
 #: AWS Backup lifecycle: at most 100 years.
 RETENTION_DAYS = Limit(1, 36_500, "days")
@@ -138,106 +137,6 @@ class BackupConfig(Strict):
     def _daily(cls, value: str) -> str:
         clock_time(value)
         return value
-
-
-def backup_problems(config: EnvironmentConfig) -> list[ConfigFieldError]:
-    """Rules across [backup], [database] and the environment; every one that fails."""
-    backup = config.backup
-    problems: list[ConfigFieldError] = []
-    if backup.copy_region == config.region:
-        problems.append(
-            ConfigFieldError(
-                "backup.copy_region", backup.copy_region, f"must differ from the main region {config.region}"
-            )
-        )
-    lock = backup.vault_lock
-    if config.is_production and lock is None:
-        problems.append(
-            ConfigFieldError(
-                "backup.vault_lock",
-                None,
-                "prod's vaults must be locked: set min_retention_days, max_retention_days and changeable_for_days",
-            )
-        )
-    if config.is_disposable and lock is not None:
-        problems.append(
-            ConfigFieldError(
-                "backup.vault_lock",
-                lock.model_dump(),
-                f"{config.name} is torn down and deployed again; a locked vault could never be emptied: remove it",
-            )
-        )
-    if lock is not None:
-        retentions = {
-            "database.backup_retention_days": config.database.backup_retention_days,
-            "backup.daily_retention_days": backup.daily_retention_days,
-            "backup.copy_retention_days": backup.copy_retention_days,
-        }
-        if lock.min_retention_days > lock.max_retention_days:
-            problems.append(
-                ConfigFieldError(
-                    "backup.vault_lock.min_retention_days",
-                    lock.min_retention_days,
-                    f"must not exceed max_retention_days ({lock.max_retention_days})",
-                )
-            )
-        for key, days in retentions.items():
-            if not lock.min_retention_days <= days <= lock.max_retention_days:
-                problems.append(
-                    ConfigFieldError(
-                        key,
-                        days,
-                        f"the locked vaults keep recovery points {lock.min_retention_days} to "
-                        f"{lock.max_retention_days} days (backup.vault_lock); a job outside that fails",
-                    )
-                )
-    if backup.backup_account is not None:
-        if not config.is_production:
-            problems.append(
-                ConfigFieldError(
-                    "backup.backup_account",
-                    backup.backup_account.model_dump(),
-                    "a separate backup account is for prod only",
-                )
-            )
-        elif backup.backup_account.account == config.account:
-            problems.append(
-                ConfigFieldError(
-                    "backup.backup_account.account",
-                    backup.backup_account.account,
-                    "must be another account than the environment's own",
-                )
-            )
-        elif backup.backup_account.region not in (None, config.region):
-            problems.append(
-                ConfigFieldError(
-                    "backup.backup_account.region",
-                    backup.backup_account.region,
-                    f"must be the environment's region {config.region}: AWS Backup copies an RDS recovery point "
-                    "to another account or to another region, not both in one copy",
-                )
-            )
-    if config.is_production and backup.drill.monthly:
-        problems.append(
-            ConfigFieldError(
-                "backup.drill.monthly",
-                True,
-                "the scheduled drill runs outside prod (it restores "
-                "prod's data into a temporary instance); set false and drill on staging",
-            )
-        )
-    return problems
-
-
-def drill_query_problems(config: EnvironmentConfig) -> list[str]:
-    """The drill's queries must name databases the shared services own (checked once services are attached)."""
-    databases = sorted({service.database for service in config.services.values() if service.database})
-    return [
-        f"{key_path(('backup', 'drill', 'queries', index, 'database'))} = {query.database!r}: not a database of "
-        f"a service; the services' databases: {', '.join(databases) or 'none'}"
-        for index, query in enumerate(config.backup.drill.queries)
-        if query.database not in databases
-    ]
 
 
 #: RDS takes its own daily snapshot in the backup window, and AWS Backup cannot snapshot an instance while

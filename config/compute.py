@@ -2,23 +2,24 @@
 
 `ComputeConfig` (`[compute]`), `LoadBalancerConfig` (`[load_balancer]`) and `images` live in each
 environment file; the shape of each service (port, paths, size, ...) lives in config/services.toml
-(`ServiceConfig` in schema.py). `compute_problems` checks the rules that need both.
+(`ServiceConfig` in config/services.py). The rules that need both, and prod's rules, are in
+config/rules.py; `effective_sizing` gives a service's size in an environment from both.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Mapping
+from typing import Literal, Protocol
 
 from pydantic import Field, field_validator, model_validator
 
 from config.cloudfront_prefix_lists import CLOUDFRONT_ORIGIN_PREFIX_LISTS, PREFIX_LIST_COMMAND
-from config.fields import ConfigFieldError, Strict, bounded, clock_time, key_path
-from platform_constructs.fargate_sizes import size_problem
+from config.fields import ConfigFieldError, Strict, bounded, clock_time
+from config.log_retention import check_retention, retention_days
+from config.services import ServiceConfig
+from config.time_zones import check_time_zone
 from platform_constructs.limits import Limit
-
-if TYPE_CHECKING:
-    from config.schema import EnvironmentConfig
 
 PERCENT = Limit(0, 100, "%")
 #: Tasks per service: this platform's ceiling (ECS allows far more; raise it here deliberately).
@@ -60,10 +61,11 @@ class DeploymentConfig(Strict):
     def _room_to_roll(self) -> DeploymentConfig:
         if self.minimum_healthy_percent == 100 and self.maximum_percent == 100:
             raise ConfigFieldError(
-                "compute.deployment.maximum_percent",
+                "maximum_percent",
                 self.maximum_percent,
                 "with minimum_healthy_percent = 100 ECS can neither stop an old task nor start a new one: "
                 "raise maximum_percent above 100 (e.g. 200)",
+                relative=True,
             )
         return self
 
@@ -93,15 +95,13 @@ class NightScalingConfig(Strict):
     @field_validator("time_zone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        from config.schema import check_time_zone  # the one list of zones
-
         return check_time_zone(value)
 
     @model_validator(mode="after")
     def _distinct_times(self) -> NightScalingConfig:
         if self.stop_at == self.start_at:
             raise ConfigFieldError(
-                "compute.night_scaling.start_at", self.start_at, "must differ from stop_at, or nothing ever runs"
+                "start_at", self.start_at, "must differ from stop_at, or nothing ever runs", relative=True
             )
         return self
 
@@ -122,7 +122,7 @@ class ComputeConfig(Strict):
     on_demand_base: int = bounded(TASKS, "Tasks per service always on FARGATE (on demand); prod: at least 1.")
     min_tasks: int = bounded(TASKS, "Fewest tasks per service by day (the guide's 2).")
     max_tasks: int = bounded(TASKS, "Most tasks per service.")
-    log_retention_days: int = Field(description="Days container logs are kept.")
+    log_retention_days: int = retention_days("How long container logs are kept in CloudWatch Logs.")
     scaling: ScalingConfig = Field(default_factory=ScalingConfig)
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
     night_scaling: NightScalingConfig | None = Field(
@@ -133,8 +133,6 @@ class ComputeConfig(Strict):
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        from config.schema import check_retention
-
         return check_retention(value)
 
 
@@ -166,9 +164,10 @@ class HealthCheckConfig(Strict):
     def _timeout_below_interval(self) -> HealthCheckConfig:
         if self.timeout_seconds >= self.interval_seconds:
             raise ConfigFieldError(
-                "load_balancer.health_check.timeout_seconds",
+                "timeout_seconds",
                 self.timeout_seconds,
                 f"must be less than interval_seconds ({self.interval_seconds})",
+                relative=True,
             )
         return self
 
@@ -184,15 +183,20 @@ class LogLifecycleConfig(Strict):
     def _in_order(self) -> LogLifecycleConfig:
         # S3 moves objects to STANDARD_IA no sooner than 30 days after creation.
         if self.infrequent_access_after_days < 30:
-            raise ValueError(
-                f"infrequent_access_after_days = {self.infrequent_access_after_days}: S3 moves objects to "
-                "STANDARD_IA 30 days after creation at the earliest: use 30 or more"
+            raise ConfigFieldError(
+                "infrequent_access_after_days",
+                self.infrequent_access_after_days,
+                "S3 moves objects to STANDARD_IA 30 days after creation at the earliest: use 30 or more",
+                relative=True,
             )
-        if not self.infrequent_access_after_days < self.glacier_after_days < self.expire_after_days:
-            raise ValueError(
-                f"{self.infrequent_access_after_days}/{self.glacier_after_days}/{self.expire_after_days} days: "
-                "need infrequent_access_after_days < glacier_after_days < expire_after_days"
-            )
+        order = (
+            f"need infrequent_access_after_days ({self.infrequent_access_after_days}) < glacier_after_days "
+            f"({self.glacier_after_days}) < expire_after_days ({self.expire_after_days})"
+        )
+        if self.glacier_after_days <= self.infrequent_access_after_days:
+            raise ConfigFieldError("glacier_after_days", self.glacier_after_days, order, relative=True)
+        if self.expire_after_days <= self.glacier_after_days:
+            raise ConfigFieldError("expire_after_days", self.expire_after_days, order, relative=True)
         return self
 
 
@@ -253,20 +257,22 @@ class LoadBalancerConfig(Strict):
     def _origin_in_zone(self) -> LoadBalancerConfig:
         if not self.origin_domain_name.endswith("." + self.hosted_zone_name):
             raise ConfigFieldError(
-                "load_balancer.origin_domain_name",
+                "origin_domain_name",
                 self.origin_domain_name,
                 f"must be a name inside hosted_zone_name ({self.hosted_zone_name}): origin.{self.hosted_zone_name}",
+                relative=True,
             )
         if self.accept_previous_origin_header and self.keep_former_origin_secret:
             raise ConfigFieldError(
-                "load_balancer.accept_previous_origin_header",
+                "accept_previous_origin_header",
                 True,
                 "false while keep_former_origin_secret is true: a listener rule holds two header values, and the "
                 "move already uses both; finish the move (keep_former_origin_secret = false), then rotate",
+                relative=True,
             )
         if not self.health_check_path.startswith("/"):
             raise ConfigFieldError(
-                "load_balancer.health_check_path", self.health_check_path, "a path starting with /, e.g. /health"
+                "health_check_path", self.health_check_path, "a path starting with /, e.g. /health", relative=True
             )
         return self
 
@@ -297,63 +303,6 @@ def image_problem(value: str) -> str | None:
     return None
 
 
-def compute_problems(config: EnvironmentConfig) -> list[str]:
-    """Rules between an environment's [compute], [images] and [load_balancer] and the shared services."""
-    problems: list[str] = []
-    compute = config.compute
-    services = config.services
-    known = ", ".join(services)
-    for section, names in (("compute.services", compute.services), ("images", config.images)):
-        for name in names:
-            if name not in services:
-                problems.append(f"{key_path((*section.split('.'), name))}: no such service in services.toml ({known})")
-    for name, image in config.images.items():
-        problem = image_problem(image)
-        if problem:
-            problems.append(f"{key_path(('images', name))} = {image!r}: {problem}")
-    for name in services:
-        size = effective_sizing(config, name)
-        where = key_path(("compute", "services", name)) if name in compute.services else "compute"
-        problem = size_problem(size.cpu, size.memory_mib)
-        if problem:
-            problems.append(f"services.{name}: cpu = {size.cpu}, memory_mib = {size.memory_mib}: {problem}")
-        if size.min_tasks > size.max_tasks:
-            problems.append(f"{where}: min_tasks = {size.min_tasks} is above max_tasks = {size.max_tasks}")
-        if compute.on_demand_base > size.max_tasks:
-            problems.append(
-                f"compute.on_demand_base = {compute.on_demand_base}: above max_tasks = {size.max_tasks} of "
-                f"{name}; the base must fit within the service's maximum"
-            )
-        if config.is_production and size.min_tasks < 2:
-            problems.append(f"{where}.min_tasks = {size.min_tasks}: prod runs at least 2 tasks of {name}, in two zones")
-    if config.is_production:
-        if compute.on_demand_base < 1:
-            problems.append(
-                f"compute.on_demand_base = {compute.on_demand_base}: prod keeps at least 1 task per service on "
-                "on-demand FARGATE, so a Spot reclaim never takes a service to zero"
-            )
-        if compute.night_scaling is not None:
-            problems.append("compute.night_scaling: prod never stops at night; remove the table")
-        if compute.deployment.minimum_healthy_percent != 100:
-            problems.append(
-                f"compute.deployment.minimum_healthy_percent = {compute.deployment.minimum_healthy_percent}: "
-                "prod keeps 100% of its tasks healthy during a deployment"
-            )
-    lb = config.load_balancer
-    arn = CERTIFICATE_ARN.fullmatch(lb.certificate_arn)
-    if arn and (arn["region"], arn["account"]) != (config.region, config.account):
-        problems.append(
-            f"load_balancer.certificate_arn: the certificate is in {arn['region']} / {arn['account']}; the ALB "
-            f"needs one in its own region and account ({config.region} / {config.account})"
-        )
-    if lb.cloudfront_prefix_list_id is None and config.region not in CLOUDFRONT_ORIGIN_PREFIX_LISTS:
-        problems.append(
-            f"load_balancer.cloudfront_prefix_list_id: not set, and config/aws_regions.py has no id for "
-            f"{config.region}; find it with: {PREFIX_LIST_COMMAND} --region {config.region}"
-        )
-    return problems
-
-
 class Sizing(Strict):
     """One service's effective size and task bounds in one environment."""
 
@@ -363,7 +312,17 @@ class Sizing(Strict):
     max_tasks: int
 
 
-def effective_sizing(config: EnvironmentConfig, service: str) -> Sizing:
+class SizedEnvironment(Protocol):
+    """What a service's effective size is read from: an environment's [compute] and the shared services."""
+
+    @property
+    def compute(self) -> ComputeConfig: ...
+
+    @property
+    def services(self) -> Mapping[str, ServiceConfig]: ...
+
+
+def effective_sizing(config: SizedEnvironment, service: str) -> Sizing:
     """services.toml's size, [compute]'s task bounds, then [compute.services.<service>]'s overrides."""
     shared = config.services[service]
     override = config.compute.services.get(service, ServiceSizing())

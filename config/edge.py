@@ -1,7 +1,8 @@
 """Config of the edge: the CloudFront distribution, its caching of the API, the WAF in front of it.
 
 `[edge]` in each environment file. The distribution, its certificate and its web ACL live in
-us-east-1 whatever the environment's region is (CloudFront's home region).
+us-east-1 whatever the environment's region is (CloudFront's home region). The rules across `[edge]` and
+the environment (a custom domain outside dev, the certificate's account) are in config/rules.py.
 """
 
 from __future__ import annotations
@@ -166,19 +167,3 @@ class EdgeConfig(Strict):
                     )
         raise_all(problems)
         return self
-
-
-def edge_problems(name: str, account: str, edge: EdgeConfig) -> list[str]:
-    """Rules between [edge] and the environment: the certificate's account, custom domains outside dev."""
-    problems = []
-    if name != "dev" and not edge.domain_names:
-        problems.append(
-            f"edge.domain_names: {name} needs a custom domain with its certificate in {EDGE_REGION}: with the "
-            "default *.cloudfront.net certificate CloudFront accepts TLS 1.0 whatever the security policy says"
-        )
-    match = CERTIFICATE_ARN.fullmatch(edge.certificate_arn or "")
-    if match and match["account"] != account:
-        problems.append(
-            f"edge.certificate_arn: the certificate is in account {match['account']}; the distribution is in {account}"
-        )
-    return problems

@@ -1,24 +1,21 @@
 """Config of the alarms, their topics and the metrics the services publish: `[observability]`.
 
 Every threshold has the guide's number (or, where the guide gives none, a conventional one) as its
-default, so an environment file sets only what differs. `observability_problems` checks the rules
-that need the services too: a custom metric's namespace must be one a service may publish to (each
-task role may write to its own namespace only), and the services to scale out must exist.
+default, so an environment file sets only what differs. The rules that need the services too are in
+config/rules.py: a custom metric's namespace must be one a service may publish to (each task role may
+write to its own namespace only), and the services to scale out must exist.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from config.fields import ConfigFieldError, Strict, bounded, key_path, raise_all
 from platform_constructs.limits import Limit
-
-if TYPE_CHECKING:
-    from config.schema import EnvironmentConfig
 
 SHARE_PERCENT = Limit(1, 100, "%")
 MILLISECONDS = Limit(1, 600_000, "ms")
@@ -280,28 +277,3 @@ class ObservabilityConfig(Strict):
         if len({email.lower() for email in value}) != len(value):
             raise ValueError("addresses must not repeat")
         return value
-
-
-def observability_problems(config: EnvironmentConfig) -> list[str]:
-    """Rules between [observability], the shared services and the database."""
-    observability = config.observability
-    services = config.services
-    problems: list[str] = []
-    namespaces = {service.namespace(name): name for name, service in services.items()}
-    published = ", ".join(sorted(namespaces)) or "none"
-    for key, namespace in (
-        ("observability.seats.namespace", observability.seats.namespace),
-        ("observability.bookings.namespace", observability.bookings.namespace),
-    ):
-        if namespace not in namespaces:
-            problems.append(
-                f"{key} = {namespace!r}: no service publishes to it (each task may write to its own namespace "
-                f"only); the services' namespaces: {published}"
-            )
-    for index, name in enumerate(observability.seats.scale_out_services):
-        if name not in services:
-            problems.append(
-                f"{key_path(('observability', 'seats', 'scale_out_services', index))} = {name!r}: no such service "
-                f"in services.toml ({', '.join(services)})"
-            )
-    return problems

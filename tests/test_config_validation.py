@@ -276,6 +276,6 @@ def test_deprecated_minor_versions_are_refused() -> None:
 
 def test_a_vacuum_run_that_could_outlast_a_lambda_is_refused() -> None:
     data = with_change("dev", "maintenance", {"statement_timeout_seconds": 900})
-    with pytest.raises(ConfigError, match=r"dev.toml: services.events.vacuum_tables: 1 tables at "
+    with pytest.raises(ConfigError, match=r"dev.toml: services.events.vacuum_tables = \['events'\]: 1 tables at "
                        r"maintenance.statement_timeout_seconds = 900 could take 900 s"):  # fmt: skip
         validate_environment(data, source="dev.toml")
