@@ -82,7 +82,7 @@ class DrillQuery(Strict):
 
     database: str = Field(description="A service's database, e.g. ticketing_bookings.")
     sql: str = Field(description="One SELECT (run in a read-only transaction) returning a single number.")
-    min_rows: int = bounded(MIN_ROWS, "The number must be at least this.", default=0)
+    min_rows: int = bounded(MIN_ROWS, "The least the number may be for the check to pass.", default=0)
 
     @field_validator("database")
     @classmethod
@@ -102,10 +102,14 @@ class DrillQuery(Strict):
 class DrillConfig(Strict):
     monthly: bool = Field(default=True, description="Run the drill monthly (not allowed in prod).")
     day_of_month: int = bounded(DAY_OF_MONTH, "Day of the month of the scheduled run.", default=1)
-    at: str = Field(default="10:00", description="Time of day (maintenance.time_zone) of the scheduled run.")
-    instance_class: str = Field(default="db.t4g.medium", description="Class of the temporary instance.")
+    at: str = Field(default="10:00", description="HH:MM (24-hour, maintenance.time_zone) of the scheduled run.")
+    instance_class: str = Field(
+        default="db.t4g.medium", description="Instance class the drill restores into, e.g. db.t4g.medium."
+    )
     max_wait_minutes: int = bounded(WAIT_MINUTES, "How long the restore may take before the drill fails.", default=180)
-    queries: tuple[DrillQuery, ...] = Field(default=(), strict=False, description="Sanity checks of the restored data.")
+    queries: tuple[DrillQuery, ...] = Field(
+        default=(), strict=False, description="Sanity checks of the restored data, each a SELECT returning one number."
+    )
 
     @field_validator("at")
     @classmethod
@@ -118,12 +122,22 @@ class BackupConfig(Strict):
     """AWS Backup for the primary database, copies out of the region, the vault lock and the drill."""
 
     copy_region: str = Field(description="The region that holds the copies, e.g. ap-northeast-3.")
-    daily_at: str = Field(default="03:00", description="Time of day (maintenance.time_zone) of the daily point.")
+    daily_at: str = Field(
+        default="03:00",
+        description="HH:MM (24-hour, maintenance.time_zone) of the daily recovery point; RDS's backup and "
+        "maintenance windows are placed before it.",
+    )
     daily_retention_days: int = bounded(RETENTION_DAYS, "Days each daily recovery point is kept.")
     copy_retention_days: int = bounded(RETENTION_DAYS, "Days each copy in copy_region is kept.")
-    vault_lock: VaultLock | None = None
-    backup_account: BackupAccount | None = None
-    drill: DrillConfig = Field(default_factory=DrillConfig)
+    vault_lock: VaultLock | None = Field(
+        default=None, description="AWS Backup Vault Lock on both vaults; required in prod, refused in dev."
+    )
+    backup_account: BackupAccount | None = Field(
+        default=None, description="A vault in a separate account that receives a copy of every daily point (prod)."
+    )
+    drill: DrillConfig = Field(
+        default_factory=DrillConfig, description="The restore drill: when it runs, on what, and what it checks."
+    )
 
     @field_validator("copy_region")
     @classmethod

@@ -45,17 +45,25 @@ class ScalingConfig(Strict):
 
     cpu_target_percent: int = bounded(TARGET_PERCENT, "Average CPU the service is kept at.", default=70)
     memory_target_percent: int = bounded(TARGET_PERCENT, "Average memory the service is kept at.", default=80)
-    scale_in_cooldown_seconds: int = bounded(COOLDOWN_SECONDS, "Wait after scaling in.", default=300)
-    scale_out_cooldown_seconds: int = bounded(COOLDOWN_SECONDS, "Wait after scaling out.", default=60)
+    scale_in_cooldown_seconds: int = bounded(
+        COOLDOWN_SECONDS, "Seconds target tracking waits after scaling in before it scales in again.", default=300
+    )
+    scale_out_cooldown_seconds: int = bounded(
+        COOLDOWN_SECONDS, "Seconds target tracking waits after scaling out before it scales out again.", default=60
+    )
 
 
 class DeploymentConfig(Strict):
     """How a new task definition rolls out; the circuit breaker (with rollback) is always on."""
 
     minimum_healthy_percent: int = bounded(
-        MINIMUM_HEALTHY_PERCENT, "Running share kept during a deployment; prod: 100.", default=100
+        MINIMUM_HEALTHY_PERCENT,
+        "Share of the desired tasks kept running and healthy during a deployment; prod: 100.",
+        default=100,
     )
-    maximum_percent: int = bounded(MAXIMUM_PERCENT, "Upper bound during a deployment.", default=200)
+    maximum_percent: int = bounded(
+        MAXIMUM_PERCENT, "Most tasks running during a deployment, as a share of the desired count.", default=200
+    )
 
     @model_validator(mode="after")
     def _room_to_roll(self) -> DeploymentConfig:
@@ -80,8 +88,10 @@ class NightScalingConfig(Strict):
     """
 
     time_zone: str = Field(default="Asia/Seoul", description="IANA time zone of stop_at and start_at.")
-    stop_at: str = Field(default="20:00", description="HH:MM every service goes to zero tasks.")
-    start_at: str = Field(default="09:00", description="HH:MM services return to their min/max tasks.")
+    stop_at: str = Field(default="20:00", description="HH:MM (24-hour, time_zone) every service goes to zero tasks.")
+    start_at: str = Field(
+        default="09:00", description="HH:MM (24-hour, time_zone) services return to their min/max tasks."
+    )
     weekends: Literal["stopped", "running"] = Field(
         default="stopped", description="stopped: start Monday to Friday only; running: start every day."
     )
@@ -109,10 +119,20 @@ class NightScalingConfig(Strict):
 class ServiceSizing(Strict):
     """Per environment and service: what differs from the shared services.toml and [compute]."""
 
-    cpu: int | None = Field(default=None, description="Task CPU units (256 = 1/4 vCPU).")
-    memory_mib: int | None = Field(default=None, description="Task memory in MiB.")
-    min_tasks: int | None = bounded(TASKS, "Fewest tasks target tracking keeps.", default=None)
-    max_tasks: int | None = bounded(TASKS, "Most tasks target tracking starts.", default=None)
+    cpu: int | None = Field(
+        default=None,
+        description="Task CPU units (1024 = 1 vCPU) instead of services.toml's; with memory_mib, a pair Fargate "
+        "offers.",
+    )
+    memory_mib: int | None = Field(
+        default=None, description="Task memory in MiB instead of services.toml's; with cpu, a pair Fargate offers."
+    )
+    min_tasks: int | None = bounded(
+        TASKS, "Fewest tasks target tracking keeps, instead of [compute]'s min_tasks.", default=None
+    )
+    max_tasks: int | None = bounded(
+        TASKS, "Most tasks target tracking starts, instead of [compute]'s max_tasks.", default=None
+    )
 
 
 class ComputeConfig(Strict):
@@ -123,12 +143,20 @@ class ComputeConfig(Strict):
     min_tasks: int = bounded(TASKS, "Fewest tasks per service by day (the guide's 2).")
     max_tasks: int = bounded(TASKS, "Most tasks per service.")
     log_retention_days: int = retention_days("How long container logs are kept in CloudWatch Logs.")
-    scaling: ScalingConfig = Field(default_factory=ScalingConfig)
-    deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
+    scaling: ScalingConfig = Field(
+        default_factory=ScalingConfig, description="Target tracking on CPU and memory, per service."
+    )
+    deployment: DeploymentConfig = Field(
+        default_factory=DeploymentConfig, description="How a new task definition rolls out, per service."
+    )
     night_scaling: NightScalingConfig | None = Field(
         default=None, description="Stop every service at night (not allowed in prod)."
     )
-    services: dict[str, ServiceSizing] = Field(default_factory=dict, description="Per-service overrides.")
+    services: dict[str, ServiceSizing] = Field(
+        default_factory=dict,
+        description="Per service: the cpu, memory and task bounds that differ in this environment from "
+        "services.toml and [compute].",
+    )
 
     @field_validator("log_retention_days")
     @classmethod
@@ -155,10 +183,20 @@ def _domain_problem(name: str) -> str | None:
 class HealthCheckConfig(Strict):
     """ALB target-group health checks (the guide: every 30 s)."""
 
-    interval_seconds: int = bounded(HEALTH_CHECK_INTERVAL_SECONDS, "Between checks.", default=30)
-    timeout_seconds: int = bounded(HEALTH_CHECK_TIMEOUT_SECONDS, "A check fails after this long.", default=5)
-    healthy_threshold: int = bounded(HEALTH_CHECK_THRESHOLD, "Passes before a target is healthy.", default=2)
-    unhealthy_threshold: int = bounded(HEALTH_CHECK_THRESHOLD, "Failures before it is unhealthy.", default=3)
+    interval_seconds: int = bounded(
+        HEALTH_CHECK_INTERVAL_SECONDS, "Seconds between two health checks of a target.", default=30
+    )
+    timeout_seconds: int = bounded(
+        HEALTH_CHECK_TIMEOUT_SECONDS,
+        "Seconds without an answer after which a check fails; less than interval_seconds.",
+        default=5,
+    )
+    healthy_threshold: int = bounded(
+        HEALTH_CHECK_THRESHOLD, "Checks in a row a target must pass to become healthy.", default=2
+    )
+    unhealthy_threshold: int = bounded(
+        HEALTH_CHECK_THRESHOLD, "Checks in a row a target must fail to become unhealthy.", default=3
+    )
 
     @model_validator(mode="after")
     def _timeout_below_interval(self) -> HealthCheckConfig:
@@ -175,9 +213,17 @@ class HealthCheckConfig(Strict):
 class LogLifecycleConfig(Strict):
     """S3 lifecycle of a log bucket (the guide's ArchiveOldLogs: IA at 30 days, Glacier at 90, gone at 365)."""
 
-    infrequent_access_after_days: int = bounded(LIFECYCLE_DAYS, "Move to STANDARD_IA.", default=30)
-    glacier_after_days: int = bounded(LIFECYCLE_DAYS, "Move to GLACIER.", default=90)
-    expire_after_days: int = bounded(LIFECYCLE_DAYS, "Delete.", default=365)
+    infrequent_access_after_days: int = bounded(
+        LIFECYCLE_DAYS, "Days after creation an object moves to STANDARD_IA (30 or more).", default=30
+    )
+    glacier_after_days: int = bounded(
+        LIFECYCLE_DAYS,
+        "Days after creation an object moves to GLACIER; after infrequent_access_after_days.",
+        default=90,
+    )
+    expire_after_days: int = bounded(
+        LIFECYCLE_DAYS, "Days after creation an object is deleted; after glacier_after_days.", default=365
+    )
 
     @model_validator(mode="after")
     def _in_order(self) -> LogLifecycleConfig:
@@ -206,14 +252,25 @@ class LoadBalancerConfig(Strict):
     certificate_arn: str = Field(description="ACM certificate in the environment's region covering origin_domain_name.")
     origin_domain_name: str = Field(description="Host name CloudFront connects to (an alias of the ALB).")
     hosted_zone_id: str = Field(description="Route 53 public hosted zone holding origin_domain_name.")
-    hosted_zone_name: str = Field(description="That zone's domain name.")
+    hosted_zone_name: str = Field(description="Domain name of hosted_zone_id, e.g. dev.tickets.example.com.")
     cloudfront_prefix_list_id: str | None = Field(
         default=None, description="CloudFront origin-facing prefix list of the region (default: the built-in table)."
     )
-    health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)
-    health_check_path: str = Field(default="/health", description="Default health-check path of every service.")
-    deregistration_delay_seconds: int = bounded(DEREGISTRATION_DELAY_SECONDS, "Connection draining.", default=60)
-    idle_timeout_seconds: int = bounded(IDLE_TIMEOUT_SECONDS, "Idle connection timeout.", default=60)
+    health_check: HealthCheckConfig = Field(
+        default_factory=HealthCheckConfig, description="How the target groups check each service's tasks."
+    )
+    health_check_path: str = Field(
+        default="/health",
+        description="Path the target groups check on every service that sets none of its own, e.g. /health.",
+    )
+    deregistration_delay_seconds: int = bounded(
+        DEREGISTRATION_DELAY_SECONDS,
+        "Seconds the ALB lets in-flight requests finish on a target being removed (connection draining).",
+        default=60,
+    )
+    idle_timeout_seconds: int = bounded(
+        IDLE_TIMEOUT_SECONDS, "Seconds a connection may stay idle before the ALB closes it.", default=60
+    )
     accept_previous_origin_header: bool = Field(
         default=False, description="During a rotation of the origin header: also accept the previous value."
     )
@@ -222,7 +279,9 @@ class LoadBalancerConfig(Strict):
         description="While the origin header moves to the network stack's named secret: the services stack keeps "
         "its former secret and the listener accepts its value too (README: The origin header).",
     )
-    access_logs: LogLifecycleConfig = Field(default_factory=LogLifecycleConfig)
+    access_logs: LogLifecycleConfig = Field(
+        default_factory=LogLifecycleConfig, description="Lifecycle of the ALB's access logs in their S3 bucket."
+    )
 
     @field_validator("certificate_arn")
     @classmethod

@@ -44,7 +44,7 @@ class EnvironmentConfig(Strict):
         description="The environment: dev (disposable), staging or prod; must match the file name."
     )
     account: AccountId = Field(description="12-digit AWS account id the environment deploys into.")
-    region: str = Field(description="Main AWS region, e.g. ap-northeast-2.")
+    region: str = Field(description="Main AWS region, e.g. ap-northeast-2 (one of config/aws_regions.py).")
     availability_zones: tuple[str, ...] = Field(
         min_length=2,
         max_length=6,

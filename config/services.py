@@ -74,9 +74,16 @@ class PartitionedTableConfig(Strict):
 class ServiceConfig(Strict):
     """What one service owns in the data tier."""
 
-    database: str | None = Field(default=None, description="Logical database the service owns; none by default.")
+    database: str | None = Field(
+        default=None,
+        description="PostgreSQL database the service owns (the bootstrap creates it with the service's "
+        "role); default: none.",
+    )
     cache_key_prefixes: tuple[str, ...] = Field(
-        default=(), strict=False, max_length=20, description="Key prefixes its cache user may use."
+        default=(),
+        strict=False,
+        max_length=20,
+        description="Key prefixes its cache user may use (at most 20): every key that starts with one.",
     )
     vacuum_tables: tuple[TableName, ...] = Field(
         default=(),
@@ -100,14 +107,22 @@ class ServiceConfig(Strict):
         default=(),
         strict=False,
         max_length=20,
-        description="ALB path patterns routed to this service; none: reached only by other services.",
+        description="ALB path patterns below /api/ routed to this service (at most 20); none: reached only "
+        "by other services.",
     )
     cpu: int = Field(default=256, description="Task CPU units (1024 = 1 vCPU); per environment in [compute.services].")
     memory_mib: int = Field(default=512, description="Task memory in MiB; per environment in [compute.services].")
-    architecture: Literal["arm64", "x86_64"] = Field(default="arm64", description="CPU architecture of the image.")
-    read_only_root_filesystem: bool = Field(default=True, description="Writable only /tmp (a task volume).")
+    architecture: Literal["arm64", "x86_64"] = Field(
+        default="arm64", description="CPU architecture of the image and the task: arm64 (Graviton) or x86_64."
+    )
+    read_only_root_filesystem: bool = Field(
+        default=True, description="Mount the root filesystem read-only; only /tmp (a task volume) is writable."
+    )
     user: str = Field(default="1000:1000", description="uid[:gid] the container runs as; never root.")
-    environment: dict[str, str] = Field(default_factory=dict, description="Plain settings; never secrets.")
+    environment: dict[str, str] = Field(
+        default_factory=dict,
+        description="Plain settings as container variables; never secrets, never the platform's own.",
+    )
     secrets: dict[str, str] = Field(
         default_factory=dict,
         description="Variable -> secret name below ticketing/<env>/<service>/ (optionally :json-key).",
