@@ -593,7 +593,7 @@ def services_problems(services: Mapping[str, ServiceConfig]) -> list[ConfigField
             problems.append(
                 ConfigFieldError(
                     key_path(("services", name)),
-                    "{table}",
+                    service.model_dump(),
                     "a service name is 1 to 20 lower-case letters, digits and single hyphens, a letter first "
                     "(it becomes part of role, user and resource names)",
                 )
@@ -615,7 +615,7 @@ def services_problems(services: Mapping[str, ServiceConfig]) -> list[ConfigField
         problems.append(
             ConfigFieldError(
                 "services",
-                "{table}",
+                dict(services),
                 f"the path patterns need {rules} listener rules ({PATHS_PER_LISTENER_RULE} patterns per rule next "
                 f"to the origin header's values) and an ALB holds {MAX_LISTENER_RULES}: use fewer, wider patterns",
             )

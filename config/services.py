@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from config.fields import Strict, bounded, visible
+from config.fields import ConfigFieldError, Strict, bounded, visible
 from config.path_patterns import pattern_problem
 from platform_constructs.accepted_values import MAX_HEADER_VALUES, MAX_RULE_CONDITION_VALUES
 from platform_constructs.limits import Limit
@@ -155,7 +155,12 @@ class ServiceConfig(Strict):
     @model_validator(mode="after")
     def _jobs_need_a_database(self) -> ServiceConfig:
         if self.database is None and (self.vacuum_tables or self.partitioned_tables):
-            raise ValueError("vacuum_tables and partitioned_tables need the service's own database: set database")
+            raise ConfigFieldError(
+                "database",
+                None,
+                "vacuum_tables and partitioned_tables need the service's own database: set it",
+                relative=True,
+            )
         return self
 
     @field_validator("paths")

@@ -109,7 +109,7 @@ def services_with(service: str, **values: Any) -> dict[str, Any]:
 
 # (id, service, changed keys, message the error must contain)
 INVALID_SERVICES = [
-    ("invalid-service-name", "Payments", {"port": 8005}, "services.Payments = '{table}': a service name is 1 to 20 lower-case letters"),
+    ("invalid-service-name", "Payments", {"port": 8005}, "services.Payments = {table}: a service name is 1 to 20 lower-case letters"),
     ("health-path-without-slash", "api-gateway", {"health_check_path": "health"}, "services.api-gateway.health_check_path = 'health': a path starting with /, without wildcards"),
     ("path-without-slash", "events", {"paths": ["api/events"]}, "services.events.paths = ['api/events']: 'api/events': a path pattern starts with / (e.g. /api/*)"),
     ("path-with-space", "events", {"paths": ["/api/my events"]}, "allowed characters: A-Z a-z 0-9"),
@@ -128,6 +128,7 @@ INVALID_SERVICES = [
     ("secret-name-with-space", "auth", {"secrets": {"JWT_KEY": "jwt key"}}, "JWT_KEY = 'jwt key': a secret name of A-Z a-z 0-9 / _ + = . @ -"),
     ("aws-metric-namespace", "bookings", {"metric_namespace": "AWS/ECS"}, "services.bookings.metric_namespace = 'AWS/ECS': 1 to 255 of A-Z a-z 0-9 . - _ / # :, not starting with AWS/"),
     ("architecture-typo", "events", {"architecture": "arm"}, "services.events.architecture = 'arm': must be one of 'arm64', 'x86_64'"),
+    ("maintenance-without-a-database", "search", {"vacuum_tables": ["documents"]}, "services.search.database = None: vacuum_tables and partitioned_tables need the service's own database: set it"),
 ]  # fmt: skip
 
 
@@ -150,7 +151,7 @@ def test_more_listener_rules_than_an_alb_holds_are_refused() -> None:
         data["services"][f"svc{index}"] = {"paths": [f"/api/s{index}/p{n}" for n in range(20)]}
     with pytest.raises(
         ConfigError,
-        match=r"services = '\{table\}': the path patterns need 106 listener rules \(3 patterns per rule next to the origin header's values\) and an ALB holds 100",
+        match=r"services = \{table\}: the path patterns need 106 listener rules \(3 patterns per rule next to the origin header's values\) and an ALB holds 100",
     ):
         validate_services(data, source="services.toml")
 
