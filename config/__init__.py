@@ -1,7 +1,8 @@
 """Environment configuration: one TOML file per environment, one typed schema.
 
 The names below load on first use, so that a tool importing only `config.prices` or `config.cost`
-(the cost report) does not import the schema, which needs aws-cdk-lib and so starts Node.js.
+(the cost report) does not build every section's model. Nothing in this package imports aws-cdk-lib
+(tests/test_config_imports.py checks it): validating a file never starts Node.js.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from config.environment import EnvironmentConfig as EnvironmentConfig
     from config.loader import (
         CONFIG_DIR as CONFIG_DIR,
         ENVIRONMENT_NAMES as ENVIRONMENT_NAMES,
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
         load_environment as load_environment,
         load_environments as load_environments,
     )
-    from config.schema import EnvironmentConfig as EnvironmentConfig, NetworkConfig as NetworkConfig
+    from config.network import NetworkConfig as NetworkConfig
 
 _HOME = {
     "CONFIG_DIR": "config.loader",
@@ -25,8 +27,8 @@ _HOME = {
     "ConfigError": "config.loader",
     "load_environment": "config.loader",
     "load_environments": "config.loader",
-    "EnvironmentConfig": "config.schema",
-    "NetworkConfig": "config.schema",
+    "EnvironmentConfig": "config.environment",
+    "NetworkConfig": "config.network",
 }
 
 __all__ = [

@@ -11,23 +11,22 @@
 - `[backup.drill]`: the restore drill restores the newest daily recovery point into a temporary
   instance, runs `queries`, records how long it took and how old the point was, and deletes the
   instance. It runs monthly outside prod (`monthly`), and on demand with `make restore-drill`.
+
+The rules across `[backup]`, `[database]` and the environment (the copy region, the lock against the
+retentions, prod's lock and drill, the drill's databases) are in config/rules.py.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
 from config.aws_regions import REGIONS
-from config.fields import ConfigFieldError, Strict, bounded, clock_time, key_path
+from config.fields import Strict, bounded, clock_time
 from platform_constructs.limits import Limit
-
-if TYPE_CHECKING:
-    from config.schema import EnvironmentConfig
 
 #: AWS Backup lifecycle: at most 100 years.
 RETENTION_DAYS = Limit(1, 36_500, "days")
@@ -83,7 +82,7 @@ class DrillQuery(Strict):
 
     database: str = Field(description="A service's database, e.g. ticketing_bookings.")
     sql: str = Field(description="One SELECT (run in a read-only transaction) returning a single number.")
-    min_rows: int = bounded(MIN_ROWS, "The number must be at least this.", default=0)
+    min_rows: int = bounded(MIN_ROWS, "The least the number may be for the check to pass.", default=0)
 
     @field_validator("database")
     @classmethod
@@ -103,10 +102,14 @@ class DrillQuery(Strict):
 class DrillConfig(Strict):
     monthly: bool = Field(default=True, description="Run the drill monthly (not allowed in prod).")
     day_of_month: int = bounded(DAY_OF_MONTH, "Day of the month of the scheduled run.", default=1)
-    at: str = Field(default="10:00", description="Time of day (maintenance.time_zone) of the scheduled run.")
-    instance_class: str = Field(default="db.t4g.medium", description="Class of the temporary instance.")
+    at: str = Field(default="10:00", description="HH:MM (24-hour, maintenance.time_zone) of the scheduled run.")
+    instance_class: str = Field(
+        default="db.t4g.medium", description="Instance class the drill restores into, e.g. db.t4g.medium."
+    )
     max_wait_minutes: int = bounded(WAIT_MINUTES, "How long the restore may take before the drill fails.", default=180)
-    queries: tuple[DrillQuery, ...] = Field(default=(), strict=False, description="Sanity checks of the restored data.")
+    queries: tuple[DrillQuery, ...] = Field(
+        default=(), strict=False, description="Sanity checks of the restored data, each a SELECT returning one number."
+    )
 
     @field_validator("at")
     @classmethod
@@ -119,12 +122,22 @@ class BackupConfig(Strict):
     """AWS Backup for the primary database, copies out of the region, the vault lock and the drill."""
 
     copy_region: str = Field(description="The region that holds the copies, e.g. ap-northeast-3.")
-    daily_at: str = Field(default="03:00", description="Time of day (maintenance.time_zone) of the daily point.")
+    daily_at: str = Field(
+        default="03:00",
+        description="HH:MM (24-hour, maintenance.time_zone) of the daily recovery point; RDS's backup and "
+        "maintenance windows are placed before it.",
+    )
     daily_retention_days: int = bounded(RETENTION_DAYS, "Days each daily recovery point is kept.")
     copy_retention_days: int = bounded(RETENTION_DAYS, "Days each copy in copy_region is kept.")
-    vault_lock: VaultLock | None = None
-    backup_account: BackupAccount | None = None
-    drill: DrillConfig = Field(default_factory=DrillConfig)
+    vault_lock: VaultLock | None = Field(
+        default=None, description="AWS Backup Vault Lock on both vaults; required in prod, refused in dev."
+    )
+    backup_account: BackupAccount | None = Field(
+        default=None, description="A vault in a separate account that receives a copy of every daily point (prod)."
+    )
+    drill: DrillConfig = Field(
+        default_factory=DrillConfig, description="The restore drill: when it runs, on what, and what it checks."
+    )
 
     @field_validator("copy_region")
     @classmethod
@@ -138,106 +151,6 @@ class BackupConfig(Strict):
     def _daily(cls, value: str) -> str:
         clock_time(value)
         return value
-
-
-def backup_problems(config: EnvironmentConfig) -> list[ConfigFieldError]:
-    """Rules across [backup], [database] and the environment; every one that fails."""
-    backup = config.backup
-    problems: list[ConfigFieldError] = []
-    if backup.copy_region == config.region:
-        problems.append(
-            ConfigFieldError(
-                "backup.copy_region", backup.copy_region, f"must differ from the main region {config.region}"
-            )
-        )
-    lock = backup.vault_lock
-    if config.is_production and lock is None:
-        problems.append(
-            ConfigFieldError(
-                "backup.vault_lock",
-                None,
-                "prod's vaults must be locked: set min_retention_days, max_retention_days and changeable_for_days",
-            )
-        )
-    if config.is_disposable and lock is not None:
-        problems.append(
-            ConfigFieldError(
-                "backup.vault_lock",
-                lock.model_dump(),
-                f"{config.name} is torn down and deployed again; a locked vault could never be emptied: remove it",
-            )
-        )
-    if lock is not None:
-        retentions = {
-            "database.backup_retention_days": config.database.backup_retention_days,
-            "backup.daily_retention_days": backup.daily_retention_days,
-            "backup.copy_retention_days": backup.copy_retention_days,
-        }
-        if lock.min_retention_days > lock.max_retention_days:
-            problems.append(
-                ConfigFieldError(
-                    "backup.vault_lock.min_retention_days",
-                    lock.min_retention_days,
-                    f"must not exceed max_retention_days ({lock.max_retention_days})",
-                )
-            )
-        for key, days in retentions.items():
-            if not lock.min_retention_days <= days <= lock.max_retention_days:
-                problems.append(
-                    ConfigFieldError(
-                        key,
-                        days,
-                        f"the locked vaults keep recovery points {lock.min_retention_days} to "
-                        f"{lock.max_retention_days} days (backup.vault_lock); a job outside that fails",
-                    )
-                )
-    if backup.backup_account is not None:
-        if not config.is_production:
-            problems.append(
-                ConfigFieldError(
-                    "backup.backup_account",
-                    backup.backup_account.model_dump(),
-                    "a separate backup account is for prod only",
-                )
-            )
-        elif backup.backup_account.account == config.account:
-            problems.append(
-                ConfigFieldError(
-                    "backup.backup_account.account",
-                    backup.backup_account.account,
-                    "must be another account than the environment's own",
-                )
-            )
-        elif backup.backup_account.region not in (None, config.region):
-            problems.append(
-                ConfigFieldError(
-                    "backup.backup_account.region",
-                    backup.backup_account.region,
-                    f"must be the environment's region {config.region}: AWS Backup copies an RDS recovery point "
-                    "to another account or to another region, not both in one copy",
-                )
-            )
-    if config.is_production and backup.drill.monthly:
-        problems.append(
-            ConfigFieldError(
-                "backup.drill.monthly",
-                True,
-                "the scheduled drill runs outside prod (it restores "
-                "prod's data into a temporary instance); set false and drill on staging",
-            )
-        )
-    return problems
-
-
-def drill_query_problems(config: EnvironmentConfig) -> list[str]:
-    """The drill's queries must name databases the shared services own (checked once services are attached)."""
-    databases = sorted({service.database for service in config.services.values() if service.database})
-    return [
-        f"{key_path(('backup', 'drill', 'queries', index, 'database'))} = {query.database!r}: not a database of "
-        f"a service; the services' databases: {', '.join(databases) or 'none'}"
-        for index, query in enumerate(config.backup.drill.queries)
-        if query.database not in databases
-    ]
 
 
 #: RDS takes its own daily snapshot in the backup window, and AWS Backup cannot snapshot an instance while

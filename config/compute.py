@@ -2,23 +2,24 @@
 
 `ComputeConfig` (`[compute]`), `LoadBalancerConfig` (`[load_balancer]`) and `images` live in each
 environment file; the shape of each service (port, paths, size, ...) lives in config/services.toml
-(`ServiceConfig` in schema.py). `compute_problems` checks the rules that need both.
+(`ServiceConfig` in config/services.py). The rules that need both, and prod's rules, are in
+config/rules.py; `effective_sizing` gives a service's size in an environment from both.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Mapping
+from typing import Literal, Protocol
 
 from pydantic import Field, field_validator, model_validator
 
 from config.cloudfront_prefix_lists import CLOUDFRONT_ORIGIN_PREFIX_LISTS, PREFIX_LIST_COMMAND
-from config.fields import ConfigFieldError, Strict, bounded, clock_time, key_path
-from platform_constructs.fargate_sizes import size_problem
+from config.fields import ConfigFieldError, Strict, bounded, clock_time
+from config.log_retention import check_retention, retention_days
+from config.services import ServiceConfig
+from config.time_zones import check_time_zone
 from platform_constructs.limits import Limit
-
-if TYPE_CHECKING:
-    from config.schema import EnvironmentConfig
 
 PERCENT = Limit(0, 100, "%")
 #: Tasks per service: this platform's ceiling (ECS allows far more; raise it here deliberately).
@@ -44,26 +45,35 @@ class ScalingConfig(Strict):
 
     cpu_target_percent: int = bounded(TARGET_PERCENT, "Average CPU the service is kept at.", default=70)
     memory_target_percent: int = bounded(TARGET_PERCENT, "Average memory the service is kept at.", default=80)
-    scale_in_cooldown_seconds: int = bounded(COOLDOWN_SECONDS, "Wait after scaling in.", default=300)
-    scale_out_cooldown_seconds: int = bounded(COOLDOWN_SECONDS, "Wait after scaling out.", default=60)
+    scale_in_cooldown_seconds: int = bounded(
+        COOLDOWN_SECONDS, "Seconds target tracking waits after scaling in before it scales in again.", default=300
+    )
+    scale_out_cooldown_seconds: int = bounded(
+        COOLDOWN_SECONDS, "Seconds target tracking waits after scaling out before it scales out again.", default=60
+    )
 
 
 class DeploymentConfig(Strict):
     """How a new task definition rolls out; the circuit breaker (with rollback) is always on."""
 
     minimum_healthy_percent: int = bounded(
-        MINIMUM_HEALTHY_PERCENT, "Running share kept during a deployment; prod: 100.", default=100
+        MINIMUM_HEALTHY_PERCENT,
+        "Share of the desired tasks kept running and healthy during a deployment; prod: 100.",
+        default=100,
     )
-    maximum_percent: int = bounded(MAXIMUM_PERCENT, "Upper bound during a deployment.", default=200)
+    maximum_percent: int = bounded(
+        MAXIMUM_PERCENT, "Most tasks running during a deployment, as a share of the desired count.", default=200
+    )
 
     @model_validator(mode="after")
     def _room_to_roll(self) -> DeploymentConfig:
         if self.minimum_healthy_percent == 100 and self.maximum_percent == 100:
             raise ConfigFieldError(
-                "compute.deployment.maximum_percent",
+                "maximum_percent",
                 self.maximum_percent,
                 "with minimum_healthy_percent = 100 ECS can neither stop an old task nor start a new one: "
                 "raise maximum_percent above 100 (e.g. 200)",
+                relative=True,
             )
         return self
 
@@ -78,8 +88,10 @@ class NightScalingConfig(Strict):
     """
 
     time_zone: str = Field(default="Asia/Seoul", description="IANA time zone of stop_at and start_at.")
-    stop_at: str = Field(default="20:00", description="HH:MM every service goes to zero tasks.")
-    start_at: str = Field(default="09:00", description="HH:MM services return to their min/max tasks.")
+    stop_at: str = Field(default="20:00", description="HH:MM (24-hour, time_zone) every service goes to zero tasks.")
+    start_at: str = Field(
+        default="09:00", description="HH:MM (24-hour, time_zone) services return to their min/max tasks."
+    )
     weekends: Literal["stopped", "running"] = Field(
         default="stopped", description="stopped: start Monday to Friday only; running: start every day."
     )
@@ -93,15 +105,13 @@ class NightScalingConfig(Strict):
     @field_validator("time_zone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        from config.schema import check_time_zone  # the one list of zones
-
         return check_time_zone(value)
 
     @model_validator(mode="after")
     def _distinct_times(self) -> NightScalingConfig:
         if self.stop_at == self.start_at:
             raise ConfigFieldError(
-                "compute.night_scaling.start_at", self.start_at, "must differ from stop_at, or nothing ever runs"
+                "start_at", self.start_at, "must differ from stop_at, or nothing ever runs", relative=True
             )
         return self
 
@@ -109,10 +119,20 @@ class NightScalingConfig(Strict):
 class ServiceSizing(Strict):
     """Per environment and service: what differs from the shared services.toml and [compute]."""
 
-    cpu: int | None = Field(default=None, description="Task CPU units (256 = 1/4 vCPU).")
-    memory_mib: int | None = Field(default=None, description="Task memory in MiB.")
-    min_tasks: int | None = bounded(TASKS, "Fewest tasks target tracking keeps.", default=None)
-    max_tasks: int | None = bounded(TASKS, "Most tasks target tracking starts.", default=None)
+    cpu: int | None = Field(
+        default=None,
+        description="Task CPU units (1024 = 1 vCPU) instead of services.toml's; with memory_mib, a pair Fargate "
+        "offers.",
+    )
+    memory_mib: int | None = Field(
+        default=None, description="Task memory in MiB instead of services.toml's; with cpu, a pair Fargate offers."
+    )
+    min_tasks: int | None = bounded(
+        TASKS, "Fewest tasks target tracking keeps, instead of [compute]'s min_tasks.", default=None
+    )
+    max_tasks: int | None = bounded(
+        TASKS, "Most tasks target tracking starts, instead of [compute]'s max_tasks.", default=None
+    )
 
 
 class ComputeConfig(Strict):
@@ -122,19 +142,25 @@ class ComputeConfig(Strict):
     on_demand_base: int = bounded(TASKS, "Tasks per service always on FARGATE (on demand); prod: at least 1.")
     min_tasks: int = bounded(TASKS, "Fewest tasks per service by day (the guide's 2).")
     max_tasks: int = bounded(TASKS, "Most tasks per service.")
-    log_retention_days: int = Field(description="Days container logs are kept.")
-    scaling: ScalingConfig = Field(default_factory=ScalingConfig)
-    deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
+    log_retention_days: int = retention_days("How long container logs are kept in CloudWatch Logs.")
+    scaling: ScalingConfig = Field(
+        default_factory=ScalingConfig, description="Target tracking on CPU and memory, per service."
+    )
+    deployment: DeploymentConfig = Field(
+        default_factory=DeploymentConfig, description="How a new task definition rolls out, per service."
+    )
     night_scaling: NightScalingConfig | None = Field(
         default=None, description="Stop every service at night (not allowed in prod)."
     )
-    services: dict[str, ServiceSizing] = Field(default_factory=dict, description="Per-service overrides.")
+    services: dict[str, ServiceSizing] = Field(
+        default_factory=dict,
+        description="Per service: the cpu, memory and task bounds that differ in this environment from "
+        "services.toml and [compute].",
+    )
 
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        from config.schema import check_retention
-
         return check_retention(value)
 
 
@@ -157,18 +183,29 @@ def _domain_problem(name: str) -> str | None:
 class HealthCheckConfig(Strict):
     """ALB target-group health checks (the guide: every 30 s)."""
 
-    interval_seconds: int = bounded(HEALTH_CHECK_INTERVAL_SECONDS, "Between checks.", default=30)
-    timeout_seconds: int = bounded(HEALTH_CHECK_TIMEOUT_SECONDS, "A check fails after this long.", default=5)
-    healthy_threshold: int = bounded(HEALTH_CHECK_THRESHOLD, "Passes before a target is healthy.", default=2)
-    unhealthy_threshold: int = bounded(HEALTH_CHECK_THRESHOLD, "Failures before it is unhealthy.", default=3)
+    interval_seconds: int = bounded(
+        HEALTH_CHECK_INTERVAL_SECONDS, "Seconds between two health checks of a target.", default=30
+    )
+    timeout_seconds: int = bounded(
+        HEALTH_CHECK_TIMEOUT_SECONDS,
+        "Seconds without an answer after which a check fails; less than interval_seconds.",
+        default=5,
+    )
+    healthy_threshold: int = bounded(
+        HEALTH_CHECK_THRESHOLD, "Checks in a row a target must pass to become healthy.", default=2
+    )
+    unhealthy_threshold: int = bounded(
+        HEALTH_CHECK_THRESHOLD, "Checks in a row a target must fail to become unhealthy.", default=3
+    )
 
     @model_validator(mode="after")
     def _timeout_below_interval(self) -> HealthCheckConfig:
         if self.timeout_seconds >= self.interval_seconds:
             raise ConfigFieldError(
-                "load_balancer.health_check.timeout_seconds",
+                "timeout_seconds",
                 self.timeout_seconds,
                 f"must be less than interval_seconds ({self.interval_seconds})",
+                relative=True,
             )
         return self
 
@@ -176,23 +213,36 @@ class HealthCheckConfig(Strict):
 class LogLifecycleConfig(Strict):
     """S3 lifecycle of a log bucket (the guide's ArchiveOldLogs: IA at 30 days, Glacier at 90, gone at 365)."""
 
-    infrequent_access_after_days: int = bounded(LIFECYCLE_DAYS, "Move to STANDARD_IA.", default=30)
-    glacier_after_days: int = bounded(LIFECYCLE_DAYS, "Move to GLACIER.", default=90)
-    expire_after_days: int = bounded(LIFECYCLE_DAYS, "Delete.", default=365)
+    infrequent_access_after_days: int = bounded(
+        LIFECYCLE_DAYS, "Days after creation an object moves to STANDARD_IA (30 or more).", default=30
+    )
+    glacier_after_days: int = bounded(
+        LIFECYCLE_DAYS,
+        "Days after creation an object moves to GLACIER; after infrequent_access_after_days.",
+        default=90,
+    )
+    expire_after_days: int = bounded(
+        LIFECYCLE_DAYS, "Days after creation an object is deleted; after glacier_after_days.", default=365
+    )
 
     @model_validator(mode="after")
     def _in_order(self) -> LogLifecycleConfig:
         # S3 moves objects to STANDARD_IA no sooner than 30 days after creation.
         if self.infrequent_access_after_days < 30:
-            raise ValueError(
-                f"infrequent_access_after_days = {self.infrequent_access_after_days}: S3 moves objects to "
-                "STANDARD_IA 30 days after creation at the earliest: use 30 or more"
+            raise ConfigFieldError(
+                "infrequent_access_after_days",
+                self.infrequent_access_after_days,
+                "S3 moves objects to STANDARD_IA 30 days after creation at the earliest: use 30 or more",
+                relative=True,
             )
-        if not self.infrequent_access_after_days < self.glacier_after_days < self.expire_after_days:
-            raise ValueError(
-                f"{self.infrequent_access_after_days}/{self.glacier_after_days}/{self.expire_after_days} days: "
-                "need infrequent_access_after_days < glacier_after_days < expire_after_days"
-            )
+        order = (
+            f"need infrequent_access_after_days ({self.infrequent_access_after_days}) < glacier_after_days "
+            f"({self.glacier_after_days}) < expire_after_days ({self.expire_after_days})"
+        )
+        if self.glacier_after_days <= self.infrequent_access_after_days:
+            raise ConfigFieldError("glacier_after_days", self.glacier_after_days, order, relative=True)
+        if self.expire_after_days <= self.glacier_after_days:
+            raise ConfigFieldError("expire_after_days", self.expire_after_days, order, relative=True)
         return self
 
 
@@ -202,14 +252,25 @@ class LoadBalancerConfig(Strict):
     certificate_arn: str = Field(description="ACM certificate in the environment's region covering origin_domain_name.")
     origin_domain_name: str = Field(description="Host name CloudFront connects to (an alias of the ALB).")
     hosted_zone_id: str = Field(description="Route 53 public hosted zone holding origin_domain_name.")
-    hosted_zone_name: str = Field(description="That zone's domain name.")
+    hosted_zone_name: str = Field(description="Domain name of hosted_zone_id, e.g. dev.tickets.example.com.")
     cloudfront_prefix_list_id: str | None = Field(
         default=None, description="CloudFront origin-facing prefix list of the region (default: the built-in table)."
     )
-    health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)
-    health_check_path: str = Field(default="/health", description="Default health-check path of every service.")
-    deregistration_delay_seconds: int = bounded(DEREGISTRATION_DELAY_SECONDS, "Connection draining.", default=60)
-    idle_timeout_seconds: int = bounded(IDLE_TIMEOUT_SECONDS, "Idle connection timeout.", default=60)
+    health_check: HealthCheckConfig = Field(
+        default_factory=HealthCheckConfig, description="How the target groups check each service's tasks."
+    )
+    health_check_path: str = Field(
+        default="/health",
+        description="Path the target groups check on every service that sets none of its own, e.g. /health.",
+    )
+    deregistration_delay_seconds: int = bounded(
+        DEREGISTRATION_DELAY_SECONDS,
+        "Seconds the ALB lets in-flight requests finish on a target being removed (connection draining).",
+        default=60,
+    )
+    idle_timeout_seconds: int = bounded(
+        IDLE_TIMEOUT_SECONDS, "Seconds a connection may stay idle before the ALB closes it.", default=60
+    )
     accept_previous_origin_header: bool = Field(
         default=False, description="During a rotation of the origin header: also accept the previous value."
     )
@@ -218,7 +279,9 @@ class LoadBalancerConfig(Strict):
         description="While the origin header moves to the network stack's named secret: the services stack keeps "
         "its former secret and the listener accepts its value too (README: The origin header).",
     )
-    access_logs: LogLifecycleConfig = Field(default_factory=LogLifecycleConfig)
+    access_logs: LogLifecycleConfig = Field(
+        default_factory=LogLifecycleConfig, description="Lifecycle of the ALB's access logs in their S3 bucket."
+    )
 
     @field_validator("certificate_arn")
     @classmethod
@@ -253,20 +316,22 @@ class LoadBalancerConfig(Strict):
     def _origin_in_zone(self) -> LoadBalancerConfig:
         if not self.origin_domain_name.endswith("." + self.hosted_zone_name):
             raise ConfigFieldError(
-                "load_balancer.origin_domain_name",
+                "origin_domain_name",
                 self.origin_domain_name,
                 f"must be a name inside hosted_zone_name ({self.hosted_zone_name}): origin.{self.hosted_zone_name}",
+                relative=True,
             )
         if self.accept_previous_origin_header and self.keep_former_origin_secret:
             raise ConfigFieldError(
-                "load_balancer.accept_previous_origin_header",
+                "accept_previous_origin_header",
                 True,
                 "false while keep_former_origin_secret is true: a listener rule holds two header values, and the "
                 "move already uses both; finish the move (keep_former_origin_secret = false), then rotate",
+                relative=True,
             )
         if not self.health_check_path.startswith("/"):
             raise ConfigFieldError(
-                "load_balancer.health_check_path", self.health_check_path, "a path starting with /, e.g. /health"
+                "health_check_path", self.health_check_path, "a path starting with /, e.g. /health", relative=True
             )
         return self
 
@@ -297,63 +362,6 @@ def image_problem(value: str) -> str | None:
     return None
 
 
-def compute_problems(config: EnvironmentConfig) -> list[str]:
-    """Rules between an environment's [compute], [images] and [load_balancer] and the shared services."""
-    problems: list[str] = []
-    compute = config.compute
-    services = config.services
-    known = ", ".join(services)
-    for section, names in (("compute.services", compute.services), ("images", config.images)):
-        for name in names:
-            if name not in services:
-                problems.append(f"{key_path((*section.split('.'), name))}: no such service in services.toml ({known})")
-    for name, image in config.images.items():
-        problem = image_problem(image)
-        if problem:
-            problems.append(f"{key_path(('images', name))} = {image!r}: {problem}")
-    for name in services:
-        size = effective_sizing(config, name)
-        where = key_path(("compute", "services", name)) if name in compute.services else "compute"
-        problem = size_problem(size.cpu, size.memory_mib)
-        if problem:
-            problems.append(f"services.{name}: cpu = {size.cpu}, memory_mib = {size.memory_mib}: {problem}")
-        if size.min_tasks > size.max_tasks:
-            problems.append(f"{where}: min_tasks = {size.min_tasks} is above max_tasks = {size.max_tasks}")
-        if compute.on_demand_base > size.max_tasks:
-            problems.append(
-                f"compute.on_demand_base = {compute.on_demand_base}: above max_tasks = {size.max_tasks} of "
-                f"{name}; the base must fit within the service's maximum"
-            )
-        if config.is_production and size.min_tasks < 2:
-            problems.append(f"{where}.min_tasks = {size.min_tasks}: prod runs at least 2 tasks of {name}, in two zones")
-    if config.is_production:
-        if compute.on_demand_base < 1:
-            problems.append(
-                f"compute.on_demand_base = {compute.on_demand_base}: prod keeps at least 1 task per service on "
-                "on-demand FARGATE, so a Spot reclaim never takes a service to zero"
-            )
-        if compute.night_scaling is not None:
-            problems.append("compute.night_scaling: prod never stops at night; remove the table")
-        if compute.deployment.minimum_healthy_percent != 100:
-            problems.append(
-                f"compute.deployment.minimum_healthy_percent = {compute.deployment.minimum_healthy_percent}: "
-                "prod keeps 100% of its tasks healthy during a deployment"
-            )
-    lb = config.load_balancer
-    arn = CERTIFICATE_ARN.fullmatch(lb.certificate_arn)
-    if arn and (arn["region"], arn["account"]) != (config.region, config.account):
-        problems.append(
-            f"load_balancer.certificate_arn: the certificate is in {arn['region']} / {arn['account']}; the ALB "
-            f"needs one in its own region and account ({config.region} / {config.account})"
-        )
-    if lb.cloudfront_prefix_list_id is None and config.region not in CLOUDFRONT_ORIGIN_PREFIX_LISTS:
-        problems.append(
-            f"load_balancer.cloudfront_prefix_list_id: not set, and config/aws_regions.py has no id for "
-            f"{config.region}; find it with: {PREFIX_LIST_COMMAND} --region {config.region}"
-        )
-    return problems
-
-
 class Sizing(Strict):
     """One service's effective size and task bounds in one environment."""
 
@@ -363,7 +371,17 @@ class Sizing(Strict):
     max_tasks: int
 
 
-def effective_sizing(config: EnvironmentConfig, service: str) -> Sizing:
+class SizedEnvironment(Protocol):
+    """What a service's effective size is read from: an environment's [compute] and the shared services."""
+
+    @property
+    def compute(self) -> ComputeConfig: ...
+
+    @property
+    def services(self) -> Mapping[str, ServiceConfig]: ...
+
+
+def effective_sizing(config: SizedEnvironment, service: str) -> Sizing:
     """services.toml's size, [compute]'s task bounds, then [compute.services.<service>]'s overrides."""
     shared = config.services[service]
     override = config.compute.services.get(service, ServiceSizing())

@@ -48,12 +48,20 @@ class UnusedResourcesConfig(Strict):
 
     dry_run: bool = Field(default=True, description="Report only; false lets it delete the kinds in `delete`.")
     delete: tuple[str, ...] = Field(
-        default=(), strict=False, description="Kinds the finder deletes when dry_run is false (unless protected)."
+        default=(),
+        strict=False,
+        description="Kinds the finder deletes when dry_run is false (unless protected): "
+        + ", ".join(DELETABLE_KINDS)
+        + ".",
     )
     protection_tag: str = Field(default="Protected", description="A resource with this tag key is never deleted.")
-    snapshot_age_days: int = bounded(AGE_DAYS, "EBS snapshots older than this that back no AMI.", default=30)
-    ami_age_days: int = bounded(AGE_DAYS, "AMIs registered longer ago than this.", default=90)
-    log_idle_days: int = bounded(AGE_DAYS, "Log groups without an event for this long.", default=90)
+    snapshot_age_days: int = bounded(
+        AGE_DAYS, "Days after which an EBS snapshot that backs no AMI counts as unused.", default=30
+    )
+    ami_age_days: int = bounded(AGE_DAYS, "Days after its registration an AMI counts as unused.", default=90)
+    log_idle_days: int = bounded(
+        AGE_DAYS, "Days without an event after which a log group counts as unused.", default=90
+    )
 
     @field_validator("delete")
     @classmethod
@@ -94,7 +102,7 @@ class EstimateConfig(Strict):
     requests_millions: float = usage("Viewer requests to CloudFront (and through WAF), millions a month.", 1.0)
     data_out_gb: float = usage("Bytes CloudFront sends to viewers, GB a month.", 10.0)
     nat_gb: float = usage("Bytes through the NAT gateways, GB a month (images come through endpoints).", 5.0)
-    load_balancer_lcus: float = usage("Average load balancer capacity units in use.", 1.0)
+    load_balancer_lcus: float = usage("Average load balancer capacity units (LCU) in use over the month.", 1.0)
     log_ingest_gb: float = usage("CloudWatch Logs ingested by all log groups, GB a month.", 2.0)
     log_archive_gb: float = usage(
         "New objects a month in each bucket whose lifecycle moves them to colder classes (access logs), GB.", 1.0
@@ -105,22 +113,29 @@ class EstimateConfig(Strict):
 class CostConfig(Strict):
     """The environment's budget and its commitment intent."""
 
-    monthly_budget_usd: int = bounded(BUDGET_USD, "What the environment may cost a month.")
+    monthly_budget_usd: int = bounded(BUDGET_USD, "The AWS Budget: what the environment may cost a month, in USD.")
     actual_alert_percent: tuple[int, ...] = Field(
         default=(80, 100),
         strict=False,
-        description="Shares of the budget at which actual spend alerts the warning topic.",
+        description=f"Shares of the budget, in % ({ALERT_PERCENT.describe()}), at which actual spend alerts the "
+        "warning topic.",
     )
     forecast_alert_percent: tuple[int, ...] = Field(
         default=(100,),
         strict=False,
-        description="Shares of the budget at which the month's forecast alerts the warning topic.",
+        description=f"Shares of the budget, in % ({ALERT_PERCENT.describe()}), at which the month's forecast "
+        f"alerts the warning topic; with actual_alert_percent at most {MAX_NOTIFICATIONS} in all.",
     )
-    unused: UnusedResourcesConfig = Field(default_factory=UnusedResourcesConfig)
-    estimate: EstimateConfig = Field(default_factory=EstimateConfig)
+    unused: UnusedResourcesConfig = Field(
+        default_factory=UnusedResourcesConfig,
+        description="The weekly unused-resource finder: what it reports and what it may delete.",
+    )
+    estimate: EstimateConfig = Field(
+        default_factory=EstimateConfig, description="The monthly usage `make cost` assumes where templates say none."
+    )
     commitment_term: Literal["none", "1-year", "3-year"] = Field(
         default="none",
-        description="Term of the reservations / Savings Plan the steady-state resources are meant for.",
+        description="Term of the reservations / Savings Plan the steady-state resources are meant for; none in dev.",
     )
 
     @field_validator("actual_alert_percent", "forecast_alert_percent")

@@ -1,7 +1,8 @@
 """Config of the edge: the CloudFront distribution, its caching of the API, the WAF in front of it.
 
 `[edge]` in each environment file. The distribution, its certificate and its web ACL live in
-us-east-1 whatever the environment's region is (CloudFront's home region).
+us-east-1 whatever the environment's region is (CloudFront's home region). The rules across `[edge]` and
+the environment (a custom domain outside dev, the certificate's account) are in config/rules.py.
 """
 
 from __future__ import annotations
@@ -61,15 +62,22 @@ class LoginRateLimitConfig(RateLimitConfig):
 class WafConfig(Strict):
     """AWS WAF on the distribution: managed rule groups, and these per-IP rate limits."""
 
-    rate_limit: RateLimitConfig = Field(description="Every request, per client IP.")
-    login_rate_limit: LoginRateLimitConfig = Field(description="POST to the login path, per client IP.")
+    rate_limit: RateLimitConfig = Field(description="The limit on every request, per client IP.")
+    login_rate_limit: LoginRateLimitConfig = Field(
+        description="The limit on POST requests to the login path, per client IP."
+    )
 
 
 class CachedApiPath(Strict):
     """An API path CloudFront caches as its origin's Cache-Control says (the guide: max-age=300)."""
 
     path: str = Field(description="CloudFront path pattern below /api/, e.g. /api/events.")
-    query_keys: tuple[str, ...] = Field(default=(), strict=False, max_length=10, description="Query keys in the key.")
+    query_keys: tuple[str, ...] = Field(
+        default=(),
+        strict=False,
+        max_length=10,
+        description="Query string keys that are part of the cache key (at most 10).",
+    )
 
     @field_validator("path")
     @classmethod
@@ -94,20 +102,29 @@ class EdgeConfig(Strict):
     """The CloudFront distribution in front of the SPA bucket and the API."""
 
     domain_names: tuple[str, ...] = Field(
-        default=(), strict=False, max_length=10, description="Custom domains of the distribution; staging, prod."
+        default=(),
+        strict=False,
+        max_length=10,
+        description="Custom domains of the distribution (at most 10); required outside dev, with certificate_arn.",
     )
-    certificate_arn: str | None = Field(default=None, description="ACM certificate in us-east-1 for domain_names.")
+    certificate_arn: str | None = Field(
+        default=None, description="ACM certificate in us-east-1 covering domain_names; required with them."
+    )
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = Field(
-        description="PriceClass_200 serves Korea and Japan from nearby edges; PriceClass_100 does not."
+        description="Which edge locations serve viewers: PriceClass_200 serves Korea and Japan from nearby "
+        "edges, PriceClass_100 does not."
     )
     content_security_policy: str = Field(description="The Content-Security-Policy header of every response.")
     index_max_age_seconds: int = bounded(
         INDEX_MAX_AGE_SECONDS, "How long browsers and the CDN keep index.html.", default=60
     )
     cached_api: tuple[CachedApiPath, ...] = Field(
-        default=(), strict=False, max_length=10, description="API paths cached as their origin's Cache-Control says."
+        default=(),
+        strict=False,
+        max_length=10,
+        description="API paths (at most 10) cached as their origin's Cache-Control says.",
     )
-    waf: WafConfig
+    waf: WafConfig = Field(description="The WAF web ACL's per-IP rate limits.")
     access_logs: LogLifecycleConfig = Field(
         default_factory=LogLifecycleConfig, description="Lifecycle of CloudFront's access logs (the guide's)."
     )
@@ -166,19 +183,3 @@ class EdgeConfig(Strict):
                     )
         raise_all(problems)
         return self
-
-
-def edge_problems(name: str, account: str, edge: EdgeConfig) -> list[str]:
-    """Rules between [edge] and the environment: the certificate's account, custom domains outside dev."""
-    problems = []
-    if name != "dev" and not edge.domain_names:
-        problems.append(
-            f"edge.domain_names: {name} needs a custom domain with its certificate in {EDGE_REGION}: with the "
-            "default *.cloudfront.net certificate CloudFront accepts TLS 1.0 whatever the security policy says"
-        )
-    match = CERTIFICATE_ARN.fullmatch(edge.certificate_arn or "")
-    if match and match["account"] != account:
-        problems.append(
-            f"edge.certificate_arn: the certificate is in account {match['account']}; the distribution is in {account}"
-        )
-    return problems

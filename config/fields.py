@@ -32,17 +32,29 @@ class Strict(BaseModel):
 
 
 class ConfigFieldError(ValueError):
-    """A cross-field rule failed; carries the key path so the loader can name it."""
+    """One problem with the config, in the one shape every problem has: the key, the value found there and
+    what is allowed. The loader prints it as `<file>: <key> = <value>: <allowed>`.
 
-    def __init__(self, location: str, value: object, allowed: str) -> None:
+    `location` is the key as TOML writes it from the top of the file (`database.pool.pool_size`). A model
+    used in more than one place (a log lifecycle sits under `load_balancer` and under `edge`) does not know
+    where it is: its validators pass `relative=True` and the key below the model (`glacier_after_days`),
+    and the loader puts the model's own location in front.
+    """
+
+    def __init__(self, location: str, value: object, allowed: str, *, relative: bool = False) -> None:
         super().__init__(allowed)
         self.location = location
         self.value = value
         self.allowed = allowed
+        self.relative = relative
+
+    def located(self, parent: Sequence[Any]) -> str:
+        """The key from the top of the file, for an error raised by the model at `parent`."""
+        return key_path((*parent, *self.location.split("."))) if self.relative else self.location
 
 
 class ConfigFieldsError(ValueError):
-    """Several cross-field rules failed at once; the loader reports each."""
+    """Several problems found by one validator, raised together so that the loader reports each."""
 
     def __init__(self, errors: list[ConfigFieldError]) -> None:
         super().__init__("; ".join(str(e) for e in errors))

@@ -15,12 +15,9 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from config.backup import drill_query_problems
-from config.compute import compute_problems
-from config.edge import edge_problems
+from config.environment import EnvironmentConfig, EnvironmentName, ServicesConfig
 from config.fields import ConfigFieldError, ConfigFieldsError, key_path, visible as _visible
-from config.observability import observability_problems
-from config.schema import EnvironmentConfig, EnvironmentName, ServiceConfig, ServicesConfig, maintenance_problems
+from config.services import ServiceConfig
 
 CONFIG_DIR = Path(__file__).resolve().parent
 ENVIRONMENT_NAMES: tuple[str, ...] = get_args(EnvironmentName)
@@ -127,8 +124,8 @@ def validate_environment(
 ) -> EnvironmentConfig:
     """Validate already-parsed data. `source` prefixes every message (usually the file name).
 
-    `services` are attached to the result (default: the committed config/services.toml); an
-    environment file may not set them itself.
+    `services` (default: the committed config/services.toml) are validated with the environment, so the
+    rules across both run with the rest (config/rules.py); an environment file may not set them itself.
     """
     if "services" in raw:
         raise ConfigError([f"{source}: services: unknown key; services are shared, in {SERVICES_FILE}"])
@@ -136,23 +133,11 @@ def validate_environment(
     name = raw.get("name")
     if expected_name is not None and isinstance(name, str) and name != expected_name:
         problems.append(f"{source}: name = {_show_value(name)}: must match the file name ({expected_name!r})")
+    attached = load_services() if services is None else services
     try:
-        config = EnvironmentConfig.model_validate(raw)
+        config = EnvironmentConfig.model_validate({**raw, "services": attached})
     except ValidationError as error:
         problems.extend(f"{source}: {line}" for e in error.errors() for line in _describe(e, raw))
-    if problems:
-        raise ConfigError(problems)
-    config = config.model_copy(update={"services": load_services() if services is None else services})
-    problems = [
-        f"{source}: {problem}"
-        for problem in (
-            *maintenance_problems(config),
-            *compute_problems(config),
-            *edge_problems(config.name, config.account, config.edge),
-            *observability_problems(config),
-            *drill_query_problems(config),
-        )
-    ]
     if problems:
         raise ConfigError(problems)
     return config
@@ -163,7 +148,7 @@ def _describe(error: Any, raw: dict[str, Any]) -> list[str]:
     cause = error.get("ctx", {}).get("error")
     causes = cause.errors if isinstance(cause, ConfigFieldsError) else [cause]
     if all(isinstance(c, ConfigFieldError) for c in causes):
-        return [f"{c.location} = {_show_value(c.value)}: {_visible(c.allowed)}" for c in causes]
+        return [describe_problem(c, error["loc"]) for c in causes]
     location = key_path(error["loc"])
     kind = error["type"]
     if kind == "missing":
@@ -172,6 +157,12 @@ def _describe(error: Any, raw: dict[str, Any]) -> list[str]:
         allowed = _allowed_keys(error["loc"][:-1])
         return [f"{location}: unknown key; allowed here: {', '.join(allowed)}"]
     return [f"{location} = {_show_value(error['input'])}: {_message(error)}"]
+
+
+def describe_problem(problem: ConfigFieldError, parent: Sequence[Any] = ()) -> str:
+    """The one shape of every problem: `<key> = <value>: <what is allowed>` (`parent`: where pydantic
+    found the model that raised it, for a key given relative to that model)."""
+    return f"{problem.located(parent)} = {_show_value(problem.value)}: {_visible(problem.allowed)}"
 
 
 #: pydantic error types -> what the value must be, in the words of the TOML file.

@@ -1,24 +1,21 @@
 """Config of the alarms, their topics and the metrics the services publish: `[observability]`.
 
 Every threshold has the guide's number (or, where the guide gives none, a conventional one) as its
-default, so an environment file sets only what differs. `observability_problems` checks the rules
-that need the services too: a custom metric's namespace must be one a service may publish to (each
-task role may write to its own namespace only), and the services to scale out must exist.
+default, so an environment file sets only what differs. The rules that need the services too are in
+config/rules.py: a custom metric's namespace must be one a service may publish to (each task role may
+write to its own namespace only), and the services to scale out must exist.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from config.fields import ConfigFieldError, Strict, bounded, key_path, raise_all
 from platform_constructs.limits import Limit
-
-if TYPE_CHECKING:
-    from config.schema import EnvironmentConfig
 
 SHARE_PERCENT = Limit(1, 100, "%")
 MILLISECONDS = Limit(1, 600_000, "ms")
@@ -93,7 +90,7 @@ class SeatAlarm(Strict):
     namespace: MetricNamespace = Field(
         default="Ticketing/Inventory", description="Namespace the inventory service publishes to."
     )
-    metric: str = Field(default="AvailableSeats", description="Metric name.")
+    metric: str = Field(default="AvailableSeats", description="Name of the available-seats metric.")
     dimensions: dict[str, str] = Field(
         default_factory=lambda: {"EventClass": "popular"},
         description="Dimensions the seat metric is published with (the guide: seats of popular events).",
@@ -166,8 +163,10 @@ class BookingAlarms(Strict):
 class ServiceAlarms(Strict):
     """Per ECS service (target tracking holds CPU at 70% and memory at 80%: these fire above that)."""
 
-    cpu_percent: int = bounded(SHARE_PERCENT, "Average CPU sustained for 10 minutes.", default=90)
-    memory_percent: int = bounded(SHARE_PERCENT, "Average memory sustained for 10 minutes.", default=90)
+    cpu_percent: int = bounded(SHARE_PERCENT, "Average CPU over 10 minutes above which the alarm fires.", default=90)
+    memory_percent: int = bounded(
+        SHARE_PERCENT, "Average memory over 10 minutes above which the alarm fires.", default=90
+    )
     missing_task_minutes: int = bounded(
         Limit(3, 60, "minutes"),
         "Minutes in a row with fewer running tasks than desired before the warning topic hears "
@@ -179,7 +178,7 @@ class ServiceAlarms(Strict):
 class DatabaseAlarms(Strict):
     """PostgreSQL instances (primary and replicas) and RDS Proxy."""
 
-    cpu_percent: int = bounded(SHARE_PERCENT, "Average CPU for 15 minutes.", default=80)
+    cpu_percent: int = bounded(SHARE_PERCENT, "Average CPU over 15 minutes above which the alarm fires.", default=80)
     freeable_memory_percent: int = bounded(SHARE_PERCENT, "Freeable memory below this share of the class's "
                                            "memory.", default=10)  # fmt: skip
     free_storage_percent: int = bounded(SHARE_PERCENT, "Free storage below this share of the allocated storage "
@@ -187,29 +186,43 @@ class DatabaseAlarms(Strict):
                                         default=5)  # fmt: skip
     connections_percent: int = bounded(SHARE_PERCENT, "Connections above this share of max_connections.",
                                        default=80)  # fmt: skip
-    replica_lag_seconds: int = bounded(SECONDS, "ReplicaLag of a read replica.", default=30)
-    read_latency_ms: int = bounded(MILLISECONDS, "Average ReadLatency.", default=20)
-    write_latency_ms: int = bounded(MILLISECONDS, "Average WriteLatency.", default=20)
+    replica_lag_seconds: int = bounded(SECONDS, "ReplicaLag of a read replica above which the alarm fires.", default=30)
+    read_latency_ms: int = bounded(MILLISECONDS, "Average ReadLatency above which the alarm fires.", default=20)
+    write_latency_ms: int = bounded(MILLISECONDS, "Average WriteLatency above which the alarm fires.", default=20)
     proxy_connections_percent: int = bounded(SHARE_PERCENT, "Proxy's database connections above this share of "
                                              "what it may open.", default=90)  # fmt: skip
-    proxy_borrow_latency_ms: int = bounded(MILLISECONDS, "Average time to borrow a connection from the proxy's pool.",
-                                           default=50)  # fmt: skip
+    proxy_borrow_latency_ms: int = bounded(MILLISECONDS, "Average time to borrow a connection from the proxy's pool "
+                                           "above which the alarm fires.", default=50)  # fmt: skip
 
 
 class CacheAlarms(Strict):
     """Every node of the cache's replication group."""
 
-    engine_cpu_percent: int = bounded(SHARE_PERCENT, "EngineCPUUtilization (the engine's one thread).", default=80)
-    memory_percent: int = bounded(SHARE_PERCENT, "DatabaseMemoryUsagePercentage.", default=80)
-    evictions: int = bounded(COUNT, "Keys evicted in 5 minutes (memory is full).", default=1000)
-    connections: int = bounded(COUNT, "Client connections to one node (each task's pool holds a few).", default=1000)
-    replication_lag_seconds: int = bounded(SECONDS, "ReplicationLag of a replica node.", default=5)
+    engine_cpu_percent: int = bounded(
+        SHARE_PERCENT, "EngineCPUUtilization (the engine's one thread) above which the alarm fires.", default=80
+    )
+    memory_percent: int = bounded(
+        SHARE_PERCENT, "DatabaseMemoryUsagePercentage above which the alarm fires.", default=80
+    )
+    evictions: int = bounded(
+        COUNT, "Keys evicted in 5 minutes (memory is full) above which the alarm fires.", default=1000
+    )
+    connections: int = bounded(
+        COUNT,
+        "Client connections to one node (each task's pool holds a few) above which the alarm fires.",
+        default=1000,
+    )
+    replication_lag_seconds: int = bounded(
+        SECONDS, "ReplicationLag of a replica node above which the alarm fires.", default=5
+    )
 
 
 class EdgeAlarms(Strict):
     """CloudFront and WAF (their metrics, alarms and a topic pair live in us-east-1)."""
 
-    error_rate_percent: int = bounded(SHARE_PERCENT, "CloudFront 5xxErrorRate over 5 minutes.", default=5)
+    error_rate_percent: int = bounded(
+        SHARE_PERCENT, "CloudFront 5xxErrorRate over 5 minutes above which the alarm fires.", default=5
+    )
     min_requests: int = bounded(
         COUNT,
         "Requests in 5 minutes below which the 5xx rate is not judged (one error among a few requests at night is "
@@ -242,7 +255,7 @@ class ObservabilityConfig(Strict):
         description="HTTPS endpoint of the PagerDuty CloudWatch integration; the critical topic delivers to it."
     )
     warning_emails: tuple[str, ...] = Field(
-        default=(), strict=False, max_length=10, description="Addresses the warning topic mails."
+        default=(), strict=False, max_length=10, description="E-mail addresses the warning topic mails (at most 10)."
     )
     morning_grace_minutes: int = bounded(
         MORNING_GRACE_MINUTES,
@@ -250,14 +263,28 @@ class ObservabilityConfig(Strict):
         "services trip stay muted (tasks start and pass their health checks).",
         default=15,
     )
-    load_balancer: LoadBalancerAlarms = Field(default_factory=LoadBalancerAlarms)
-    seats: SeatAlarm = Field(default_factory=SeatAlarm)
-    bookings: BookingAlarms = Field(default_factory=BookingAlarms)
-    services: ServiceAlarms = Field(default_factory=ServiceAlarms)
-    database: DatabaseAlarms = Field(default_factory=DatabaseAlarms)
-    cache: CacheAlarms = Field(default_factory=CacheAlarms)
-    edge: EdgeAlarms = Field(default_factory=EdgeAlarms)
-    backups: BackupAlarms = Field(default_factory=BackupAlarms)
+    load_balancer: LoadBalancerAlarms = Field(
+        default_factory=LoadBalancerAlarms, description="Alarms on the ALB: errors, latency, unhealthy targets."
+    )
+    seats: SeatAlarm = Field(
+        default_factory=SeatAlarm, description="The low-available-seats alarm and the scale-out it starts."
+    )
+    bookings: BookingAlarms = Field(
+        default_factory=BookingAlarms, description="Alarms on the booking success rate and latency."
+    )
+    services: ServiceAlarms = Field(
+        default_factory=ServiceAlarms, description="Alarms per ECS service: CPU, memory, missing tasks."
+    )
+    database: DatabaseAlarms = Field(
+        default_factory=DatabaseAlarms, description="Alarms on the PostgreSQL instances and RDS Proxy."
+    )
+    cache: CacheAlarms = Field(default_factory=CacheAlarms, description="Alarms on every node of the cache.")
+    edge: EdgeAlarms = Field(
+        default_factory=EdgeAlarms, description="Alarms on CloudFront's error rate and WAF's blocked requests."
+    )
+    backups: BackupAlarms = Field(
+        default_factory=BackupAlarms, description="Alarms on recovery points and copies that stop arriving."
+    )
 
     @field_validator("pagerduty_url")
     @classmethod
@@ -280,28 +307,3 @@ class ObservabilityConfig(Strict):
         if len({email.lower() for email in value}) != len(value):
             raise ValueError("addresses must not repeat")
         return value
-
-
-def observability_problems(config: EnvironmentConfig) -> list[str]:
-    """Rules between [observability], the shared services and the database."""
-    observability = config.observability
-    services = config.services
-    problems: list[str] = []
-    namespaces = {service.namespace(name): name for name, service in services.items()}
-    published = ", ".join(sorted(namespaces)) or "none"
-    for key, namespace in (
-        ("observability.seats.namespace", observability.seats.namespace),
-        ("observability.bookings.namespace", observability.bookings.namespace),
-    ):
-        if namespace not in namespaces:
-            problems.append(
-                f"{key} = {namespace!r}: no service publishes to it (each task may write to its own namespace "
-                f"only); the services' namespaces: {published}"
-            )
-    for index, name in enumerate(observability.seats.scale_out_services):
-        if name not in services:
-            problems.append(
-                f"{key_path(('observability', 'seats', 'scale_out_services', index))} = {name!r}: no such service "
-                f"in services.toml ({', '.join(services)})"
-            )
-    return problems

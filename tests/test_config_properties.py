@@ -27,10 +27,14 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from config import CONFIG_DIR, ENVIRONMENT_NAMES, ConfigError, EnvironmentConfig, load_environment
 from config.aws_offerings import cache_node_types, postgres_instance_classes
 from config.aws_regions import ZONES_BY_REGION
+from config.cache import CACHE_ENGINE_VERSIONS
 from config.loader import load_services, validate_environment
-from config.schema import CACHE_ENGINE_VERSIONS, LOG_RETENTION_DAYS, RESERVED_TAG_KEYS
-from platform_constructs.postgres import GRAVITON_FAMILIES as DB_INSTANCE_FAMILIES
-from platform_constructs.redis import ALLOWED_NODE_FAMILIES as CACHE_NODE_FAMILIES
+from config.log_retention import LOG_RETENTION_DAYS
+from config.tags import RESERVED_TAG_KEYS
+from platform_constructs.accepted_values import (
+    CACHE_NODE_FAMILIES,
+    POSTGRES_INSTANCE_FAMILIES as DB_INSTANCE_FAMILIES,
+)
 from platform_constructs.tag_rules import NARROW_TAG_RULES, TAGS_LEFT_OFF
 
 BASES: dict[str, dict[str, Any]] = {

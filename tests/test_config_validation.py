@@ -276,6 +276,26 @@ def test_deprecated_minor_versions_are_refused() -> None:
 
 def test_a_vacuum_run_that_could_outlast_a_lambda_is_refused() -> None:
     data = with_change("dev", "maintenance", {"statement_timeout_seconds": 900})
-    with pytest.raises(ConfigError, match=r"dev.toml: services.events.vacuum_tables: 1 tables at "
+    with pytest.raises(ConfigError, match=r"dev.toml: services.events.vacuum_tables = \['events'\]: 1 tables at "
                        r"maintenance.statement_timeout_seconds = 900 could take 900 s"):  # fmt: skip
         validate_environment(data, source="dev.toml")
+
+
+def test_a_compute_rule_every_service_inherits_is_reported_once() -> None:
+    """[compute]'s bounds apply to each of the five services; the one key at fault is named once."""
+    data = with_change("dev", "compute.min_tasks", 5)
+    with pytest.raises(ConfigError) as caught:
+        validate_environment(data, source="dev.toml")
+    assert caught.value.problems == ["dev.toml: compute.min_tasks = 5: must not exceed max_tasks (4)"]
+
+
+def test_rules_across_sections_and_services_are_reported_together() -> None:
+    """The rules that need services.toml run with the others, in one report."""
+    data = with_change("prod", "database.multi_az", False)
+    data["compute"]["night_scaling"] = {}
+    with pytest.raises(ConfigError) as caught:
+        validate_environment(data, source="prod.toml")
+    assert [p.split(" = ")[0] for p in caught.value.problems] == [
+        "prod.toml: database.multi_az",
+        "prod.toml: compute.night_scaling",
+    ]

@@ -30,9 +30,9 @@ INVALID_ENVIRONMENT = [
     ("spot-above-100", "dev", "compute.spot_percent", 101, "compute.spot_percent = 101: must be 0 to 100 %"),
     ("spot-negative", "dev", "compute.spot_percent", -1, "compute.spot_percent = -1: must be 0 to 100 %"),
     ("base-above-max", "staging", "compute.on_demand_base", 7, "compute.on_demand_base = 7: above max_tasks = 6 of api-gateway; the base must fit within the service's maximum"),
-    ("min-above-max", "dev", "compute.min_tasks", 5, "compute: min_tasks = 5 is above max_tasks = 4"),
+    ("min-above-max", "dev", "compute.min_tasks", 5, "compute.min_tasks = 5: must not exceed max_tasks (4)"),
     ("prod-without-on-demand-base", "prod", "compute.on_demand_base", 0, "compute.on_demand_base = 0: prod keeps at least 1 task per service on on-demand FARGATE, so a Spot reclaim never takes a service to zero"),
-    ("prod-with-night-scaling", "prod", "compute.night_scaling", {}, "compute.night_scaling: prod never stops at night; remove the table"),
+    ("prod-with-night-scaling", "prod", "compute.night_scaling", {}, "compute.night_scaling = {table}: prod never stops at night; remove the table"),
     ("prod-rolls-below-full-strength", "prod", "compute.deployment", {"minimum_healthy_percent": 50}, "compute.deployment.minimum_healthy_percent = 50: prod keeps 100% of its tasks healthy"),
     ("prod-single-task", "prod", "compute.min_tasks", 1, "compute.min_tasks = 1: prod runs at least 2 tasks of api-gateway, in two zones"),
     ("deployment-cannot-roll", "dev", "compute.deployment", {"minimum_healthy_percent": 100, "maximum_percent": 100}, "compute.deployment.maximum_percent = 100: with minimum_healthy_percent = 100 ECS can neither stop an old task nor start a new one"),
@@ -42,14 +42,14 @@ INVALID_ENVIRONMENT = [
     ("night-time-not-a-clock", "dev", "compute.night_scaling", {"stop_at": "8pm"}, "compute.night_scaling.stop_at = '8pm': must be a 24-hour time HH:MM"),
     ("night-unknown-zone", "dev", "compute.night_scaling", {"time_zone": "Asia/Seul"}, "compute.night_scaling.time_zone = 'Asia/Seul': not an IANA time zone such as Asia/Seoul or UTC; did you mean 'Asia/Seoul'?"),
     ("night-weekends-typo", "dev", "compute.night_scaling", {"weekends": "off"}, "compute.night_scaling.weekends = 'off': must be one of 'stopped', 'running'"),
-    ("size-override-not-offered", "dev", "compute.services", {"events": {"cpu": 256, "memory_mib": 4096}}, "services.events: cpu = 256, memory_mib = 4096: Fargate does not offer 4096 MiB (4 GiB) with cpu 256; valid pairs (cpu: memory MiB): 256: 512, 1024, 2048; 512: 1024 to 4096 in steps of 1024"),
-    ("override-of-unknown-service", "dev", "compute.services", {"payments": {"min_tasks": 1}}, "compute.services.payments: no such service in services.toml (api-gateway, events, auth, inventory, bookings)"),
-    ("override-min-above-max", "dev", "compute.services", {"bookings": {"min_tasks": 3, "max_tasks": 2}}, "compute.services.bookings: min_tasks = 3 is above max_tasks = 2"),
-    ("image-of-unknown-service", "dev", "images", {"payment": "1.0.0"}, "images.payment: no such service in services.toml"),
+    ("size-override-not-offered", "dev", "compute.services", {"events": {"cpu": 256, "memory_mib": 4096}}, "compute.services.events.memory_mib = 4096: Fargate does not offer 4096 MiB (4 GiB) with cpu 256; valid pairs (cpu: memory MiB): 256: 512, 1024, 2048; 512: 1024 to 4096 in steps of 1024"),
+    ("override-of-unknown-service", "dev", "compute.services", {"payments": {"min_tasks": 1}}, "compute.services.payments = {table}: no such service in services.toml (api-gateway, events, auth, inventory, bookings)"),
+    ("override-min-above-max", "dev", "compute.services", {"bookings": {"min_tasks": 3, "max_tasks": 2}}, "compute.services.bookings.min_tasks = 3: must not exceed max_tasks (2)"),
+    ("image-of-unknown-service", "dev", "images", {"payment": "1.0.0"}, "images.payment = '1.0.0': no such service in services.toml"),
     ("image-latest", "dev", "images", {"events": "latest"}, "images.events = 'latest': latest is a moving tag and the service repositories keep tags immutable"),
     ("image-reference-latest", "dev", "images", {"events": "public.ecr.aws/x/events:latest"}, "images.events = 'public.ecr.aws/x/events:latest': latest is a moving tag"),
     ("image-tag-with-space", "dev", "images", {"events": "1.0 beta"}, "images.events = '1.0 beta': an image tag is 1 to 128 of A-Z a-z 0-9 _ . -"),
-    ("certificate-other-region", "dev", "load_balancer.certificate_arn", "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-4000-8000-000000000000", "load_balancer.certificate_arn: the certificate is in us-east-1 / 111111111111; the ALB needs one in its own region and account (ap-northeast-2 / 111111111111)"),
+    ("certificate-other-region", "dev", "load_balancer.certificate_arn", "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-4000-8000-000000000000", "load_balancer.certificate_arn = 'arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-4000-8000-00000...: the certificate is in us-east-1 / 111111111111; the ALB needs one in its own region and account (ap-northeast-2 / 111111111111)"),
     ("certificate-not-an-arn", "dev", "load_balancer.certificate_arn", "my-cert", "load_balancer.certificate_arn = 'my-cert': must be an ACM certificate ARN"),
     ("origin-outside-zone", "dev", "load_balancer.origin_domain_name", "origin.example.org", "load_balancer.origin_domain_name = 'origin.example.org': must be a name inside hosted_zone_name (dev.tickets.example.com)"),
     ("origin-upper-case", "dev", "load_balancer.origin_domain_name", "Origin.dev.tickets.example.com", "load_balancer.origin_domain_name = 'Origin.dev.tickets.example.com': a lower-case DNS name"),
@@ -57,7 +57,7 @@ INVALID_ENVIRONMENT = [
     ("prefix-list-malformed", "dev", "load_balancer.cloudfront_prefix_list_id", "cloudfront", "load_balancer.cloudfront_prefix_list_id = 'cloudfront': must be a prefix list id such as pl-22a6434b; find yours with: aws ec2 describe-managed-prefix-lists"),
     ("health-timeout-not-below-interval", "dev", "load_balancer.health_check", {"interval_seconds": 10, "timeout_seconds": 10}, "load_balancer.health_check.timeout_seconds = 10: must be less than interval_seconds (10)"),
     ("health-path-relative", "dev", "load_balancer.health_check_path", "health", "load_balancer.health_check_path = 'health': a path starting with /"),
-    ("access-logs-out-of-order", "dev", "load_balancer.access_logs", {"glacier_after_days": 400}, "load_balancer.access_logs = {table}: 30/400/365 days: need infrequent_access_after_days < glacier_after_days < expire_after_days"),
+    ("access-logs-out-of-order", "dev", "load_balancer.access_logs", {"glacier_after_days": 400}, "load_balancer.access_logs.expire_after_days = 365: need infrequent_access_after_days (30) < glacier_after_days (400) < expire_after_days (365)"),
     ("access-logs-ia-too-early", "dev", "load_balancer.access_logs", {"infrequent_access_after_days": 7}, "S3 moves objects to STANDARD_IA 30 days after creation at the earliest"),
     ("missing-compute", "dev", "compute", DELETE, "compute: required key is missing"),
     ("missing-certificate", "dev", "load_balancer.certificate_arn", DELETE, "load_balancer.certificate_arn: required key is missing"),
@@ -84,8 +84,8 @@ def test_a_region_without_a_known_prefix_list_needs_one_in_config() -> None:
     )
     data["database"]["instance_class"] = data["database"]["replica_instance_class"] = "db.r7g.large"
     data["cache"]["node_type"] = "cache.r7g.large"
-    with pytest.raises(ConfigError, match=r"load_balancer.cloudfront_prefix_list_id: not set, and .* has no id for "
-                       r"ap-southeast-3; find it with: aws ec2 describe-managed-prefix-lists"):  # fmt: skip
+    with pytest.raises(ConfigError, match=r"load_balancer.cloudfront_prefix_list_id = None: .* has no id for "
+                       r"ap-southeast-3: set it; find it with: aws ec2 describe-managed-prefix-lists"):  # fmt: skip
         validate_environment(data, source="dev.toml", expected_name="dev")
     data["load_balancer"]["cloudfront_prefix_list_id"] = "pl-0123abcd"
     assert (
@@ -109,7 +109,7 @@ def services_with(service: str, **values: Any) -> dict[str, Any]:
 
 # (id, service, changed keys, message the error must contain)
 INVALID_SERVICES = [
-    ("invalid-service-name", "Payments", {"port": 8005}, "services.Payments = '{table}': a service name is 1 to 20 lower-case letters"),
+    ("invalid-service-name", "Payments", {"port": 8005}, "services.Payments = {table}: a service name is 1 to 20 lower-case letters"),
     ("health-path-without-slash", "api-gateway", {"health_check_path": "health"}, "services.api-gateway.health_check_path = 'health': a path starting with /, without wildcards"),
     ("path-without-slash", "events", {"paths": ["api/events"]}, "services.events.paths = ['api/events']: 'api/events': a path pattern starts with / (e.g. /api/*)"),
     ("path-with-space", "events", {"paths": ["/api/my events"]}, "allowed characters: A-Z a-z 0-9"),
@@ -128,6 +128,7 @@ INVALID_SERVICES = [
     ("secret-name-with-space", "auth", {"secrets": {"JWT_KEY": "jwt key"}}, "JWT_KEY = 'jwt key': a secret name of A-Z a-z 0-9 / _ + = . @ -"),
     ("aws-metric-namespace", "bookings", {"metric_namespace": "AWS/ECS"}, "services.bookings.metric_namespace = 'AWS/ECS': 1 to 255 of A-Z a-z 0-9 . - _ / # :, not starting with AWS/"),
     ("architecture-typo", "events", {"architecture": "arm"}, "services.events.architecture = 'arm': must be one of 'arm64', 'x86_64'"),
+    ("maintenance-without-a-database", "search", {"vacuum_tables": ["documents"]}, "services.search.database = None: vacuum_tables and partitioned_tables need the service's own database: set it"),
 ]  # fmt: skip
 
 
@@ -150,7 +151,7 @@ def test_more_listener_rules_than_an_alb_holds_are_refused() -> None:
         data["services"][f"svc{index}"] = {"paths": [f"/api/s{index}/p{n}" for n in range(20)]}
     with pytest.raises(
         ConfigError,
-        match=r"services = '\{table\}': the path patterns need 106 listener rules \(3 patterns per rule next to the origin header's values\) and an ALB holds 100",
+        match=r"services = \{table\}: the path patterns need 106 listener rules \(3 patterns per rule next to the origin header's values\) and an ALB holds 100",
     ):
         validate_services(data, source="services.toml")
 
