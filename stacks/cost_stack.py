@@ -19,10 +19,8 @@ from typing import Any
 from aws_cdk import (
     ArnFormat,
     Duration,
-    RemovalPolicy,
     aws_budgets as budgets,
     aws_iam as iam,
-    aws_kms as kms,
     aws_s3 as s3,
 )
 from constructs import Construct
@@ -32,8 +30,10 @@ from config.prices import price_table
 from config.schema import EnvironmentConfig
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.alarm_topics import Severity, publish_statements, topic_arn
+from platform_constructs.customer_managed_key import customer_managed_key
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.postgres import FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME
+from platform_constructs.private_bucket import private_bucket
 from platform_constructs.scheduled_function import ScheduledFunction
 from stacks.alerts_stack import alerts_prefix
 from stacks.lambda_code import function_code
@@ -94,12 +94,8 @@ class CostStack(PlatformStack):
             USAGE_ASSUMPTIONS_METADATA, {"environment": config.name, **config.cost.estimate.model_dump()}
         )
         self.budget = self._budget()
-        self.key = kms.Key(
-            self,
-            "CostKey",
-            description=f"ticketing {config.name}: the cost reports' logs and the finder's reports",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+        self.key = customer_managed_key(
+            self, "CostKey", description=f"ticketing {config.name}: the cost reports' logs and the finder's reports"
         )
         publish = publish_statements(self, self.prefix, Severity.WARNING)
         common: dict[str, Any] = {
@@ -166,17 +162,10 @@ class CostStack(PlatformStack):
         )
 
     def _report_bucket(self) -> s3.Bucket:
-        bucket = s3.Bucket(
+        bucket = private_bucket(
             self,
             "Reports",
-            encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="ExpireOldReports",

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, aws_ec2 as ec2, aws_kms as kms, aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ec2 as ec2, aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from config.edge import EDGE_REGION
 from config.schema import ISOLATED_SUBNET_MASK, PRIVATE_SUBNET_MASK, PUBLIC_SUBNET_MASK, EnvironmentConfig
 from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.customer_managed_key import customer_managed_key
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.naming import origin_header_secret_name
 from platform_constructs.network import PrivateNetwork
@@ -77,12 +78,8 @@ class NetworkStack(PlatformStack):
         fixed name would block dev's next deploy.
         """
         config = self.config
-        key = kms.Key(
-            self,
-            "OriginHeaderKey",
-            description=f"ticketing {config.name}: the origin header secret",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+        key = customer_managed_key(
+            self, "OriginHeaderKey", description=f"ticketing {config.name}: the origin header secret"
         )
         secret = secretsmanager.Secret(
             self,

@@ -26,7 +26,6 @@ from aws_cdk import (
     aws_ec2 as ec2,
     aws_iam as iam,
     aws_kms as kms,
-    aws_logs as logs,
     aws_scheduler as scheduler,
     aws_stepfunctions as sfn,
     aws_stepfunctions_tasks as tasks,
@@ -37,7 +36,7 @@ from config.fields import clock_time
 from config.schema import EnvironmentConfig
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.database_function import DatabaseFunction
-from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
+from platform_constructs.encrypted_log_group import encrypted_log_group
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.postgres import FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, PostgresCluster
 from platform_constructs.protect_retained import kept_unless_disposable
@@ -244,8 +243,7 @@ class RestoreDrill(Construct):
         definition = start.next(wait).next(check).next(ready.otherwise(wait))
 
         log_group_name = f"/aws/vendedlogs/states/{name}"
-        allow_cloudwatch_logs(key, self, log_group_arns=[log_group_arn(self, log_group_name)])
-        log_group = logs.LogGroup(
+        log_group = encrypted_log_group(
             self, "ExecutionLog", log_group_name=log_group_name,
             retention=retention_from_days(config.database.log_retention_days), encryption_key=key,
             removal_policy=kept_unless_disposable(config.is_disposable),

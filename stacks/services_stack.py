@@ -31,8 +31,6 @@ from aws_cdk import (
     aws_ecr as ecr,
     aws_ecs as ecs,
     aws_elasticloadbalancingv2 as elbv2,
-    aws_kms as kms,
-    aws_logs as logs,
     aws_route53 as route53,
     aws_route53_targets as route53_targets,
     aws_secretsmanager as secretsmanager,
@@ -48,6 +46,8 @@ from config.schema import EnvironmentConfig, ServiceConfig
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.alarm_topics import Severity, topic_arn
 from platform_constructs.alarms import page_alarm
+from platform_constructs.customer_managed_key import customer_managed_key
+from platform_constructs.encrypted_log_group import encrypted_log_group
 from platform_constructs.fargate_service import (
     CapacityMix,
     ContainerSpec,
@@ -56,7 +56,6 @@ from platform_constructs.fargate_service import (
     TaskScaling,
 )
 from platform_constructs.log_bucket import LogLifecycle
-from platform_constructs.log_encryption import allow_cloudwatch_logs
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.naming import origin_header_secret_name, pascal_case
 from platform_constructs.origin_load_balancer import OriginLoadBalancer
@@ -103,16 +102,14 @@ class ServicesStack(PlatformStack):
     ) -> None:
         super().__init__(scope, construct_id, config=config, **kwargs)
         env = config.name
-        self.key = kms.Key(
+        self.key = customer_managed_key(
             self,
             "ServicesKey",
             description=f"ticketing {env}: service logs and the origin header secret"
             if config.load_balancer.keep_former_origin_secret
             else f"ticketing {env}: service logs",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            logs_of_this_account=True,
         )
-        allow_cloudwatch_logs(self.key, self)
 
         # The origin header's secret is the network stack's, read by name (README: The origin header). While
         # it moves there, this stack keeps its former secret, whose value the listener accepts too, and the
@@ -365,7 +362,7 @@ class ServicesStack(PlatformStack):
         else:
             image = ecs.ContainerImage.from_ecr_repository(repository, image_reference or NO_IMAGE_TAG)
 
-        log_group = logs.LogGroup(
+        log_group = encrypted_log_group(
             scope,
             "Logs",
             retention=retention_from_days(compute.log_retention_days),

@@ -31,6 +31,7 @@ import tarfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -124,11 +125,11 @@ def _listed(value: Any) -> list[Any]:
 def pack_rule_counts() -> list[dict[str, Any]]:
     """Each pack stacks/compliance.py registers, with the rules it applies (the `applyRule` calls in the
     installed cdk-nag's source of that pack), and aws-cdk-lib's own validation (cfn-lint's rules at synth)."""
-    import cdk_nag  # only to find its package
-
     from stacks.compliance import COMPLIANCE_PACKS
 
-    (archive,) = Path(cdk_nag.__file__).parent.joinpath("_jsii").glob("*.tgz")
+    # The JavaScript source ships inside the installed distribution as its jsii assembly, a file it lists.
+    files = metadata.files("cdk-nag") or []
+    (archive,) = [Path(str(file.locate())) for file in files if file.name.endswith(".jsii.tgz")]
     counts = []
     with tarfile.open(archive) as bundle:
         for pack_class in COMPLIANCE_PACKS:

@@ -33,22 +33,37 @@ SLOW_SYNTH_THRESHOLD = "@aws-cdk/core.slowSynthThreshold"
 
 
 class RoundTrips:
-    """Counts the requests Python sends to the jsii kernel in Node.js, and Node.js's calls back."""
+    """Counts the requests Python sends to the jsii kernel in Node.js, by the kernel call that sends them.
+
+    Each call of the `jsii.kernel` object (the runtime's public kernel, the one every generated class calls
+    through `jsii.get`, `jsii.invoke`, ...) is one request to Node.js; `sync_complete` answers a callback
+    Node.js made into Python (an aspect's `visit`, an overridden method).
+    """
+
+    #: The kernel's calls that send a request, and the module-level aliases generated code calls them by.
+    CALLS = ("load", "create", "delete", "get", "set", "sget", "sset", "invoke", "sinvoke", "ainvoke", "sainvoke")
+    CALLBACK_ANSWER = "sync_complete"
 
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
 
     def install(self) -> None:
-        from jsii._kernel.providers import process
+        import jsii
 
-        original = process._NodeProcess.send
         requests = self.requests
 
-        def send(node: Any, request: Any, response_type: Any) -> Any:
-            requests[type(request).__name__.removesuffix("Request").lstrip("_")] += 1
-            return original(node, request, response_type)
+        def counted(name: str, call: Any) -> Any:
+            def count(*args: Any, **kwargs: Any) -> Any:
+                requests[name] += 1
+                return call(*args, **kwargs)
 
-        process._NodeProcess.send = send  # type: ignore[method-assign,assignment]
+            return count
+
+        for name in (*self.CALLS, self.CALLBACK_ANSWER):
+            wrapped = counted(name, getattr(jsii.kernel, name))
+            setattr(jsii.kernel, name, wrapped)  # the runtime's own calls (`kernel.create`, callbacks)
+            if name in self.CALLS:
+                setattr(jsii, name, wrapped)  # `jsii.get(...)` in the generated classes
 
     def total(self) -> int:
         return sum(self.requests.values())

@@ -2,9 +2,9 @@
 
 ALB and CloudFront access-log delivery both need S3-managed encryption (neither can use a
 customer-managed KMS key), and CloudFront's standard logs are written with an ACL, so its bucket
-must allow ACLs. The bucket blocks public access, takes TLS only, keeps versions (expired after 30
-days), aborts incomplete uploads after 7 days, and moves logs to Standard-IA, then Glacier, then
-deletes them.
+must allow ACLs. The bucket is a `private_bucket` (public access blocked, TLS only, versioned) whose
+old versions expire after 30 days, incomplete uploads are aborted after 7 days, and logs move to
+Standard-IA, then Glacier, then are deleted.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from aws_cdk import Duration, RemovalPolicy, aws_s3 as s3
 from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.private_bucket import private_bucket
 
 
 @dataclass(frozen=True)
@@ -43,16 +44,10 @@ def log_bucket(
 
     :param acl_delivery: the writer delivers with an ACL (CloudFront standard logs): ACLs stay enabled.
     """
-    bucket = s3.Bucket(
+    bucket = private_bucket(
         scope,
         construct_id,
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        enforce_ssl=True,
-        versioned=True,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED
-        if acl_delivery
-        else s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        acl_delivery=acl_delivery,  # S3-managed encryption: the writers cannot use a KMS key
         removal_policy=removal_policy,
         lifecycle_rules=[
             s3.LifecycleRule(

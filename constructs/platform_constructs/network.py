@@ -11,13 +11,13 @@ from aws_cdk import (
     Stack,
     aws_ec2 as ec2,
     aws_iam as iam,
-    aws_kms as kms,
     aws_logs as logs,
 )
 from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
-from platform_constructs.log_encryption import allow_cloudwatch_logs
+from platform_constructs.customer_managed_key import customer_managed_key
+from platform_constructs.encrypted_log_group import encrypted_log_group
 from platform_constructs.service_principals import from_own_source
 
 #: The id aws-cdk-lib gives the stack's provider of the custom resource that empties the default security group.
@@ -125,15 +125,10 @@ class PrivateNetwork(Construct):
                 ),
             )
 
-        self.log_key = kms.Key(
-            self,
-            "FlowLogKey",
-            description="Encrypts the VPC flow-log group",
-            enable_key_rotation=True,
-            removal_policy=removal_policy,
+        self.log_key = customer_managed_key(
+            self, "FlowLogKey", description="Encrypts the VPC flow-log group", removal_policy=removal_policy
         )
-        allow_cloudwatch_logs(self.log_key, self)
-        self.flow_log_group = logs.LogGroup(
+        self.flow_log_group = encrypted_log_group(
             self,
             "FlowLogGroup",
             retention=flow_log_retention,
@@ -223,7 +218,7 @@ class PrivateNetwork(Construct):
         handler = provider.node.try_find_child("Handler") if provider is not None else None
         if not isinstance(handler, CfnResource):
             return None
-        group = logs.LogGroup(
+        group = encrypted_log_group(
             self,
             "DefaultGroupFunctionLogs",
             retention=retention,

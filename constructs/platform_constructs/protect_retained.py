@@ -8,10 +8,8 @@ delete it, until someone removes the tag on purpose.
 
 from __future__ import annotations
 
-import functools
-
 import jsii
-from aws_cdk import CfnDeletionPolicy, CfnResource, IAspect, ITaggable, ITaggableV2, RemovalPolicy, TagManager
+from aws_cdk import CfnDeletionPolicy, CfnResource, IAspect, RemovalPolicy, TagManager
 from constructs import IConstruct
 
 #: The tag's value says why it is there.
@@ -43,7 +41,7 @@ class ProtectRetained:
     def visit(self, node: IConstruct) -> None:
         if (
             isinstance(node, CfnResource)
-            and _declares_taggable(type(node))  # answered in Python: no call to Node.js for the rest
+            and _has_tags(node)  # asked once per class: no call to Node.js for the rest
             and node.cfn_options.deletion_policy in _KEPT
         ):
             manager = TagManager.of(node)  # `tags` (ITaggable) or `cdk_tag_manager` (ITaggableV2)
@@ -51,14 +49,19 @@ class ProtectRetained:
                 manager.set_tag(self._key, REASON)
 
 
-@functools.cache
-def _declares_taggable(cls: type) -> bool:
-    """Whether the jsii class implements ITaggable or ITaggableV2: the L1 classes whose type has tags.
+#: Whether the resources of an L1 class carry tags, by class (a few dozen classes per environment).
+_TAGGABLE_CLASSES: dict[type, bool] = {}
 
-    Newer L1 classes (AWS::Backup::BackupVault among them) implement only ITaggableV2.
+
+def _has_tags(resource: CfnResource) -> bool:
+    """Whether `resource` is taggable: ITaggable, or ITaggableV2 (which newer L1 classes, AWS::Backup::BackupVault
+    among them, implement alone).
+
+    An L1 class makes its tag manager in its constructor for every resource or for none, so the first resource
+    of a class answers for all of them.
     """
-    return any(
-        interface in (ITaggable, ITaggableV2)
-        for klass in cls.__mro__
-        for interface in getattr(klass, "__jsii_ifaces__", ())
-    )
+    cls = type(resource)
+    taggable = _TAGGABLE_CLASSES.get(cls)
+    if taggable is None:
+        taggable = _TAGGABLE_CLASSES[cls] = TagManager.is_taggable(resource) or TagManager.is_taggable_v2(resource)
+    return taggable

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy, Stack, aws_backup as backup, aws_iam as iam, aws_kms as kms
+from aws_cdk import Duration, Stack, aws_backup as backup, aws_iam as iam, aws_kms as kms
 from constructs import Construct
 
+from platform_constructs.customer_managed_key import customer_managed_key
 from platform_constructs.protect_retained import KEPT
 
 #: What no one may do to a vault's key: either would make its recovery points unreadable.
@@ -74,12 +75,8 @@ class RecoveryVault(Construct):
         super().__init__(scope, construct_id)
         if lock is not None and lock.min_retention.to_days() > lock.max_retention.to_days():
             raise ValueError(f"{vault_name}: the lock's min_retention exceeds its max_retention")
-        self.key = kms.Key(
-            self,
-            "Key",
-            description=f"{description}: the recovery points of the vault {vault_name}",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+        self.key = customer_managed_key(
+            self, "Key", description=f"{description}: the recovery points of the vault {vault_name}"
         )
         deny_key_destruction(self.key)
         self.key_alias = vault_key_alias(vault_name)

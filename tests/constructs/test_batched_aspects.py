@@ -16,6 +16,7 @@ from aws_cdk import (
     Stack,
     Stage,
     assertions,
+    aws_backup as backup,
     aws_iam as iam,
     aws_s3 as s3,
     aws_sqs as sqs,
@@ -71,21 +72,31 @@ def test_batched_aspects_give_the_template_aspects_of_gives() -> None:
     assert tags["RawRole"] == [{"Key": "Project", "Value": "ticketing"}]  # Tags.of cannot reach it
 
 
-def test_each_construct_is_visited_once_and_those_added_later_at_the_next_synthesis() -> None:
-    stage = BatchedAspectsStage(App(), "Dev")
+def visits_over_three_syntheses(stage: Stage, add: Any) -> tuple[dict[str, int], dict[str, int]]:
+    """Visits after a synthesis and a second `synth()`, then after a construct is added and synth is forced."""
     stack = build(stage)
     counter = CountVisits()
-    add_aspect(stack, counter)
+    add(stack, counter)
     assert not counter.visits  # nothing before synthesis
     assertions.Template.from_stack(stack)
+    stage.synth()  # already synthesised: the same assembly, nothing visited
     first = dict(counter.visits)
-    assert set(first.values()) == {1}
-    assert {"Dev/Stack", "Dev/Stack/Kept/Resource"} <= set(first)
-
     sqs.Queue(stack, "Later")
     stage.synth(force=True)
-    assert set(counter.visits.values()) == {1}
-    assert set(counter.visits) - set(first) >= {"Dev/Stack/Later", "Dev/Stack/Later/Resource"}
+    return first, dict(counter.visits)
+
+
+def test_each_construct_is_visited_once_per_synthesis_as_with_aspects_of() -> None:
+    first, forced = visits_over_three_syntheses(BatchedAspectsStage(App(), "Dev"), add_aspect)
+    assert set(first.values()) == {1}
+    assert {"Dev/Stack", "Dev/Stack/Kept/Resource"} <= set(first)
+    assert {"Dev/Stack/Later", "Dev/Stack/Later/Resource"} <= set(forced)  # added since: visited when forced
+    assert forced["Dev/Stack/Kept/Resource"] == 2  # a forced synthesis visits everything again
+
+    def aspects_of(scope: IConstruct, aspect: IAspect) -> None:
+        Aspects.of(scope).add(aspect)
+
+    assert (first, forced) == visits_over_three_syntheses(Stage(App(), "Dev"), aspects_of)
 
 
 def test_outside_a_batched_stage_the_aspect_is_registered_with_aws_cdk_lib() -> None:
@@ -106,6 +117,16 @@ def test_the_same_aspect_added_twice_runs_once_as_with_aspects_of() -> None:
     add_aspect(stack, counter)
     assertions.Template.from_stack(stack)
     assert set(counter.visits.values()) == {1}
+
+
+def test_resources_that_carry_tags_only_through_itaggable_v2_get_the_protection_tag() -> None:
+    stage = BatchedAspectsStage(App(), "Dev")
+    stack = Stack(stage, "Stack")
+    backup.BackupVault(stack, "Vault", removal_policy=RemovalPolicy.RETAIN)  # AWS::Backup::BackupVault: V2 only
+    add_aspect(stage, ProtectRetained("Protected"))
+    assertions.Template.from_stack(stack).has_resource_properties(
+        "AWS::Backup::BackupVault", {"BackupVaultTags": {"Protected": "retained-by-its-stack"}}
+    )
 
 
 def test_a_nested_stage_is_refused_naming_it() -> None:
