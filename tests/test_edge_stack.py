@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from config.edge import EDGE_REGION
-from platform_constructs.naming import origin_header_secret_name
+from platform_constructs.physical_names import origin_header_secret_name
 from stacks.edge_stack import IMMUTABLE, MANAGED_RULE_GROUPS, REDACTED_HEADERS
 from tests.conftest import SynthesizedEnvironment
 

@@ -8,7 +8,7 @@ from aws_cdk.assertions import Match
 
 from config.edge import EDGE_REGION
 from config.schema import ISOLATED_SUBNET_MASK, PRIVATE_SUBNET_MASK, PUBLIC_SUBNET_MASK
-from platform_constructs.naming import origin_header_secret_name
+from platform_constructs.physical_names import origin_header_secret_name
 from stacks.network_stack import ORIGIN_SECRET_KEY
 from tests.conftest import SynthesizedEnvironment
 

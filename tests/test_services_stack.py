@@ -16,9 +16,9 @@ import pytest
 from config.compute import effective_sizing
 from config.schema import database_role
 from platform_constructs.fargate_service import FARGATE, FARGATE_SPOT
-from platform_constructs.naming import origin_header_secret_name
 from platform_constructs.origin_load_balancer import ORIGIN_HEADER_NAME
-from stacks.registry_stack import KEEP_IMAGES, UNTAGGED_IMAGE_DAYS, repository_name
+from platform_constructs.physical_names import origin_header_secret_name, repository_name
+from stacks.registry_stack import KEEP_IMAGES, UNTAGGED_IMAGE_DAYS
 from tests.conftest import SynthesizedEnvironment
 
 
