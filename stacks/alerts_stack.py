@@ -15,7 +15,11 @@ from constructs import Construct
 from config.schema import EnvironmentConfig
 from platform_constructs.alarm_topics import AlarmTopics, Severity
 from platform_constructs.log_retention import retention_from_days
+from platform_constructs.physical_names import environment_prefix
 from stacks.platform_stack import PlatformStack
+
+#: The main region's topic and alarm prefix under its former name, while the monitoring stack moves over.
+alerts_prefix = environment_prefix
 
 
 def alarm_topics(scope: Construct, config: EnvironmentConfig, prefix: str) -> AlarmTopics:
@@ -37,12 +41,7 @@ class AlertsStack(PlatformStack):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, config=config, **kwargs)
-        self.prefix = alerts_prefix(config.name)
+        self.prefix = environment_prefix(config.name)
         self.topics = alarm_topics(self, config, self.prefix)
         # The cost stack's budget alerts the warning topic.
         self.topics.allow_budgets(Severity.WARNING)
-
-
-def alerts_prefix(environment: str) -> str:
-    """Names of the main region's topics and alarms: `ticketing-<env>`."""
-    return f"ticketing-{environment}"

@@ -21,18 +21,14 @@ from aws_cdk import Duration
 from constructs import Construct
 
 from config.schema import EnvironmentConfig
+
+# Importable from here too while the data and monitoring stacks move to `physical_names`.
+from platform_constructs.physical_names import (
+    backup_vault_name as backup_vault_name,
+    copy_vault_name as copy_vault_name,
+)
 from platform_constructs.recovery_vault import RecoveryVault, VaultLockSettings
 from stacks.platform_stack import PlatformStack
-
-
-def backup_vault_name(environment: str) -> str:
-    """The main region's vault."""
-    return f"ticketing-{environment}-backups"
-
-
-def copy_vault_name(environment: str) -> str:
-    """The copy region's vault."""
-    return f"ticketing-{environment}-copies"
 
 
 def vault_lock(config: EnvironmentConfig) -> VaultLockSettings | None:

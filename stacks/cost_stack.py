@@ -32,10 +32,10 @@ from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.alarm_topics import Severity, publish_statements, topic_arn
 from platform_constructs.customer_managed_key import customer_managed_key
 from platform_constructs.log_retention import retention_from_days
+from platform_constructs.physical_names import LogGroup, environment_prefix, log_group_name
 from platform_constructs.postgres import FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME
 from platform_constructs.private_bucket import private_bucket
 from platform_constructs.scheduled_function import ScheduledFunction
-from stacks.alerts_stack import alerts_prefix
 from stacks.lambda_code import function_code
 from stacks.platform_stack import PlatformStack
 
@@ -87,7 +87,7 @@ class CostStack(PlatformStack):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, config=config, **kwargs)
-        self.prefix = alerts_prefix(config.name)
+        self.prefix = environment_prefix(config.name)
         # What `make cost` assumes of this environment's usage, recorded in the cloud assembly (not
         # the template) so that an estimate of any assembly, a baseline's too, uses its own.
         self.node.add_metadata(
@@ -110,7 +110,7 @@ class CostStack(PlatformStack):
             "CommitmentCoverage",
             code=function_code("commitment_coverage", packages=False),
             description=f"ticketing {config.name}: commitment coverage of the tagged steady-state resources",
-            log_group_name=f"/ticketing/{config.name}/cost/commitment-coverage",
+            log_group_name=log_group_name(config.name, LogGroup.COMMITMENT_COVERAGE),
             statements=[iam.PolicyStatement(actions=list(COVERAGE_READS), resources=["*"]), *publish],
             schedule=COVERAGE_SCHEDULE,
             payload={"environment": config.name},
@@ -212,7 +212,7 @@ class CostStack(PlatformStack):
             code=function_code("unused_resources", packages=False),
             description=f"ticketing {config.name}: unused-resource finder"
             + (" (dry run)" if unused.dry_run else f" (deletes: {', '.join(unused.delete) or 'nothing'})"),
-            log_group_name=f"/ticketing/{config.name}/cost/unused-resources",
+            log_group_name=log_group_name(config.name, LogGroup.UNUSED_RESOURCES),
             statements=[
                 iam.PolicyStatement(actions=list(FINDER_READS), resources=["*"]),
                 iam.PolicyStatement(

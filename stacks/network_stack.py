@@ -1,7 +1,7 @@
 """Network stack: the VPC every other stack of an environment lives in, and the origin-header secret.
 
 The secret lives here, below the services stack (destroyed and deployed again at will) and the edge
-stack, which both read it by its fixed name (`naming.origin_header_secret_name`): the header CloudFront
+stack, which both read it by its fixed name (`physical_names.origin_header_secret_name`): the header CloudFront
 sends survives a new services stack, and no cross-stack output carries it (README: The origin header).
 """
 
@@ -17,8 +17,8 @@ from config.schema import ISOLATED_SUBNET_MASK, PRIVATE_SUBNET_MASK, PUBLIC_SUBN
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.customer_managed_key import customer_managed_key
 from platform_constructs.log_retention import retention_from_days
-from platform_constructs.naming import origin_header_secret_name
 from platform_constructs.network import PrivateNetwork
+from platform_constructs.physical_names import origin_header_secret_name
 from platform_constructs.protect_retained import kept_unless_disposable
 from stacks.platform_stack import PlatformStack
 

@@ -10,10 +10,11 @@ from config.schema import EnvironmentConfig
 from platform_constructs.batched_aspects import BatchedAspectsStage, add_aspect
 from platform_constructs.capacity_provider_order import ServicesAfterCapacityProviders
 from platform_constructs.commitment_tags import CommitmentTags
+from platform_constructs.physical_names import PROJECT, Tier, backup_vault_name, copy_vault_name, stack_name
 from platform_constructs.protect_retained import ProtectRetained
 from platform_constructs.tagging import apply_tags
 from stacks.alerts_stack import AlertsStack
-from stacks.backup_vault_stack import BackupVaultStack, backup_vault_name, copy_vault_name
+from stacks.backup_vault_stack import BackupVaultStack
 from stacks.cost_stack import ENVIRONMENT_TAG, CostStack
 from stacks.data_stack import DataStack
 from stacks.edge_stack import EdgeStack
@@ -21,8 +22,6 @@ from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
 from stacks.services_stack import ServicesStack
-
-PROJECT = "ticketing"
 
 #: Stage construct ids. Fixed per environment name: they prefix every stack's artifact id.
 STAGE_IDS = {"dev": "Dev", "staging": "Staging", "prod": "Prod"}
@@ -43,7 +42,7 @@ class PlatformStage(BatchedAspectsStage):
             self,
             "Network",
             config=config,
-            stack_name=f"{PROJECT}-{config.name}-network",
+            stack_name=stack_name(config.name, Tier.NETWORK),
             description=f"Ticketing platform {config.name}: VPC, subnets, NAT, endpoints, flow logs",
             # Deleting the VPC takes every service down with it; only dev is torn down on purpose.
             termination_protection=not config.is_disposable,
@@ -55,7 +54,7 @@ class PlatformStage(BatchedAspectsStage):
             config=config,
             vault_name=backup_vault_name(config.name),
             holds="the database's recovery points",
-            stack_name=f"{PROJECT}-{config.name}-backup-vault",
+            stack_name=stack_name(config.name, Tier.BACKUP_VAULT),
             description=f"Ticketing platform {config.name}: the vault of the database's recovery points",
             termination_protection=True,
         )
@@ -66,7 +65,7 @@ class PlatformStage(BatchedAspectsStage):
             vault_name=copy_vault_name(config.name),
             holds="copies of the database's daily recovery points",
             env=Environment(account=config.account, region=config.backup.copy_region),
-            stack_name=f"{PROJECT}-{config.name}-backup-copies",
+            stack_name=stack_name(config.name, Tier.BACKUP_COPIES),
             description=f"Ticketing platform {config.name}: the vault of the copies in {config.backup.copy_region}",
             termination_protection=True,
         )
@@ -75,7 +74,7 @@ class PlatformStage(BatchedAspectsStage):
             "Data",
             config=config,
             network=self.network,
-            stack_name=f"{PROJECT}-{config.name}-data",
+            stack_name=stack_name(config.name, Tier.DATA),
             description=f"Ticketing platform {config.name}: PostgreSQL, read replicas, RDS Proxy, cache",
             termination_protection=not config.is_disposable,
         )
@@ -87,7 +86,7 @@ class PlatformStage(BatchedAspectsStage):
             self,
             "Alerts",
             config=config,
-            stack_name=f"{PROJECT}-{config.name}-alerts",
+            stack_name=stack_name(config.name, Tier.ALERTS),
             description=f"Ticketing platform {config.name}: alarm topics (critical pages, warning mails)",
             termination_protection=False,  # stateless: the topics are created again with the same names
         )
@@ -96,7 +95,7 @@ class PlatformStage(BatchedAspectsStage):
             self,
             "Cost",
             config=config,
-            stack_name=f"{PROJECT}-{config.name}-cost",
+            stack_name=stack_name(config.name, Tier.COST),
             description=f"Ticketing platform {config.name}: the budget, the coverage and unused-resource reports",
             termination_protection=False,  # stateless: the report bucket is retained
         )
@@ -106,7 +105,7 @@ class PlatformStage(BatchedAspectsStage):
             self,
             "Registry",
             config=config,
-            stack_name=f"{PROJECT}-{config.name}-registry",
+            stack_name=stack_name(config.name, Tier.REGISTRY),
             description=f"Ticketing platform {config.name}: container image repositories",
             termination_protection=not config.is_disposable,
         )
@@ -115,7 +114,7 @@ class PlatformStage(BatchedAspectsStage):
             "Services",
             config=config,
             network=self.network,
-            stack_name=f"{PROJECT}-{config.name}-services",
+            stack_name=stack_name(config.name, Tier.SERVICES),
             description=f"Ticketing platform {config.name}: ECS Fargate services, ALB",
             # Stateless: it can be destroyed and deployed again in every environment.
             termination_protection=False,
@@ -133,7 +132,7 @@ class PlatformStage(BatchedAspectsStage):
             "Edge",
             config=config,
             env=Environment(account=config.account, region=EDGE_REGION),
-            stack_name=f"{PROJECT}-{config.name}-edge",
+            stack_name=stack_name(config.name, Tier.EDGE),
             description=f"Ticketing platform {config.name}: CloudFront, WAF, the SPA bucket (us-east-1)",
             termination_protection=not config.is_disposable,
         )
@@ -147,7 +146,7 @@ class PlatformStage(BatchedAspectsStage):
             "Monitoring",
             config=config,
             data=self.data,
-            stack_name=f"{PROJECT}-{config.name}-monitoring",
+            stack_name=stack_name(config.name, Tier.MONITORING),
             description=f"Ticketing platform {config.name}: alarms and the dashboard",
             termination_protection=False,  # stateless: alarms and the dashboard are created again
         )

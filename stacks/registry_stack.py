@@ -14,6 +14,7 @@ from aws_cdk import Duration, aws_ecr as ecr
 from constructs import Construct
 
 from config.schema import EnvironmentConfig
+from platform_constructs.physical_names import repository_name
 from platform_constructs.protect_retained import kept_unless_disposable
 from stacks.platform_stack import PlatformStack
 
@@ -21,11 +22,6 @@ from stacks.platform_stack import PlatformStack
 UNTAGGED_IMAGE_DAYS = 7
 #: Images kept per repository, newest first: plenty of rollback targets.
 KEEP_IMAGES = 50
-
-
-def repository_name(environment: str, service: str) -> str:
-    """`ticketing/<env>/<service>`: what `docker push` and the runbook use."""
-    return f"ticketing/{environment}/{service}"
 
 
 class RegistryStack(PlatformStack):

@@ -38,6 +38,16 @@ from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.database_function import DatabaseFunction
 from platform_constructs.encrypted_log_group import encrypted_log_group
 from platform_constructs.log_retention import retention_from_days
+
+# The `as` name stays importable from here until the monitoring stack imports `physical_names`.
+from platform_constructs.physical_names import (
+    LogGroup,
+    drill_execution_log_group_name,
+    drill_instance_prefix,
+    drill_schedule_name,
+    drill_state_machine_name as drill_state_machine_name,
+    log_group_name,
+)
 from platform_constructs.postgres import FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, PostgresCluster
 from platform_constructs.protect_retained import kept_unless_disposable
 from platform_constructs.service_principals import from_own_source, scheduler_principal
@@ -69,10 +79,6 @@ TRACE_ACTIONS = (
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
 )
-
-
-def drill_state_machine_name(environment: str) -> str:
-    return f"ticketing-{environment}-restore-drill"
 
 
 def drill_state_machine_arn(scope: Construct, environment: str) -> str:
@@ -123,7 +129,7 @@ class RestoreDrill(Construct):
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         drill_instances = stack.format_arn(
-            service="rds", resource="db", resource_name=f"ticketing-{config.name}-drill-*",
+            service="rds", resource="db", resource_name=f"{drill_instance_prefix(config.name)}*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )  # fmt: skip
         self.function = DatabaseFunction(
@@ -138,7 +144,7 @@ class RestoreDrill(Construct):
             security_group=function_security_group,
             secret=None,
             encryption_key=encryption_key,
-            log_group_name=f"/ticketing/{config.name}/backup/restore-drill",
+            log_group_name=log_group_name(config.name, LogGroup.RESTORE_DRILL),
             log_retention=retention_from_days(config.database.log_retention_days),
             log_removal_policy=kept_unless_disposable(config.is_disposable),
             timeout=Duration.minutes(VERIFY_MINUTES),
@@ -206,7 +212,7 @@ class RestoreDrill(Construct):
             ),
         )
         self.state_machine = self._state_machine(config, name, encryption_key)
-        self.schedule = self._monthly(config, name) if drill.monthly else None
+        self.schedule = self._monthly(config) if drill.monthly else None
 
     def _state_machine(self, config: EnvironmentConfig, name: str, key: kms.IKey) -> sfn.StateMachine:
         function = self.function.function
@@ -242,9 +248,9 @@ class RestoreDrill(Construct):
         ready = sfn.Choice(self, "Ready?").when(sfn.Condition.string_equals("$.status", "ready"), verify.next(done))
         definition = start.next(wait).next(check).next(ready.otherwise(wait))
 
-        log_group_name = f"/aws/vendedlogs/states/{name}"
+        execution_log = drill_execution_log_group_name(config.name)
         log_group = encrypted_log_group(
-            self, "ExecutionLog", log_group_name=log_group_name,
+            self, "ExecutionLog", log_group_name=execution_log,
             retention=retention_from_days(config.database.log_retention_days), encryption_key=key,
             removal_policy=kept_unless_disposable(config.is_disposable),
         )  # fmt: skip
@@ -295,7 +301,7 @@ class RestoreDrill(Construct):
         machine.node.add_dependency(cfn_policy)  # the role's permissions exist before the machine is created
         return machine
 
-    def _monthly(self, config: EnvironmentConfig, name: str) -> scheduler.CfnSchedule:
+    def _monthly(self, config: EnvironmentConfig) -> scheduler.CfnSchedule:
         drill = config.backup.drill
         hour, minute = clock_time(drill.at)
         role = iam.Role(self, "ScheduleRole", assumed_by=scheduler_principal(self),
@@ -308,7 +314,7 @@ class RestoreDrill(Construct):
         return scheduler.CfnSchedule(
             self,
             "Monthly",
-            name=f"{name}-monthly",
+            name=drill_schedule_name(config.name),
             description=f"ticketing {config.name}: the monthly restore drill",
             schedule_expression=f"cron({minute} {hour} {drill.day_of_month} * ? *)",
             schedule_expression_timezone=config.maintenance.time_zone,

@@ -57,29 +57,28 @@ from platform_constructs.fargate_service import (
 )
 from platform_constructs.log_bucket import LogLifecycle
 from platform_constructs.log_retention import retention_from_days
-from platform_constructs.naming import origin_header_secret_name, pascal_case
+from platform_constructs.naming import pascal_case
 from platform_constructs.origin_load_balancer import OriginLoadBalancer
-from stacks.alerts_stack import alerts_prefix
+from platform_constructs.physical_names import (  # the two `as` names: importable from here until monitoring moves
+    cluster_name,
+    environment_prefix,
+    load_balancer_parameter_name as load_balancer_parameter_name,
+    low_available_seats_alarm_name,
+    origin_header_secret_name,
+    repository_name,
+    service_connect_namespace,
+    service_secret_name,
+    target_group_parameter_name as target_group_parameter_name,
+    task_family,
+)
 from stacks.network_stack import ORIGIN_SECRET_KEY, ORIGIN_SECRET_LENGTH, NetworkStack
 from stacks.night_scaling import night_schedules
 from stacks.platform_stack import PlatformStack
-from stacks.registry_stack import repository_name
 from stacks.service_settings import data_tier_settings
 
 #: The output through which the edge stack read the former origin-header secret across regions. Kept while
 #: `load_balancer.keep_former_origin_secret` is on: a rollback of the edge to its former template reads it.
 ORIGIN_SECRET_EDGE_ARN_OUTPUT = "OriginSecretEdgeArn"
-
-
-def load_balancer_parameter_name(environment: str) -> str:
-    """The SSM parameter holding the ALB's full name (`app/<name>/<id>`), which its metrics are keyed by."""
-    return f"/ticketing/{environment}/services/load-balancer-full-name"
-
-
-def target_group_parameter_name(environment: str, service: str) -> str:
-    """The SSM parameter holding a routed service's target group full name (`targetgroup/<name>/<id>`): the
-    dimension of its health metrics (monitoring stack)."""
-    return f"/ticketing/{environment}/services/{service}/target-group-full-name"
 
 
 #: The tag a service runs from before its first image exists (never pulled: zero tasks).
@@ -140,11 +139,11 @@ class ServicesStack(PlatformStack):
             self,
             "Cluster",
             vpc=network.vpc,
-            cluster_name=f"ticketing-{env}",
+            cluster_name=cluster_name(env),
             container_insights_v2=ecs.ContainerInsights.ENHANCED,
             enable_fargate_capacity_providers=True,
             default_cloud_map_namespace=ecs.CloudMapNamespaceOptions(
-                name=f"{env}.ticketing.internal",
+                name=service_connect_namespace(env),
                 type=servicediscovery.NamespaceType.HTTP,
                 use_for_service_connect=True,
             ),
@@ -201,13 +200,13 @@ class ServicesStack(PlatformStack):
             if action is not None:  # a service without an image has no scalable target yet
                 steps.append(cloudwatch_actions.ApplicationScalingAction(action))
         warning = sns.Topic.from_topic_arn(
-            self, "WarningTopic", topic_arn(self, alerts_prefix(config.name), Severity.WARNING)
+            self, "WarningTopic", topic_arn(self, environment_prefix(config.name), Severity.WARNING)
         )
         dimensions = ", ".join(f"{key}={value}" for key, value in seats.dimensions.items()) or "none"
         return page_alarm(
             self,
             "LowAvailableSeats",
-            alarm_name=f"ticketing-{config.name}-low-available-seats",
+            alarm_name=low_available_seats_alarm_name(config.name),
             metric=cloudwatch.Metric(
                 namespace=seats.namespace,
                 metric_name=seats.metric,
@@ -419,7 +418,7 @@ class ServicesStack(PlatformStack):
             if self.cluster.default_cloud_map_namespace
             else None,
             discovery_name=name,
-            family=f"ticketing-{config.name}-{name}",
+            family=task_family(config.name, name),
         )
         settings.attach_data_access(scope, microservice.task_role)
         acknowledge(
@@ -459,11 +458,6 @@ class ServicesStack(PlatformStack):
                 "health metrics (monitoring stack)",
             )
         return microservice
-
-
-def service_secret_name(environment: str, service: str, reference: str) -> str:
-    """The Secrets Manager name of a service's `name[:json-key]`: below `ticketing/<env>/<service>/`."""
-    return f"ticketing/{environment}/{service}/{reference.partition(':')[0]}"
 
 
 def _service_secret(scope: Construct, environment: str, service: str, variable: str, reference: str) -> SecretReference:

@@ -12,11 +12,21 @@ import pytest
 
 from config.backup import database_windows
 from config.loader import validate_environment
+from platform_constructs.physical_names import (
+    backup_vault_name,
+    copy_vault_name,
+    drill_instance_prefix,
+    drill_state_machine_name,
+    postgres_identifier,
+)
 from stacks.compliance import synthesize
 from stacks.platform_app import build_app, feature_flags, new_app
 from stacks.platform_stage import PlatformStage
 from tests.conftest import SynthesizedEnvironment
 from tests.test_config_validation import with_change
+
+#: The two vaults by the suffix the parametrised tests name them with.
+VAULT_NAMES = {"backups": backup_vault_name, "copies": copy_vault_name}
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -39,7 +49,7 @@ def test_the_primary_alone_is_in_a_plan_of_point_in_time_and_daily_copied_points
     assert rules["PointInTime"]["ScheduleExpression"] == f"cron({minute} {(hour + 2) % 24} * * ? *)"
     for rule in rules.values():
         assert rule["ScheduleExpressionTimezone"] == config.maintenance.time_zone
-        assert rule["TargetBackupVault"] == f"ticketing-{config.name}-backups"
+        assert rule["TargetBackupVault"] == backup_vault_name(config.name)
     # Continuous backup keeps what RDS keeps, so the two never disagree about the instance's retention.
     assert rules["PointInTime"]["EnableContinuousBackup"] is True
     assert rules["PointInTime"]["Lifecycle"] == {"DeleteAfterDays": config.database.backup_retention_days}
@@ -48,7 +58,7 @@ def test_the_primary_alone_is_in_a_plan_of_point_in_time_and_daily_copied_points
     assert rules["Daily"]["CopyActions"] == [
         {
             "DestinationBackupVaultArn": f"arn:aws:backup:{config.backup.copy_region}:{config.account}:backup-vault:"
-            f"ticketing-{config.name}-copies",
+            f"{copy_vault_name(config.name)}",
             "Lifecycle": {"DeleteAfterDays": config.backup.copy_retention_days},
         }
     ]
@@ -91,7 +101,7 @@ def test_the_plans_role_may_copy_with_the_copy_vaults_key_only(env: SynthesizedE
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Resource"] == f"arn:aws:kms:{config.backup.copy_region}:{config.account}:key/*"
     assert statement["Condition"] == {
-        "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/ticketing-{config.name}-copies-vault"}
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/{copy_vault_name(config.name)}-vault"}
     }
 
 
@@ -108,7 +118,7 @@ def test_each_vault_denies_deleting_points_and_its_key_is_indestructible(
     template = env.template_json(stack)
     _, backup_vault = the_one(template, "AWS::Backup::BackupVault")
     props = backup_vault["Properties"]
-    assert props["BackupVaultName"] == f"ticketing-{config.name}-{vault}"
+    assert props["BackupVaultName"] == VAULT_NAMES[vault](config.name)
     # Kept on update and delete; a failed create deletes it (empty then), so a retry does not collide.
     assert (backup_vault["DeletionPolicy"], backup_vault["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
     assert props["AccessPolicy"]["Statement"] == [
@@ -143,7 +153,7 @@ def test_each_vault_denies_deleting_points_and_its_key_is_indestructible(
         }
     ]
     (alias,) = resources(template, "AWS::KMS::Alias").values()
-    assert alias["Properties"]["AliasName"] == f"alias/ticketing-{config.name}-{vault}-vault"
+    assert alias["Properties"]["AliasName"] == f"alias/{VAULT_NAMES[vault](config.name)}-vault"
 
 
 def test_prod_locks_its_vaults_and_dev_does_not(platform: Any) -> None:
@@ -160,7 +170,7 @@ def test_the_drill_state_machine_cleans_up_after_every_failure(env: SynthesizedE
     config, data = env.config, env.template_json("Data")
     _, machine = the_one(data, "AWS::StepFunctions::StateMachine")
     props = machine["Properties"]
-    assert props["StateMachineName"] == f"ticketing-{config.name}-restore-drill"
+    assert props["StateMachineName"] == drill_state_machine_name(config.name)
     assert props["TracingConfiguration"] == {"Enabled": True}
     assert props["LoggingConfiguration"]["Level"] == "ALL"
     definition = json.loads(render(props["DefinitionString"]))
@@ -236,11 +246,11 @@ def drill_function(data: dict[str, Any]) -> dict[str, Any]:
 def test_the_drill_function_knows_its_queries_and_limits(env: SynthesizedEnvironment) -> None:
     config, data = env.config, env.template_json("Data")
     variables = drill_function(data)["Environment"]["Variables"]
-    assert variables["VAULT_NAME"] == f"ticketing-{config.name}-backups"
+    assert variables["VAULT_NAME"] == backup_vault_name(config.name)
     assert variables["INSTANCE_CLASS"] == config.backup.drill.instance_class
     assert variables["MAX_WAIT_MINUTES"] == str(config.backup.drill.max_wait_minutes)
     assert json.loads(variables["QUERIES"]) == [query.model_dump() for query in config.backup.drill.queries]
-    assert render(variables["SOURCE_ARN"]).endswith(f":db:ticketing-{config.name}-postgres")
+    assert render(variables["SOURCE_ARN"]).endswith(f":db:{postgres_identifier(config.name)}")
 
 
 def test_the_drill_may_delete_only_drill_instances(env: SynthesizedEnvironment) -> None:
@@ -252,7 +262,7 @@ def test_the_drill_may_delete_only_drill_instances(env: SynthesizedEnvironment) 
     ]
     statements = policy["PolicyDocument"]["Statement"]
     (deleting,) = [s for s in statements if "rds:DeleteDBInstance" in s["Action"]]
-    assert render(deleting["Resource"]).endswith(f":db:ticketing-{config.name}-drill-*")
+    assert render(deleting["Resource"]).endswith(f":db:{drill_instance_prefix(config.name)}*")
     (passing,) = [s for s in statements if s["Action"] == "iam:PassRole"]
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}}
     (metrics,) = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"]

@@ -10,6 +10,7 @@ import pytest
 from config import ConfigError
 from config.cost import DELETABLE_KINDS
 from config.loader import validate_environment
+from platform_constructs.physical_names import LogGroup, alarm_topic_name, environment_prefix, log_group_name
 from stacks.compliance import synthesize
 from stacks.cost_stack import CostStack
 from stacks.platform_app import feature_flags, new_app
@@ -18,6 +19,11 @@ from tests.conftest import SynthesizedEnvironment
 from tests.lambda_module import load_function
 from tests.test_config_validation import with_change
 from tools import audit_report
+
+
+def warning_topic(environment: str) -> str:
+    return alarm_topic_name(environment_prefix(environment), "warning")
+
 
 BUDGET_USD = {"dev": 600, "staging": 1500, "prod": 6000}
 
@@ -39,7 +45,7 @@ def test_one_monthly_budget_by_environment_tag_alerting_the_warning_topic(env: S
     assert data["FilterExpression"] == {
         "Tags": {"Key": "Environment", "Values": [env.config.name], "MatchOptions": ["EQUALS"]}
     }
-    warning = f"arn:aws:sns:{env.config.region}:{env.config.account}:ticketing-{env.config.name}-warning"
+    warning = f"arn:aws:sns:{env.config.region}:{env.config.account}:{warning_topic(env.config.name)}"
     alerts_seen = []
     for item in budget["NotificationsWithSubscribers"]:
         notification = item["Notification"]
@@ -51,7 +57,7 @@ def test_one_monthly_budget_by_environment_tag_alerting_the_warning_topic(env: S
 
 def test_budgets_may_publish_to_the_encrypted_warning_topic(env: SynthesizedEnvironment) -> None:
     topics = {t["Properties"]["TopicName"]: k for k, t in alerts(env, "AWS::SNS::Topic").items()}
-    warning = topics[f"ticketing-{env.config.name}-warning"]
+    warning = topics[warning_topic(env.config.name)]
     (policy,) = [p["Properties"] for p in alerts(env, "AWS::SNS::TopicPolicy").values()
                  if p["Properties"]["Topics"] == [{"Ref": warning}]]  # fmt: skip
     (budgets,) = [s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == "BudgetsOfThisAccount"]
@@ -158,7 +164,7 @@ COMMON_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "logs:CreateLogStream", 
 def test_the_coverage_report_runs_weekly_outside_the_vpc_reading_only(env: SynthesizedEnvironment) -> None:
     resources = env.template_json("Cost")["Resources"]
     function_id, schedule, actions = scheduled_function(
-        resources, f"/ticketing/{env.config.name}/cost/commitment-coverage"
+        resources, log_group_name(env.config.name, LogGroup.COMMITMENT_COVERAGE)
     )
     function = resources[function_id]["Properties"]
     assert (function["Runtime"], function["Architectures"], function["Handler"]) == (
@@ -167,7 +173,7 @@ def test_the_coverage_report_runs_weekly_outside_the_vpc_reading_only(env: Synth
         "index.handler",
     )
     assert "VpcConfig" not in function
-    warning = f"arn:aws:sns:{env.config.region}:{env.config.account}:ticketing-{env.config.name}-warning"
+    warning = f"arn:aws:sns:{env.config.region}:{env.config.account}:{warning_topic(env.config.name)}"
     assert function["Environment"]["Variables"] == {"TOPIC_ARN": warning}
     assert schedule["ScheduleExpression"] == "cron(0 9 ? * MON *)"
     assert schedule["ScheduleExpressionTimezone"] == env.config.maintenance.time_zone
@@ -182,7 +188,7 @@ def test_the_coverage_report_runs_weekly_outside_the_vpc_reading_only(env: Synth
 def test_the_finder_reports_weekly_and_may_delete_nothing_by_default(env: SynthesizedEnvironment) -> None:
     resources = env.template_json("Cost")["Resources"]
     function_id, schedule, actions = scheduled_function(
-        resources, f"/ticketing/{env.config.name}/cost/unused-resources"
+        resources, log_group_name(env.config.name, LogGroup.UNUSED_RESOURCES)
     )
     variables = resources[function_id]["Properties"]["Environment"]["Variables"]
     assert variables["DRY_RUN"] == "true"
@@ -208,7 +214,9 @@ def test_deletion_rights_exist_only_for_the_enabled_kinds(tmp_path: Any) -> None
     stack = CostStack(app, "Cost", config=config, env={"account": config.account, "region": config.region})
     synthesize(app)  # every compliance pack: each deletion right's ARN pattern is acknowledged, nothing else open
     template = json.loads((tmp_path / stack.template_file).read_text(encoding="utf-8"))
-    function_id, _, actions = scheduled_function(template["Resources"], "/ticketing/staging/cost/unused-resources")
+    function_id, _, actions = scheduled_function(
+        template["Resources"], log_group_name("staging", LogGroup.UNUSED_RESOURCES)
+    )
     variables = template["Resources"][function_id]["Properties"]["Environment"]["Variables"]
     assert (variables["DRY_RUN"], variables["DELETE_KINDS"]) == ("false", "ebs-volume,ebs-snapshot,orphaned-secret")
     deletes = sorted(a for a in actions if a.split(":")[1].startswith(("Delete", "Deregister", "Release", "Schedule")))

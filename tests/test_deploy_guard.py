@@ -21,8 +21,9 @@ from botocore.credentials import CredentialResolver  # type: ignore[import-untyp
 from botocore.stub import Stubber  # type: ignore[import-untyped]
 from moto import mock_aws
 
+from platform_constructs.physical_names import Tier, stack_name
 from tests.conftest import SynthesizedEnvironment
-from tools.deploy_guard import NOT_YET_DEPLOYED, data_stack_name, environment_stacks, main
+from tools.deploy_guard import NOT_YET_DEPLOYED, environment_stacks, main
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +71,7 @@ def stubbed(assembly: Path, statuses: dict[str, str | None]) -> tuple[Callable[[
                 {"Stacks": [{"StackName": stack.name, "StackStatus": status, "CreationTime": CREATED}]},
                 {"StackName": stack.name},
             )  # fmt: skip
-        if (status is None and stack.name == data_stack_name("staging")) or status in NOT_YET_DEPLOYED:
+        if (status is None and stack.name == stack_name("staging", Tier.DATA)) or status in NOT_YET_DEPLOYED:
             break
     for stubber in stubbers.values():
         stubber.activate()
@@ -79,7 +80,7 @@ def stubbed(assembly: Path, statuses: dict[str, str | None]) -> tuple[Callable[[
 
 def test_the_guard_reads_every_stack_of_the_environment_in_its_region(assembly: Path) -> None:
     stacks = environment_stacks(assembly, "staging")
-    assert stacks[0].name == data_stack_name("staging")
+    assert stacks[0].name == stack_name("staging", Tier.DATA)
     assert len(stacks) >= 10
     assert {stack.region for stack in stacks} >= {"ap-northeast-2", "us-east-1", "ap-northeast-3"}
 

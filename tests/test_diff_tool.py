@@ -561,3 +561,118 @@ def test_a_renamed_network_stack_strands_the_data_tier(
     assert isolated
     assert all(f"{moved}AWS::EC2::Subnet {subnet}" in err for subnet in isolated), err
     assert "it is the network of AWS::ElastiCache::ReplicationGroup" in err
+
+
+# --- a physical name that moves to another logical ID (hand-written templates) -----------------------------
+
+
+def write_assembly(outdir: Path, stacks: dict[str, dict[str, Any]], region: str = "ap-northeast-2") -> Path:
+    """A minimal cloud assembly: one stage (Dev) of `stacks` (stack name -> Resources) in one region."""
+    nested = outdir / "assembly-Dev"
+    nested.mkdir(parents=True)
+    artifacts = {}
+    for name, template_resources in stacks.items():
+        artifact = name.replace("-", "")
+        (nested / f"{artifact}.template.json").write_text(json.dumps({"Resources": template_resources}))
+        artifacts[artifact] = {
+            "type": "aws:cloudformation:stack",
+            "environment": f"aws://111111111111/{region}",
+            "displayName": f"Dev/{name}",
+            "properties": {"templateFile": f"{artifact}.template.json", "stackName": name},
+        }
+    (nested / "manifest.json").write_text(json.dumps({"artifacts": artifacts}))
+    top = {"type": "cdk:cloud-assembly", "properties": {"directoryName": "assembly-Dev", "displayName": "Dev"}}
+    (outdir / "manifest.json").write_text(json.dumps({"artifacts": {"assembly-Dev": top}}))
+    (outdir / "baseline.json").write_text(json.dumps(RECORD))
+    return outdir
+
+
+PARAMETER: dict[str, Any] = {
+    "Type": "AWS::SSM::Parameter",
+    "Properties": {"Name": "/ticketing/dev/data/cache/port", "Type": "String", "Value": "6379"},
+}
+ALARM: dict[str, Any] = {
+    "Type": "AWS::CloudWatch::Alarm",
+    "Properties": {"AlarmName": "ticketing-dev-database-cpu", "Threshold": 80},
+}
+STACK_LOG = {"Fn::Join": ["", ["/aws/vendedlogs/", {"Ref": "AWS::StackName"}]]}
+LOG_GROUP = {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete", "Properties": {"LogGroupName": STACK_LOG}}
+NAMED = {"CachePort": PARAMETER, "DatabaseCpu": ALARM, "ExecutionLog": LOG_GROUP}
+
+
+def test_a_named_resource_moved_to_a_new_logical_id_is_unsafe_naming_both_ids_and_the_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = write_assembly(tmp_path / "base", {"ticketing-dev-data": NAMED})
+    moved = {f"{logical_id}Moved": resource for logical_id, resource in NAMED.items()}
+    status, out, err = run(baseline, write_assembly(tmp_path / "current", {"ticketing-dev-data": moved}), capsys)
+    assert status == UNSAFE
+    assert "3 added, 0 changed, 0 replaced, 3 removed" in out
+    for logical_id, kind, name in (
+        ("CachePort", "AWS::SSM::Parameter", "/ticketing/dev/data/cache/port"),
+        ("DatabaseCpu", "AWS::CloudWatch::Alarm", "ticketing-dev-database-cpu"),
+        ("ExecutionLog", "AWS::Logs::LogGroup", "/aws/vendedlogs/ticketing-dev-data"),  # Fn::Join resolved
+    ):
+        line = (f"ticketing-dev-data: {kind} {logical_id}Moved would be created with the name {name!r} that "
+                f"{logical_id} (ticketing-dev-data) holds")  # fmt: skip
+        assert line in err, err
+    assert err.count('fails with "already exists"') == 3
+
+
+def test_a_named_resource_moved_into_another_stack_of_the_region_is_unsafe(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = write_assembly(tmp_path / "base", {"ticketing-dev-data": {"CachePort": PARAMETER},
+                                                  "ticketing-dev-services": {}})  # fmt: skip
+    current = write_assembly(tmp_path / "current", {"ticketing-dev-data": {},
+                                                    "ticketing-dev-services": {"CachePort": PARAMETER}})  # fmt: skip
+    status, _, err = run(baseline, current, capsys)
+    assert status == UNSAFE
+    assert "ticketing-dev-services: AWS::SSM::Parameter CachePort would be created with the name " in err
+    assert "that CachePort (ticketing-dev-data) holds" in err
+
+
+@pytest.mark.parametrize(
+    ("what", "current", "summary"),
+    [
+        ("a new name under the same logical ID", {**NAMED, "DatabaseCpu": {**ALARM, "Properties": {
+            **ALARM["Properties"], "AlarmName": "ticketing-dev-database-cpu-high"}}},
+         "0 added, 0 changed, 1 replaced, 0 removed"),
+        ("a removed resource with no matching add", {"CachePort": PARAMETER, "DatabaseCpu": ALARM},
+         "0 added, 0 changed, 0 replaced, 1 removed"),
+        ("a new resource with a name no one gives up", {**NAMED, "MemoryAlarm": {**ALARM, "Properties": {
+            "AlarmName": "ticketing-dev-database-memory"}}},
+         "1 added, 0 changed, 0 replaced, 0 removed"),
+    ],
+)  # fmt: skip
+def test_renames_plain_removals_and_new_names_are_judged_as_before(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], what: str, current: dict[str, Any], summary: str
+) -> None:
+    baseline = write_assembly(tmp_path / "base", {"ticketing-dev-data": NAMED})
+    status, out, err = run(baseline, write_assembly(tmp_path / "current", {"ticketing-dev-data": current}), capsys)
+    assert status == SAFE, err
+    assert f"== ticketing-dev-data (111111111111/ap-northeast-2): {summary}" in out
+
+
+def test_a_name_known_only_at_deploy_time_is_not_compared_and_said_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    attribute = {"Fn::Join": ["-", ["ticketing", {"Fn::GetAtt": ["Function", "Arn"]}]]}
+    unknown = {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmName": attribute}}
+    baseline = write_assembly(tmp_path / "base", {"ticketing-dev-data": {"Old": unknown}})
+    status, out, _ = run(baseline, write_assembly(tmp_path / "current", {"ticketing-dev-data": {"New": unknown}}),
+                         capsys)  # fmt: skip
+    assert status == SAFE
+    assert ("note: names known only at deploy time, not compared for collisions: AWS::CloudWatch::Alarm Old "
+            "(ticketing-dev-data), AWS::CloudWatch::Alarm New (ticketing-dev-data)") in out  # fmt: skip
+
+
+def test_the_allow_list_admits_a_reviewed_name_move(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    baseline = write_assembly(tmp_path / "base", {"ticketing-dev-data": {"DatabaseCpu": ALARM}})
+    current = write_assembly(tmp_path / "current", {"ticketing-dev-data": {"DatabaseCpuMoved": ALARM}})
+    allow = tmp_path / "allow.toml"
+    allow.write_text('[[allow]]\nstack = "ticketing-dev-data"\nlogical_id = "DatabaseCpuMoved"\n'
+                     'reason = "moved by stack refactoring before this deploy"\n')  # fmt: skip
+    status, out, _ = run(baseline, current, capsys, "--allow", str(allow))
+    assert status == SAFE
+    assert "allowed: AWS::CloudWatch::Alarm DatabaseCpuMoved would be created with the name" in out

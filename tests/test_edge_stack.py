@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from config.edge import EDGE_REGION
-from platform_constructs.naming import origin_header_secret_name
+from platform_constructs.physical_names import Tier, origin_header_secret_name, stack_name, waf_log_group_name
 from stacks.edge_stack import IMMUTABLE, MANAGED_RULE_GROUPS, REDACTED_HEADERS
 from tests.conftest import SynthesizedEnvironment
 
@@ -53,7 +53,7 @@ def test_the_edge_lives_in_us_east_1_and_reads_nothing_of_the_main_region_but_th
 ) -> None:
     stack = env.stack("Edge")
     assert stack.region == EDGE_REGION
-    assert stack.stack_name == f"ticketing-{env.config.name}-edge"
+    assert stack.stack_name == stack_name(env.config.name, Tier.EDGE)
     template = env.template_json("Edge")
     kinds = {r["Type"] for r in template["Resources"].values()}
     assert not [k for k in kinds if k.startswith("Custom::") or k == "AWS::CloudFormation::CustomResource"], kinds
@@ -274,14 +274,14 @@ def test_waf_logs_to_a_named_destination_without_credentials(env: SynthesizedEnv
     logging = only(env, "AWS::WAFv2::LoggingConfiguration")["Properties"]
     (destination,) = logging["LogDestinationConfigs"]
     text = json.dumps(destination)
-    assert f"log-group:aws-waf-logs-ticketing-{env.config.name}-edge" in text
+    assert f"log-group:{waf_log_group_name(env.config.name)}" in text
     assert not text.rstrip('"]}').endswith(":*")
     redacted = [field["SingleHeader"]["Name"] for field in logging["RedactedFields"]]
     assert redacted == list(REDACTED_HEADERS) == ["authorization", "cookie"]
     (group,) = [
         group
         for group in resources(env, "AWS::Logs::LogGroup").values()
-        if group["Properties"]["LogGroupName"] == f"aws-waf-logs-ticketing-{env.config.name}-edge"
+        if group["Properties"]["LogGroupName"] == waf_log_group_name(env.config.name)
     ]
     assert "KmsKeyId" in group["Properties"]
 

@@ -8,7 +8,7 @@ from aws_cdk.assertions import Match
 
 from config.edge import EDGE_REGION
 from config.schema import ISOLATED_SUBNET_MASK, PRIVATE_SUBNET_MASK, PUBLIC_SUBNET_MASK
-from platform_constructs.naming import origin_header_secret_name
+from platform_constructs.physical_names import Tier, origin_header_secret_name, stack_name
 from stacks.network_stack import ORIGIN_SECRET_KEY
 from tests.conftest import SynthesizedEnvironment
 
@@ -183,7 +183,7 @@ def test_stack_targets_the_configured_account_and_region(env: SynthesizedEnviron
     stack = env.stack(NETWORK)
     assert stack.account == env.config.account
     assert stack.region == env.config.region
-    assert stack.stack_name == f"ticketing-{env.config.name}-network"
+    assert stack.stack_name == stack_name(env.config.name, Tier.NETWORK)
 
 
 def test_termination_protection_everywhere_but_dev(env: SynthesizedEnvironment) -> None:

@@ -33,7 +33,7 @@ from botocore import xform_name  # type: ignore[import-untyped]
 from config import CONFIG_DIR, ENVIRONMENT_NAMES
 from config.edge import EDGE_REGION
 from config.loader import ConfigError, validate_environment
-from platform_constructs.naming import origin_header_secret_name
+from platform_constructs.physical_names import origin_header_secret_name
 from tests.conftest import SynthesizedEnvironment
 from tests.origin_header_model import (
     SECRET,

@@ -31,6 +31,7 @@ PINNED: list[tuple[str, Callable[[], str], str]] = [
     ("monitoring stack", lambda: names.stack_name(ENV, Tier.MONITORING), "ticketing-dev-monitoring"),
     ("environment prefix", lambda: names.environment_prefix(ENV), "ticketing-dev"),
     ("edge prefix", lambda: names.edge_prefix(ENV), "ticketing-dev-edge"),
+    ("dashboard", lambda: names.dashboard_name(ENV), "ticketing-dev"),
     (
         "an environment resource",
         lambda: names.environment_resource_name(ENV, "backup-failures"),

@@ -31,6 +31,7 @@ from moto import mock_aws
 from config import CONFIG_DIR, EnvironmentConfig
 from config.loader import validate_environment
 from config.schema import ServicesConfig
+from platform_constructs.physical_names import repository_name, service_secret_name
 from stacks.compliance import synthesize
 from stacks.platform_app import build_app, feature_flags, new_app
 from stacks.platform_stage import PlatformStage
@@ -729,16 +730,17 @@ def test_secrets_are_checked_once_a_service_names_an_image(account: Account, dep
     secrets = {"auth": {"JWT_KEY": "jwt:private", "SIGNING": "signing"}, "events": {"API_KEY": "partner"}}
     ready = with_images(deployment, {"auth": "1.0.0"}, secrets)  # events has no image: not checked
     client = account.client("secretsmanager", region)
-    client.create_secret(Name="ticketing/dev/auth/jwt", SecretString="{}")
-    client.create_secret(Name="ticketing/dev/auth/signing", SecretString="x")
-    client.delete_secret(SecretId="ticketing/dev/auth/signing", RecoveryWindowInDays=7)
+    jwt, signing = (service_secret_name("dev", "auth", name) for name in ("jwt", "signing"))
+    client.create_secret(Name=jwt, SecretString="{}")
+    client.create_secret(Name=signing, SecretString="x")
+    client.delete_secret(SecretId=signing, RecoveryWindowInDays=7)
     checks = {c.name: c for c in check_secrets(ready, account.client)}
     assert set(checks) == {"secret of auth (JWT_KEY)", "secret of auth (SIGNING)"}
-    one(checks["secret of auth (JWT_KEY)"], Outcome.PASS, "ticketing/dev/auth/jwt exists")
+    one(checks["secret of auth (JWT_KEY)"], Outcome.PASS, f"{jwt} exists")
     one(checks["secret of auth (SIGNING)"], Outcome.FAIL, "scheduled for deletion", "restore-secret")
-    client.delete_secret(SecretId="ticketing/dev/auth/jwt", ForceDeleteWithoutRecovery=True)
+    client.delete_secret(SecretId=jwt, ForceDeleteWithoutRecovery=True)
     (absent, _) = check_secrets(ready, account.client)
-    one(absent, Outcome.FAIL, "does not exist", "create-secret --region ap-northeast-2 --name ticketing/dev/auth/jwt")
+    one(absent, Outcome.FAIL, "does not exist", f"create-secret --region ap-northeast-2 --name {jwt}")
 
 
 def test_image_tags_in_their_repositories(account: Account, deployment: Deployment) -> None:
@@ -756,9 +758,10 @@ def test_image_tags_in_their_repositories(account: Account, deployment: Deployme
             "layers": [],
         }
     )
-    for repository in ("ticketing/dev/events", "ticketing/dev/auth", "shared/inventory"):
+    events, auth = repository_name("dev", "events"), repository_name("dev", "auth")
+    for repository in (events, auth, "shared/inventory"):
         ecr.create_repository(repositoryName=repository)
-    ecr.put_image(repositoryName="ticketing/dev/events", imageManifest=manifest, imageTag="1.0.0")
+    ecr.put_image(repositoryName=events, imageManifest=manifest, imageTag="1.0.0")
     ecr.put_image(repositoryName="shared/inventory", imageManifest=manifest, imageTag="3.2.1")
     images = {
         "events": "1.0.0",  # there
@@ -768,8 +771,8 @@ def test_image_tags_in_their_repositories(account: Account, deployment: Deployme
         "api-gateway": "public.ecr.aws/nginx/nginx:1.27",  # outside private ECR: cannot be checked
     }
     checks = {c.name: c for c in check_images(with_images(deployment, images, {}), account.client)}
-    one(checks["image of events"], Outcome.PASS, "ticketing/dev/events:1.0.0 exists")
-    one(checks["image of auth"], Outcome.FAIL, "2.0.0 is not in ticketing/dev/auth", "push it")
+    one(checks["image of events"], Outcome.PASS, f"{events}:1.0.0 exists")
+    one(checks["image of auth"], Outcome.FAIL, f"2.0.0 is not in {auth}", "push it")
     one(checks["image of inventory"], Outcome.PASS, "shared/inventory:3.2.1 exists")
     one(checks["image of bookings"], Outcome.MANUAL, "created by this deployment", "Dev/Registry")
     one(checks["image of api-gateway"], Outcome.MANUAL, "docker manifest inspect")

@@ -11,9 +11,10 @@ import boto3  # type: ignore[import-untyped]
 import pytest
 from botocore.stub import Stubber  # type: ignore[import-untyped]
 
+from platform_constructs.physical_names import Tier, drill_state_machine_name, stack_name
 from tools import restore_drill
 
-MACHINE = "arn:aws:states:ap-northeast-2:222222222222:stateMachine:ticketing-staging-restore-drill"
+MACHINE = f"arn:aws:states:ap-northeast-2:222222222222:stateMachine:{drill_state_machine_name('staging')}"
 EXECUTION = MACHINE.replace(":stateMachine:", ":execution:") + ":manual-20261129-100000"
 NOW = datetime(2026, 11, 29, 10, 0, 0, tzinfo=UTC)
 OUTPUT = {
@@ -119,9 +120,8 @@ def test_a_failed_drill_is_reported_with_its_error(states: Any) -> None:
 def test_the_command_exits_1_on_a_failed_drill_and_2_without_a_state_machine(states: Any, capsys: Any) -> None:
     states.stub.add_client_error("start_execution", service_error_code="StateMachineDoesNotExist")
     assert restore_drill.main(["--environment", "staging"], client=states) == 2
-    assert (
-        "ticketing-staging-restore-drill does not exist: deploy ticketing-staging-data first" in capsys.readouterr().err
-    )
+    data = stack_name("staging", Tier.DATA)
+    assert f"{drill_state_machine_name('staging')} does not exist: deploy {data} first" in capsys.readouterr().err
     states.stub.add_response("start_execution", {"executionArn": EXECUTION, "startDate": NOW}, None)
     states.stub.add_response(
         "describe_execution",

@@ -22,6 +22,13 @@ from config.loader import validate_environment
 from config.prices import price_table
 from config.schema import EnvironmentConfig, ServicesConfig
 from platform_constructs.origin_load_balancer import MAX_RULE_CONDITION_VALUES, ORIGIN_HEADER_NAME
+from platform_constructs.physical_names import (
+    alarm_topic_name,
+    cluster_name,
+    environment_prefix,
+    low_available_seats_alarm_name,
+    task_family,
+)
 from stacks.compliance import synthesize
 from stacks.platform_app import build_app, feature_flags, new_app
 from stacks.platform_stage import PlatformStage
@@ -75,7 +82,7 @@ class Variant:
         return dict(found)
 
     def container(self, name: str) -> dict[str, Any]:
-        family = f"ticketing-{self.config.name}-{name}"
+        family = task_family(self.config.name, name)
         (task,) = [
             r for r in self.resources("AWS::ECS::TaskDefinition").values() if r["Properties"]["Family"] == family
         ]
@@ -242,14 +249,14 @@ def test_low_available_seats_notifies_and_adds_tasks_to_inventory_and_bookings(
     (alarm,) = [
         a["Properties"]
         for a in v.resources("AWS::CloudWatch::Alarm").values()
-        if a["Properties"]["AlarmName"] == f"ticketing-{env}-low-available-seats"
+        if a["Properties"]["AlarmName"] == low_available_seats_alarm_name(env)
     ]
     assert (alarm["Namespace"], alarm["MetricName"]) == ("Ticketing/Inventory", "AvailableSeats")
     assert alarm["Dimensions"] == [{"Name": "EventClass", "Value": "popular"}]
     assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Minimum", 60, 1)
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (100, "LessThanThreshold")
     assert alarm["TreatMissingData"] == "notBreaching"  # no on-sale, no seat metric: enough seats
-    warning = f"arn:aws:sns:{v.config.region}:{v.config.account}:ticketing-{env}-warning"
+    warning = f"arn:aws:sns:{v.config.region}:{v.config.account}:{alarm_topic_name(environment_prefix(env), 'warning')}"
     assert alarm["OKActions"] == [warning]
     topics = [a for a in alarm["AlarmActions"] if a == warning]
     steps = [a["Ref"] for a in alarm["AlarmActions"] if isinstance(a, dict)]
@@ -269,7 +276,7 @@ def test_low_available_seats_notifies_and_adds_tasks_to_inventory_and_bookings(
         assert configuration["StepAdjustments"] == [{"MetricIntervalUpperBound": 0, "ScalingAdjustment": 2}]
         target = targets[policy["ScalingTargetId"]["Ref"]]["Properties"]
         scaled.add(show_resource_id(target["ResourceId"], v))
-    assert scaled == {f"service/ticketing-{env}/inventory", f"service/ticketing-{env}/bookings"}
+    assert scaled == {f"service/{cluster_name(env)}/inventory", f"service/{cluster_name(env)}/bookings"}
 
 
 def show_resource_id(value: Any, v: Variant) -> str:

@@ -16,9 +16,16 @@ import pytest
 from config.compute import effective_sizing
 from config.schema import database_role
 from platform_constructs.fargate_service import FARGATE, FARGATE_SPOT
-from platform_constructs.naming import origin_header_secret_name
 from platform_constructs.origin_load_balancer import ORIGIN_HEADER_NAME
-from stacks.registry_stack import KEEP_IMAGES, UNTAGGED_IMAGE_DAYS, repository_name
+from platform_constructs.physical_names import (
+    Tier,
+    cluster_name,
+    origin_header_secret_name,
+    repository_name,
+    stack_name,
+    task_family,
+)
+from stacks.registry_stack import KEEP_IMAGES, UNTAGGED_IMAGE_DAYS
 from tests.conftest import SynthesizedEnvironment
 
 
@@ -43,12 +50,12 @@ def task_definitions(env: SynthesizedEnvironment) -> dict[str, dict[str, Any]]:
 
 def test_one_fargate_service_per_configured_service(env: SynthesizedEnvironment) -> None:
     assert set(services_by_name(env)) == set(env.config.services)
-    assert set(task_definitions(env)) == {f"ticketing-{env.config.name}-{name}" for name in env.config.services}
+    assert set(task_definitions(env)) == {task_family(env.config.name, name) for name in env.config.services}
 
 
 def test_cluster_has_enhanced_container_insights_and_both_fargate_providers(env: SynthesizedEnvironment) -> None:
     cluster = only(env, "Services", "AWS::ECS::Cluster")["Properties"]
-    assert cluster["ClusterName"] == f"ticketing-{env.config.name}"
+    assert cluster["ClusterName"] == cluster_name(env.config.name)
     assert {"Name": "containerInsights", "Value": "enhanced"} in cluster["ClusterSettings"]
     association = only(env, "Services", "AWS::ECS::ClusterCapacityProviderAssociations")["Properties"]
     assert set(association["CapacityProviders"]) == {FARGATE, FARGATE_SPOT}
@@ -107,7 +114,7 @@ def test_tasks_run_arm64_on_platform_1_4_in_private_subnets(env: SynthesizedEnvi
 
 def test_task_sizes_ports_and_container_hardening_follow_config(env: SynthesizedEnvironment) -> None:
     for name, service in env.config.services.items():
-        task = task_definitions(env)[f"ticketing-{env.config.name}-{name}"]["Properties"]
+        task = task_definitions(env)[task_family(env.config.name, name)]["Properties"]
         sizing = effective_sizing(env.config, name)
         assert (task["Cpu"], task["Memory"]) == (str(sizing.cpu), str(sizing.memory_mib))
         (container,) = task["ContainerDefinitions"]
@@ -138,7 +145,7 @@ def test_api_gateway_is_inventory_calls_by_name_as_in_the_guide(env: Synthesized
 
 def test_containers_get_the_data_tier_contract_and_no_secret_values(env: SynthesizedEnvironment) -> None:
     for name, service in env.config.services.items():
-        task = task_definitions(env)[f"ticketing-{env.config.name}-{name}"]["Properties"]
+        task = task_definitions(env)[task_family(env.config.name, name)]["Properties"]
         (container,) = task["ContainerDefinitions"]
         variables = {v["Name"]: v["Value"] for v in container["Environment"]}
         assert variables["SERVICE_NAME"] == name
@@ -378,6 +385,6 @@ def test_origin_host_name_is_an_alias_of_the_alb_in_the_configured_zone(env: Syn
 
 @pytest.mark.parametrize("stack", ["Registry", "Services"])
 def test_services_tier_stacks_are_part_of_every_stage(env: SynthesizedEnvironment, stack: str) -> None:
-    assert env.stack(stack).stack_name == f"ticketing-{env.config.name}-{stack.lower()}"
+    assert env.stack(stack).stack_name == stack_name(env.config.name, Tier(stack.lower()))
     dependencies = {d.node.id for d in env.stack("Services").dependencies}
     assert {"Network", "Data", "Registry"} <= dependencies

@@ -29,7 +29,8 @@ import boto3  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from config import ConfigError, load_environment
-from stacks.platform_stage import PROJECT, STAGE_IDS
+from platform_constructs.physical_names import Tier, stack_name
+from stacks.platform_stage import STAGE_IDS
 from tools.cloud_assembly import AssemblyError, AssemblyStack, read_stacks
 from tools.preflight.aws import credentials_problem, error_code
 
@@ -47,10 +48,6 @@ NOT_YET_DEPLOYED = frozenset(
         "REVIEW_IN_PROGRESS",
     }
 )
-
-
-def data_stack_name(environment: str) -> str:
-    return f"{PROJECT}-{environment}-data"
 
 
 def stack_status(cloudformation: Any, stack: str) -> str | None:
@@ -79,7 +76,7 @@ def environment_stacks(assembly: Path, environment: str) -> list[AssemblyStack]:
     stacks = [stack for stack in read_stacks(assembly) if stack.environment == environment]
     if not stacks:
         raise AssemblyError(f"{assembly} holds no stack of {environment}: synthesise it first (make preflight does)")
-    data = data_stack_name(environment)
+    data = stack_name(environment, Tier.DATA)
     return sorted(stacks, key=lambda stack: stack.name != data)
 
 
@@ -96,7 +93,7 @@ def main(argv: Sequence[str] | None = None, cloudformation: Callable[[str], Any]
         print(f"deploy guard: {error}", file=sys.stderr)
         return 2
     client_of = cloudformation or (lambda region: boto3.client("cloudformation", region_name=region))
-    data = data_stack_name(config.name)
+    data = stack_name(config.name, Tier.DATA)
     for stack in stacks:
         try:
             status = stack_status(client_of(stack.region), stack.name)

@@ -14,7 +14,11 @@ removed, the changed and replaced logical IDs, and one line per unsafe change, n
   would be replaced or removed: the holder cannot move into a new one in place;
 - a property change CloudFormation refuses (a KMS key's spec);
 - a stack of the baseline that is gone from the change (removed, renamed, or moved to another
-  account or region) while it holds data or the network of data.
+  account or region) while it holds data or the network of data;
+- a resource added under a logical ID while a removed one (in its stack or another stack of the same
+  account and region) holds the same physical name (tools/name_collisions.py): CloudFormation creates
+  the new one first, and the deploy fails with "already exists". Names known only at deploy time are
+  not compared; the output lists them.
 
 Replacement is decided per property from CloudFormation's resource schemas (tools/replacement_rules.py),
 so routine changes (a maintenance window, Multi-AZ) pass, and follows create-only references within a
@@ -40,6 +44,7 @@ from typing import Any
 
 from stacks.validation_report import read_findings
 from tools.cloud_assembly import AssemblyError, AssemblyStack, read_baseline_record, read_stacks
+from tools.name_collisions import Named, collisions, named, unresolved
 from tools.replacement_rules import create_only_values, is_placement, is_stateful, update_behaviour
 from tools.stack_references import Node, References, StackKey, resources
 
@@ -244,6 +249,39 @@ def gone_stack(
     return report
 
 
+def moved_names(
+    pairs: Sequence[tuple[AssemblyStack, AssemblyStack]],
+    new_stacks: Sequence[AssemblyStack],
+    gone_stacks: Sequence[AssemblyStack],
+) -> tuple[list[Named], list[Named]]:
+    """(removed, added): the named resources that leave a logical ID and those that arrive at one, over
+    every compared stack, a new or gone stack's resources included."""
+    removed = [n for before, now in pairs for n in named(before, set(resources(before)) - set(resources(now)))]
+    removed += [n for stack in gone_stacks for n in named(stack, resources(stack))]
+    added = [n for before, now in pairs for n in named(now, set(resources(now)) - set(resources(before)))]
+    added += [n for stack in new_stacks for n in named(stack, resources(stack))]
+    return removed, added
+
+
+def judge_moved_names(
+    removed: Sequence[Named],
+    added: Sequence[Named],
+    reports: dict[tuple[str, str, str], StackReport],
+    allowances: Sequence[Allowance],
+) -> list[str]:
+    """Report each added resource that takes a removed one's name in its stack's report; return the notes
+    on the names that could not be compared."""
+    for collision in collisions(removed, added):
+        new = collision.added
+        _judge(reports[new.stack.key], new.stack.name, new.logical_id, collision.cause(), allowances)
+    unknown = unresolved([*removed, *added])
+    if not unknown:
+        return []
+    shown = ", ".join(f"{n.kind} {n.describe()}" for n in unknown[:5])
+    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+    return [f"note: names known only at deploy time, not compared for collisions: {shown}{more}"]
+
+
 def git_head() -> str | None:
     result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -305,6 +343,9 @@ def compare(
             reports.append(compare_stack(by_key[stack.key], stack, allowances, behaviours, networks))
         else:
             reports.append(StackReport(stack.where, stack.name, added=sorted(resources(stack)), note="new stack"))
+    by_stack = {stack.key: report for stack, report in zip(after, reports, strict=True)}
+    new_stacks = [stack for stack in after if stack.key not in by_key]
+    notes += judge_moved_names(*moved_names(pairs, new_stacks, gone_stacks), by_stack, allowances)
     reports += [gone_stack(s, after, allowances, networks) for s in gone_stacks]
     return notes, reports
 

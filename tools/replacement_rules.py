@@ -169,6 +169,11 @@ def _provider_index(region: str) -> dict[str, str]:
     return index
 
 
+def resource_types(region: str) -> list[str]:
+    """Every resource type whose schema cfn-lint bundles for `region`."""
+    return sorted(_provider_index(region))
+
+
 @functools.cache
 def resource_schema(kind: str, region: str) -> dict[str, Any]:
     """CloudFormation's resource schema of `kind` in `region` (cfn-lint's copy); {} for an unknown type."""

@@ -28,7 +28,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from config import CONFIG_DIR, ConfigError, load_environment
-from stacks.restore_drill import drill_state_machine_name
+from platform_constructs.physical_names import Tier, drill_state_machine_name, stack_name
 
 RUNNING = "RUNNING"
 
@@ -123,7 +123,10 @@ def main(argv: Sequence[str] | None = None, *, client: Any = None) -> int:
     try:
         passed, result = run_drill(client, machine, poll_seconds=args.poll_seconds)
     except client.exceptions.StateMachineDoesNotExist:
-        print(f"restore-drill: {machine} does not exist: deploy ticketing-{config.name}-data first", file=sys.stderr)
+        print(
+            f"restore-drill: {machine} does not exist: deploy {stack_name(config.name, Tier.DATA)} first",
+            file=sys.stderr,
+        )
         return 2
     except (BotoCoreError, ClientError) as error:  # no credentials, access denied, the wrong account
         print(f"restore-drill: could not start or follow the drill in {config.account}: {error}", file=sys.stderr)

@@ -64,6 +64,12 @@ def environment_resource_name(environment: str, suffix: str) -> str:
     return f"{environment_prefix(environment)}-{suffix}"
 
 
+def dashboard_name(environment: str) -> str:
+    """`ticketing-<env>`: the environment's CloudWatch dashboard, which the runbooks and alarm texts send
+    operators to."""
+    return environment_prefix(environment)
+
+
 # --- alarms and their topics ----------------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from stacks.restore_drill import drill_state_machine_name
+from platform_constructs.physical_names import drill_state_machine_name
 from tools.cloud_assembly import AssemblyStack
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"

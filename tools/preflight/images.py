@@ -7,8 +7,7 @@ import re
 
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
-from stacks.registry_stack import repository_name
-from stacks.services_stack import service_secret_name
+from platform_constructs.physical_names import repository_name, service_secret_name
 from tools.preflight import demand
 from tools.preflight.aws import ClientFactory, error_code
 from tools.preflight.deployment import Deployment
