@@ -8,8 +8,12 @@ from typing import Any
 import pytest
 
 from config.edge import EDGE_REGION
+from platform_constructs.distribution import IMMUTABLE
 from platform_constructs.naming import origin_header_secret_name
-from stacks.edge_stack import IMMUTABLE, MANAGED_RULE_GROUPS, REDACTED_HEADERS
+from platform_constructs.web_acl import (
+    DEFAULT_MANAGED_RULE_GROUPS as MANAGED_RULE_GROUPS,
+    DEFAULT_REDACTED_HEADERS as REDACTED_HEADERS,
+)
 from tests.conftest import SynthesizedEnvironment
 
 
