@@ -30,13 +30,11 @@ from typing import Any
 from aws_cdk import (
     CfnOutput,
     Duration,
-    RemovalPolicy,
     SecretValue,
     Stack,
     aws_certificatemanager as acm,
     aws_cloudfront as cloudfront,
     aws_cloudfront_origins as origins,
-    aws_kms as kms,
     aws_s3 as s3,
 )
 from constructs import Construct
@@ -44,11 +42,12 @@ from constructs import Construct
 from config.edge import EDGE_REGION
 from config.schema import EnvironmentConfig
 from platform_constructs.cloudfront_functions import cloudfront_function
+from platform_constructs.customer_managed_key import customer_managed_key
 from platform_constructs.distribution import CachedApiPath, SpaDistribution, https_api_origin
 from platform_constructs.log_bucket import LogLifecycle, log_bucket
 from platform_constructs.log_retention import retention_from_days
-from platform_constructs.naming import origin_header_secret_name
 from platform_constructs.origin_load_balancer import ORIGIN_HEADER_NAME
+from platform_constructs.physical_names import edge_prefix, origin_header_secret_name, waf_log_group_name
 from platform_constructs.protect_retained import kept_unless_disposable
 from platform_constructs.spa_bucket import spa_bucket
 from platform_constructs.web_acl import CloudFrontWebAcl, PathRateLimit, RateLimit, WebAclLogging
@@ -76,13 +75,7 @@ class EdgeStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
-        self.key = kms.Key(
-            self,
-            "EdgeKey",
-            description=f"ticketing {config.name}: the WAF logs",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.key = customer_managed_key(self, "EdgeKey", description=f"ticketing {config.name}: the WAF logs")
         self.site_bucket = spa_bucket(self, "SiteBucket")
         self.log_bucket = self._access_log_bucket()
         self.web_acl = self._web_acl().web_acl
@@ -113,7 +106,7 @@ class EdgeStack(Stack):
         login = waf.login_rate_limit
         return CloudFrontWebAcl(
             self,
-            metric_name=f"ticketing-{env}-edge",
+            metric_name=edge_prefix(env),
             description=f"ticketing {env}: managed rules and per-IP rate limits in front of CloudFront",
             path_rate_limits=[
                 PathRateLimit(
@@ -125,7 +118,7 @@ class EdgeStack(Stack):
             ],
             request_rate_limit=RateLimit(limit=waf.rate_limit.limit, window_seconds=waf.rate_limit.window_seconds),
             logging=WebAclLogging(
-                log_group_name=f"aws-waf-logs-ticketing-{env}-edge",
+                log_group_name=waf_log_group_name(env),
                 retention=retention_from_days(self.config.compute.log_retention_days),
                 encryption_key=self.key,
                 removal_policy=kept_unless_disposable(self.config.is_disposable),

@@ -1,8 +1,9 @@
 """The S3 bucket a single-page app's build is uploaded to and CloudFront serves from.
 
-Private (public access blocked, objects owned by the bucket owner, TLS only): CloudFront reads it
-through origin access control, nothing else reads it. Versioned, so a bad upload can be rolled
-back, with old builds expired after `old_builds_kept_for`. Retained when its stack is deleted.
+A `private_bucket` (public access blocked, objects owned by the bucket owner, TLS only, versioned,
+retained when its stack is deleted): CloudFront reads it through origin access control, nothing
+else reads it. Versions let a bad upload be rolled back; old builds expire after
+`old_builds_kept_for`.
 
 Encrypted with SSE-S3, not a KMS key: the files are public through CloudFront anyway, and a KMS
 key would cost a request to KMS per uncached read (and need a key policy open to every
@@ -16,10 +17,11 @@ path are those of a bucket made in place.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, aws_s3 as s3
+from aws_cdk import Duration, aws_s3 as s3
 from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.private_bucket import private_bucket
 
 #: How long a replaced or deleted file of the build stays as a noncurrent version, unless the caller says.
 OLD_BUILDS_KEPT_FOR = Duration.days(30)
@@ -33,15 +35,9 @@ def spa_bucket(
     :param old_builds_kept_for: how long a replaced or deleted file stays as a noncurrent version.
         Default: `OLD_BUILDS_KEPT_FOR` (30 days).
     """
-    bucket = s3.Bucket(
+    bucket = private_bucket(
         scope,
         construct_id,
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        enforce_ssl=True,
-        versioned=True,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        removal_policy=RemovalPolicy.RETAIN,
         lifecycle_rules=[
             s3.LifecycleRule(
                 id="OldBuilds",

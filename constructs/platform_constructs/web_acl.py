@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from aws_cdk import RemovalPolicy, aws_kms as kms, aws_logs as logs, aws_wafv2 as wafv2
 from constructs import Construct
 
+from platform_constructs.encrypted_log_group import encrypted_log_group
 from platform_constructs.limits import Limit
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 
@@ -165,14 +166,17 @@ class CloudFrontWebAcl:
         # attribute appends: WAF refuses it.
         destination = log_group_arn(scope, logging.log_group_name)
         key = logging.encryption_key
+        # The key-policy statement is added here rather than by `encrypted_log_group`: its id derives from
+        # the key (as in the deployed key policy), where that factory's would derive from the scope.
         allow_cloudwatch_logs(key, key, log_group_arns=[destination])
-        self.log_group = logs.LogGroup(
+        self.log_group = encrypted_log_group(
             scope,
             "WafLogs",
             log_group_name=logging.log_group_name,
             retention=logging.retention,
             encryption_key=key,
             removal_policy=logging.removal_policy,
+            admit_in_key_policy=False,  # admitted above
         )
         self.logging_configuration = wafv2.CfnLoggingConfiguration(
             scope,
