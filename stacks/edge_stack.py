@@ -62,6 +62,16 @@ PRICE_CLASSES = {
 }
 
 
+def distribution_comment(config: EnvironmentConfig) -> str:
+    """The distribution's comment, which says so while the origin header rotates.
+
+    That is the template change that makes CloudFormation resolve the header's dynamic reference
+    again when a rotation is deployed, and so CloudFront sends the new value.
+    """
+    rotating = " (origin header rotating)" if config.load_balancer.accept_previous_origin_header else ""
+    return f"ticketing {config.name}: SPA and API{rotating}"
+
+
 class EdgeStack(Stack):
     """Exposes ``key``, ``site_bucket``, ``log_bucket``, ``web_acl``, ``distribution`` and ``alarms``."""
 
@@ -158,10 +168,7 @@ class EdgeStack(Stack):
         )
         return SpaDistribution(
             self,
-            # While the origin header rotates, the comment says so: the template changes, and so
-            # CloudFormation resolves the header's value again and CloudFront sends the new one.
-            comment=f"ticketing {env}: SPA and API"
-            + (" (origin header rotating)" if config.load_balancer.accept_previous_origin_header else ""),
+            comment=distribution_comment(config),
             comment_prefix=f"ticketing {env}",
             site_origin=origins.S3BucketOrigin.with_origin_access_control(self.site_bucket),
             api_origin=api,
@@ -185,4 +192,4 @@ class EdgeStack(Stack):
         ).distribution
 
 
-__all__ = ["EDGE_REGION", "EdgeStack"]
+__all__ = ["EDGE_REGION", "EdgeStack", "distribution_comment"]
