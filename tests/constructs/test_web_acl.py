@@ -16,10 +16,13 @@ from typing import Any
 import pytest
 from aws_cdk import App, Environment, RemovalPolicy, Stack, aws_logs as logs
 
+from config import edge as edge_config
 from platform_constructs.customer_managed_key import customer_managed_key
 from platform_constructs.web_acl import (
     DEFAULT_MANAGED_RULE_GROUPS,
     DEFAULT_REDACTED_HEADERS,
+    RATE_LIMIT_REQUESTS,
+    RATE_WINDOWS_SECONDS,
     CloudFrontWebAcl,
     PathRateLimit,
     RateLimit,
@@ -207,6 +210,12 @@ def _logging(**overrides: Any) -> WebAclLogging:
 def test_invalid_inputs_are_refused_with_a_message_naming_them(make: Any, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         make()
+
+
+def test_the_config_accepts_exactly_the_rate_limits_the_construct_does() -> None:
+    """The schema checks `[edge.waf]` without loading aws-cdk-lib, so it keeps its own copy of the bounds."""
+    assert edge_config.RATE_LIMIT == RATE_LIMIT_REQUESTS
+    assert edge_config.RATE_WINDOWS == RATE_WINDOWS_SECONDS
 
 
 @pytest.mark.parametrize(
