@@ -55,7 +55,7 @@ ASSETS_PATH = "/assets/*"
 IMAGES_PATH = "/images/*"
 #: Hashed assets: a year, never revalidated (a new build has new names).
 ASSETS_MAX_AGE = Duration.days(365)
-IMMUTABLE = "public, max-age=31536000, immutable"
+IMMUTABLE = f"public, max-age={int(ASSETS_MAX_AGE.to_seconds())}, immutable"
 IMAGE_MAX_AGE = Duration.days(1)
 #: Where CloudFront writes its standard logs in `access_log_bucket`.
 ACCESS_LOG_PREFIX = "cloudfront/"
@@ -92,7 +92,8 @@ def https_api_origin(domain_name: str, *, custom_headers: Mapping[str, str] | No
 class SpaDistribution:
     """Exposes ``distribution``.
 
-    :param comment: the distribution's comment (changing it changes the template: see the edge stack).
+    :param comment: the distribution's comment. A new comment is a change of the template, which makes
+        CloudFormation resolve the origins' dynamic references (e.g. a secret header) again.
     :param comment_prefix: starts each policy's comment, e.g. "ticketing prod".
     :param site_origin: the SPA bucket, e.g. `S3BucketOrigin.with_origin_access_control(bucket)`.
     :param api_origin: the API, e.g. `https_api_origin(<the load balancer's name>)`.
@@ -134,22 +135,8 @@ class SpaDistribution:
         self._content_security_policy = content_security_policy
         security = self._headers_policy("Security")
         behaviors = self._api_behaviors(api_origin, security, cached_api_paths)
-        behaviors[ASSETS_PATH] = _static_behavior(
-            site_origin, self._cache_policy("Assets", ASSETS_MAX_AGE), self._headers_policy("Assets", IMMUTABLE)
-        )
-        behaviors[IMAGES_PATH] = _static_behavior(
-            site_origin,
-            self._cache_policy("Images", IMAGE_MAX_AGE),
-            self._headers_policy("Images", f"public, max-age={int(IMAGE_MAX_AGE.to_seconds())}", vary_accept=True),
-            function=images_function,
-        )
-        index_seconds = int(index_max_age.to_seconds())
-        default = _static_behavior(
-            site_origin,
-            self._cache_policy("Index", index_max_age),
-            self._headers_policy("Index", f"public, max-age={index_seconds}, must-revalidate"),
-            function=index_function,
-        )
+        behaviors.update(self._file_behaviors(site_origin, images_function))
+        default = self._index_behavior(site_origin, index_max_age, index_function)
         self.distribution = cloudfront.Distribution(
             scope,
             "Distribution",
@@ -205,6 +192,34 @@ class SpaDistribution:
             compress=False,  # the service compresses; CloudFront never does on uncached responses
         )
         return behaviors
+
+    def _file_behaviors(
+        self, site: cloudfront.IOrigin, images_function: cloudfront.IFunction | None
+    ) -> dict[str, cloudfront.BehaviorOptions]:
+        """Hashed assets, kept a year and never revalidated; images, kept a day (`Vary: Accept` for the
+        caches after CloudFront, whose key is the URI the images function chose)."""
+        return {
+            ASSETS_PATH: _static_behavior(
+                site, self._cache_policy("Assets", ASSETS_MAX_AGE), self._headers_policy("Assets", IMMUTABLE)
+            ),
+            IMAGES_PATH: _static_behavior(
+                site,
+                self._cache_policy("Images", IMAGE_MAX_AGE),
+                self._headers_policy("Images", f"public, max-age={int(IMAGE_MAX_AGE.to_seconds())}", vary_accept=True),
+                function=images_function,
+            ),
+        }
+
+    def _index_behavior(
+        self, site: cloudfront.IOrigin, max_age: Duration, function: cloudfront.IFunction | None
+    ) -> cloudfront.BehaviorOptions:
+        """Everything else, index.html above all: kept `max_age`, then revalidated, so a new build shows soon."""
+        return _static_behavior(
+            site,
+            self._cache_policy("Index", max_age),
+            self._headers_policy("Index", f"public, max-age={int(max_age.to_seconds())}, must-revalidate"),
+            function=function,
+        )
 
     def _cache_policy(self, name: str, max_age: Duration) -> cloudfront.CachePolicy:
         return static_cache_policy(self._scope, name, max_age, comment_prefix=self._comment_prefix)
