@@ -50,6 +50,8 @@ DEFAULT_REDACTED_HEADERS = ("authorization", "cookie")
 LOG_GROUP_PREFIX = "aws-waf-logs-"
 #: How a path is read before it is compared: as the service will (decoded, normalised, any case).
 PATH_TRANSFORMS = ("URL_DECODE", "NORMALIZE_PATH", "LOWERCASE")
+#: The name (and CloudWatch metric name) of the rule on every request.
+REQUEST_RATE_RULE = "RateLimit"
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 _RULE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -123,7 +125,7 @@ class CloudFrontWebAcl:
     """Exposes ``web_acl`` (the `AWS::WAFv2::WebACL`), ``arn``, ``log_group`` and ``logging_configuration``.
 
     :param metric_name: the web ACL's own CloudWatch metric name (each rule's is its name).
-    :param request_rate_limit: every request, per client IP; evaluated last.
+    :param request_rate_limit: every request, per client IP; evaluated last, as the rule `REQUEST_RATE_RULE`.
     :param path_rate_limits: tighter limits on single paths, evaluated before `request_rate_limit`.
         Default: none.
     :param managed_rule_groups: AWS managed rule groups by name, evaluated first, in this order.
@@ -141,14 +143,14 @@ class CloudFrontWebAcl:
         path_rate_limits: Sequence[PathRateLimit] = (),
         managed_rule_groups: Sequence[str] = DEFAULT_MANAGED_RULE_GROUPS,
     ) -> None:
-        rule_names = [*managed_rule_groups, *(limit.rule_name for limit in path_rate_limits), "RateLimit"]
+        rule_names = [*managed_rule_groups, *(limit.rule_name for limit in path_rate_limits), REQUEST_RATE_RULE]
         if len(set(rule_names)) != len(rule_names):
             raise ValueError(f"web ACL rules: each name once, got {rule_names}")
         rules = [_managed_rule(group, priority) for priority, group in enumerate(managed_rule_groups)]
         rules += [
             _path_rate_rule(limit, len(managed_rule_groups) + index) for index, limit in enumerate(path_rate_limits)
         ]
-        rules.append(_rate_rule("RateLimit", len(rules), request_rate_limit))
+        rules.append(_rate_rule(REQUEST_RATE_RULE, len(rules), request_rate_limit))
         self.web_acl = wafv2.CfnWebACL(
             scope,
             "WebAcl",
