@@ -1,6 +1,6 @@
 """The edge stack per environment: distribution, behaviours and their policies, functions, WAF, logs.
 
-These check what each environment's config makes of the edge, on the session's synthesised
+These check what each environment's config makes of the edge, on the synthesised
 environments. What the constructs do with any input (rule order, policy shapes, refused inputs) is
 tested beside them, in tests/constructs/test_web_acl.py, test_distribution.py, test_spa_bucket.py and
 test_cloudfront_functions.py.
