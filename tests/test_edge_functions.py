@@ -1,9 +1,9 @@
 """The CloudFront Functions in lambda/edge/, executed under Node against tables of viewer requests.
 
 Each file runs alone in a fresh `vm` context (no require, no process, no timers: what the
-cloudfront-js-2.0 runtime offers), one Node process per table. Also checked here, since nothing
-checks it before a deploy: CloudFront's 10 KB limit on a function's code, and no module, network or
-timer use.
+cloudfront-js-2.0 runtime offers), one Node process per table. Also checked here, since CloudFront
+would refuse them only when the stack deploys: no module, network or timer use, and its 10 KB limit
+on a function's code (which `cloudfront_function` also enforces at synthesis).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
+from platform_constructs.cloudfront_functions import MAX_FUNCTION_BYTES
+
 ROOT = Path(__file__).resolve().parent.parent
 EDGE = ROOT / "lambda" / "edge"
 RUNNER = Path(__file__).resolve().parent / "edge" / "run_function.js"
-#: CloudFront Functions: at most 10 KB of code.
-MAX_FUNCTION_BYTES = 10 * 1024
 FUNCTIONS = sorted(EDGE.glob("*.js"))
 
 

@@ -1,4 +1,10 @@
-"""The edge stack per environment: distribution, behaviours and their policies, functions, WAF, logs."""
+"""The edge stack per environment: distribution, behaviours and their policies, functions, WAF, logs.
+
+These check what each environment's config makes of the edge, on the synthesised
+environments. What the constructs do with any input (rule order, policy shapes, refused inputs) is
+tested beside them, in tests/constructs/test_web_acl.py, test_distribution.py, test_spa_bucket.py and
+test_cloudfront_functions.py.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,15 @@ from typing import Any
 
 import pytest
 
+from config import load_environment
 from config.edge import EDGE_REGION
+from platform_constructs.distribution import IMMUTABLE
 from platform_constructs.physical_names import Tier, origin_header_secret_name, stack_name, waf_log_group_name
-from stacks.edge_stack import IMMUTABLE, MANAGED_RULE_GROUPS, REDACTED_HEADERS
+from platform_constructs.web_acl import (
+    DEFAULT_MANAGED_RULE_GROUPS as MANAGED_RULE_GROUPS,
+    DEFAULT_REDACTED_HEADERS as REDACTED_HEADERS,
+)
+from stacks.edge_stack import distribution_comment
 from tests.conftest import SynthesizedEnvironment
 
 
@@ -208,17 +220,6 @@ def test_each_behaviour_has_at_most_one_viewer_request_function(env: Synthesized
         assert "function handler(event)" in properties["FunctionCode"]
 
 
-def test_images_are_keyed_by_the_negotiated_uri_not_the_accept_header(env: SynthesizedEnvironment) -> None:
-    images = behaviors(env)["/images/*"]
-    config = policy(env, "AWS::CloudFront::CachePolicy", images["CachePolicyId"])["CachePolicyConfig"]
-    key = config["ParametersInCacheKeyAndForwardedToOrigin"]
-    assert key["HeadersConfig"] == {"HeaderBehavior": "none"}
-    assert key["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
-    headers = policy(env, "AWS::CloudFront::ResponseHeadersPolicy", images["ResponseHeadersPolicyId"])
-    custom = headers["ResponseHeadersPolicyConfig"]["CustomHeadersConfig"]["Items"]
-    assert {"Header": "Vary", "Value": "Accept", "Override": True} in custom  # for caches after CloudFront
-
-
 def test_every_response_carries_the_security_headers(env: SynthesizedEnvironment) -> None:
     for name, behavior in behaviors(env).items():
         headers = policy(env, "AWS::CloudFront::ResponseHeadersPolicy", behavior["ResponseHeadersPolicyId"])
@@ -305,14 +306,13 @@ def test_access_logs_land_in_a_bucket_with_the_guides_lifecycle(env: Synthesized
     assert buckets[log_id]["DeletionPolicy"] == "Retain"
 
 
+def test_the_distribution_comment_is_the_stacks(env: SynthesizedEnvironment) -> None:
+    assert distribution(env)["Comment"] == distribution_comment(env.config)
+
+
 @pytest.mark.parametrize("rotating", [False, True])
 def test_a_rotation_changes_the_distribution_so_its_header_is_resolved_again(rotating: bool) -> None:
     """The comment is the template change that makes CloudFormation resolve the header again."""
-    from aws_cdk import App, Environment
-
-    from config import load_environment
-    from stacks.edge_stack import EdgeStack
-
     config = load_environment("dev")
     config = config.model_copy(
         update={
@@ -321,9 +321,6 @@ def test_a_rotation_changes_the_distribution_so_its_header_is_resolved_again(rot
             )
         }
     )
-    app = App()
-    EdgeStack(app, "Edge", config=config, env=Environment(account=config.account, region=EDGE_REGION))
-    template = app.synth().get_stack_by_name("Edge").template
-    (dist,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudFront::Distribution"]
-    comment = dist["Properties"]["DistributionConfig"]["Comment"]
+    comment = distribution_comment(config)
+    assert comment.startswith("ticketing dev: SPA and API")
     assert comment.endswith("(origin header rotating)") is rotating
