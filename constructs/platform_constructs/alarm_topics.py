@@ -82,9 +82,14 @@ def publish_statements(scope: Construct, prefix: str, severity: Severity) -> lis
 
 
 def failure_log_group_name(scope: Construct, topic: str) -> str:
-    """Where SNS logs failed deliveries of `topic` (its name for HTTP/S delivery status)."""
+    """Where SNS logs failed deliveries of `topic` in `scope`'s account and region."""
     stack = Stack.of(scope)
-    return f"sns/{stack.region}/{stack.account}/{topic}/Failure"
+    return delivery_failure_log(stack.region, stack.account, topic)
+
+
+def delivery_failure_log(region: str, account: str, topic: str) -> str:
+    """Where SNS logs failed deliveries of `topic` (its name for HTTP/S delivery status)."""
+    return f"sns/{region}/{account}/{topic}/Failure"
 
 
 class AlarmTopics(Construct):
