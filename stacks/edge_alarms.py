@@ -24,14 +24,10 @@ from constructs import Construct
 from config.schema import EnvironmentConfig
 from platform_constructs.alarm_spec import AlarmSpec, create_alarms
 from platform_constructs.metrics import DistributionMetrics, WebAclMetrics
+from platform_constructs.physical_names import edge_prefix
 from platform_constructs.severity import Severity
 from stacks.alerts_stack import alarm_topics
 from stacks.night_mute import night_mute_rules
-
-
-def edge_prefix(environment: str) -> str:
-    """Names of the edge's topics and alarms: `ticketing-<env>-edge`."""
-    return f"ticketing-{environment}-edge"
 
 
 class EdgeAlarms(Construct):

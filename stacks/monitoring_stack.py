@@ -23,12 +23,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Fn, RemovalPolicy, aws_cloudwatch as cloudwatch, aws_kms as kms, aws_sns as sns, aws_ssm as ssm
+from aws_cdk import Fn, aws_cloudwatch as cloudwatch, aws_sns as sns, aws_ssm as ssm
 from constructs import Construct
 
 from config.schema import EnvironmentConfig
 from platform_constructs.alarm_spec import create_alarms
 from platform_constructs.alarm_topics import topic_arn
+from platform_constructs.customer_managed_key import customer_managed_key
+from platform_constructs.physical_names import cluster_name as ecs_cluster_name
 from platform_constructs.severity import Severity
 from stacks.alerts_stack import alerts_prefix
 from stacks.data_parameters import DataParameter, parameter_name
@@ -63,13 +65,11 @@ class MonitoringStack(PlatformStack):
         self.alarms: dict[str, cloudwatch.Alarm] = create_alarms(self, self.prefix, specs, self.topics)
         #: Alarms the night schedule's stop trips: muted while the services are stopped.
         self.tripped_by_night = [self.alarms[spec.name(self.prefix)] for spec in specs if spec.muted_at_night]
-        self.key = kms.Key(
+        self.key = customer_managed_key(
             self,
             "MonitoringKey",
             description=f"ticketing {config.name}: the event logs (ECS service events, AWS Backup job failures, "
             "failed secret rotations)",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
         )
         records = record_events(self, config, self.prefix, event_watches(config, self.prefix, self.watched), self.key)
         self.event_log_groups = records.log_groups
@@ -93,7 +93,7 @@ class MonitoringStack(PlatformStack):
         }
         cache_group = published(parameter_name(config.name, DataParameter.CACHE_REPLICATION_GROUP_ID))
         maintenance_function = published(parameter_name(config.name, DataParameter.MAINTENANCE_FUNCTION_NAME))
-        cluster_name = f"ticketing-{config.name}"
+        cluster_name = ecs_cluster_name(config.name)
         return WatchedResources(
             cluster_name=cluster_name,
             load_balancer=load_balancer,

@@ -12,9 +12,15 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from config.schema import EnvironmentConfig
 from platform_constructs.alarm_spec import AlarmSpec
 from platform_constructs.metrics import BackupVaultMetrics, StateMachineMetrics
+from platform_constructs.physical_names import (
+    LogGroup,
+    backup_plan_name,
+    backup_vault_name,
+    copy_vault_name,
+    drill_state_machine_name,
+    log_group_name,
+)
 from platform_constructs.severity import Severity
-from stacks.backup_vault_stack import backup_vault_name, copy_vault_name
-from stacks.restore_drill import drill_state_machine_name
 
 
 def backup_freshness_alarms(config: EnvironmentConfig) -> list[AlarmSpec]:
@@ -32,7 +38,7 @@ def backup_freshness_alarms(config: EnvironmentConfig) -> list[AlarmSpec]:
          f"No backup job of the database (each makes a recovery point) completed into "
          f"{backups} in {hours} hours, and no job failed (that would be backup-failures): "
          "the plan "
-         f"ticketing-{config.name}-database no longer selects the primary (after a restore under a new identifier "
+         f"{backup_plan_name(config.name)} no longer selects the primary (after a restore under a new identifier "
          "it selects the new one from its next run), the plan or its rule was changed or removed, or the job has "
          "not finished yet. Check AWS Backup's Jobs page for today's job and the plan's resource assignment. "
          "Expected on the first day after the first deploy, before the first daily point."),
@@ -83,6 +89,6 @@ def restore_drill_alarm(config: EnvironmentConfig, state_machine_arn: str) -> Al
         runbook=f"The restore drill {drill_state_machine_name(config.name)} failed: the newest daily "
         "recovery point may not restore, or its data failed a sanity query (backup.drill.queries). Open the "
         "execution in the Step Functions console: the failed step's error says which, and "
-        f"/ticketing/{config.name}/backup/restore-drill has the function's log. Its temporary instance was "
+        f"{log_group_name(config.name, LogGroup.RESTORE_DRILL)} has the function's log. Its temporary instance was "
         "deleted by the clean-up step. Fix the cause and run make restore-drill again.",
     )

@@ -23,7 +23,7 @@ from platform_constructs.metrics import (
     ServiceMetrics,
     TargetGroupMetrics,
 )
-from stacks.backup_vault_stack import backup_vault_name, copy_vault_name
+from platform_constructs.physical_names import backup_vault_name, copy_vault_name
 from stacks.monitoring.watched import WatchedResources
 
 

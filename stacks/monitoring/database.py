@@ -11,6 +11,7 @@ from config.schema import EnvironmentConfig
 from platform_constructs.alarm_spec import AlarmSpec
 from platform_constructs.metrics import DatabaseMetrics, ProxyMetrics
 from platform_constructs.naming import pascal_case
+from platform_constructs.physical_names import environment_prefix
 from platform_constructs.severity import Severity
 
 GT = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
@@ -65,7 +66,7 @@ def instance_alarms(config: EnvironmentConfig, prefix: str, instance: str, *, re
              "from the replicas are stale. Check the replica's CPU and write latency, long queries on it "
              "(they delay replay) and the primary's write volume.")
         )  # fmt: skip
-    construct = pascal_case(instance.removeprefix(f"ticketing-{config.name}-"))
+    construct = pascal_case(instance.removeprefix(f"{environment_prefix(config.name)}-"))
     return [
         AlarmSpec(
             f"{construct}{kind}",

@@ -27,9 +27,11 @@ from aws_cdk import (
 from config.schema import EnvironmentConfig
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.alarm_spec import AlarmSpec
+from platform_constructs.encrypted_log_group import encrypted_log_group
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.metrics import EventRuleMetrics
+from platform_constructs.physical_names import LogGroup, environment_resource_name, log_group_name
 from platform_constructs.severity import Severity
 from stacks.monitoring.watched import WatchedResources
 
@@ -90,13 +92,16 @@ def _watch(
 
 def event_watches(config: EnvironmentConfig, prefix: str, watched: WatchedResources) -> list[EventWatch]:
     name = config.name
+    service_events = log_group_name(name, LogGroup.SERVICE_EVENTS)
+    job_failures = log_group_name(name, LogGroup.BACKUP_JOB_FAILURES)
+    rotation_failures = log_group_name(name, LogGroup.ROTATION_FAILURES)
     return [
         _watch(
             prefix,
             "service-start-failures",
             rule_id="StartFailureEvents",
             log_group_id="ServiceEvents",
-            log_group_name=f"/ticketing/{name}/ecs/service-events",
+            log_group_name=service_events,
             rule_description=f"ticketing {name}: ECS services whose tasks cannot start or whose deployment failed",
             pattern=events.EventPattern(
                 source=["aws.ecs"],
@@ -107,7 +112,7 @@ def event_watches(config: EnvironmentConfig, prefix: str, watched: WatchedResour
             alarm_id="ServiceStartFailures",
             severity=Severity.CRITICAL,
             runbook=f"An ECS service of {watched.cluster_name} cannot start its tasks, or a deployment failed and "
-            f"rolled back. The events are in the log group /ticketing/{name}/ecs/service-events (which "
+            f"rolled back. The events are in the log group {service_events} (which "
             "service, which reason): a missing image or secret, no Spot capacity, a failing health check. This is "
             "how a failed morning start is seen: a service with no running task sends no task counts.",
         ),
@@ -117,7 +122,7 @@ def event_watches(config: EnvironmentConfig, prefix: str, watched: WatchedResour
             "backup-failures",
             rule_id="BackupFailureRule",
             log_group_id="BackupFailureEvents",
-            log_group_name=f"/ticketing/{name}/backup/job-failures",
+            log_group_name=job_failures,
             rule_description=f"ticketing {name}: AWS Backup and copy jobs that did not complete",
             pattern=events.EventPattern(
                 source=["aws.backup"],
@@ -127,7 +132,7 @@ def event_watches(config: EnvironmentConfig, prefix: str, watched: WatchedResour
             alarm_id="BackupFailures",
             severity=Severity.WARNING,
             runbook=f"A backup or copy job of the database did not complete. The events are in the log group "
-            f"/ticketing/{name}/backup/job-failures (which job, its statusMessage); the AWS Backup console "
+            f"{job_failures} (which job, its statusMessage); the AWS Backup console "
             f"lists the job. A failed copy leaves that day without a copy in {config.backup.copy_region}: fix the "
             "cause (a key policy, the vault lock's retention range, a quota) and start the copy again from the "
             "recovery point in the console.",
@@ -140,7 +145,7 @@ def event_watches(config: EnvironmentConfig, prefix: str, watched: WatchedResour
             "secret-rotation-failed",
             rule_id="RotationFailureRule",
             log_group_id="RotationFailureEvents",
-            log_group_name=f"/ticketing/{name}/secrets/rotation-failures",
+            log_group_name=rotation_failures,
             rule_description=f"ticketing {name}: secret rotations that failed",
             pattern=events.EventPattern(
                 source=["aws.secretsmanager"],
@@ -151,7 +156,7 @@ def event_watches(config: EnvironmentConfig, prefix: str, watched: WatchedResour
             severity=Severity.WARNING,
             runbook=f"A secret rotation failed (the database's master secret is the one that rotates, every "
             f"{config.database.credential_rotation_days} days). The event is in the log group "
-            f"/ticketing/{name}/secrets/rotation-failures (which secret, additionalEventData); the rotation "
+            f"{rotation_failures} (which secret, additionalEventData); the rotation "
             "function's own log names the failed step (createSecret, setSecret, testSecret, finishSecret). The "
             "current password still works: fix the cause (the function's network path to the database or Secrets "
             "Manager's endpoint, its permissions), then rotate again: aws secretsmanager rotate-secret --secret-id "
@@ -174,7 +179,7 @@ def record_events(
     """Each watch's log group and rule, in `stack` (their ids are the stack's own), and the delivery to them."""
     rules, log_groups = [], []
     for watch in watches:
-        log_group = logs.LogGroup(
+        log_group = encrypted_log_group(
             stack,
             watch.log_group_id,
             log_group_name=watch.log_group_name,
@@ -182,6 +187,7 @@ def record_events(
             encryption_key=key,
             # Operational events, not audit data; deleted with the stack so that it can be deployed again.
             removal_policy=RemovalPolicy.DESTROY,
+            admit_in_key_policy=False,  # one statement admits every event log (`_allow_delivery`)
         )
         rule = events.Rule(
             stack,
@@ -217,7 +223,7 @@ def _allow_delivery(
     logs.CfnResourcePolicy(
         stack,
         "ServiceEventsDelivery",
-        policy_name=f"ticketing-{config.name}-service-events",
+        policy_name=environment_resource_name(config.name, "service-events"),
         policy_document=stack.to_json_string(
             iam.PolicyDocument(
                 statements=[

@@ -14,6 +14,7 @@ from config.schema import EnvironmentConfig
 from platform_constructs.alarm_spec import AlarmSpec
 from platform_constructs.metrics import HOUR, FunctionMetrics, MaintenanceMetrics
 from platform_constructs.naming import pascal_case
+from platform_constructs.physical_names import LogGroup, log_group_name
 from platform_constructs.severity import Severity
 from stacks.database_access import METRICS_NAMESPACE
 
@@ -26,7 +27,7 @@ def maintenance_alarms(
     config: EnvironmentConfig, prefix: str, function_name: str, daily_tasks: Mapping[str, bool]
 ) -> list[AlarmSpec]:
     """`daily_tasks`: each scheduled task, and whether it runs daily (else weekly)."""
-    log_group = f"/ticketing/{config.name}/database/maintenance"
+    log_group = log_group_name(config.name, LogGroup.DATABASE_MAINTENANCE)
     specs = [
         AlarmSpec(
             "MaintenanceErrors",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 from aws_cdk import App, Stack, assertions, aws_cloudwatch as cloudwatch, aws_sns as sns
 
@@ -10,7 +13,7 @@ from platform_constructs.metrics import DatabaseMetrics
 from platform_constructs.severity import Severity
 
 
-def spec(**changes: object) -> AlarmSpec:
+def spec(**changes: Any) -> AlarmSpec:
     base = AlarmSpec(
         "DatabaseCpu",
         "postgres-cpu",
@@ -24,7 +27,7 @@ def spec(**changes: object) -> AlarmSpec:
         also_notify=(Severity.WARNING,),
         runbook="The primary's CPU is above 80% for 15 minutes: Performance Insights' top SQL first.",
     )
-    return AlarmSpec(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+    return replace(base, **changes)
 
 
 def test_the_alarm_is_the_spec_under_its_construct_id_and_tells_its_topics_in_order() -> None:

@@ -18,9 +18,10 @@ from config import ENVIRONMENT_NAMES, EnvironmentConfig, load_environment
 from config.edge import EDGE_REGION
 from platform_constructs.alarm_spec import AlarmSpec
 from platform_constructs.alarm_topics import Severity, delivery_alarm_specs, delivery_failure_log, topic_name
+from platform_constructs.physical_names import cluster_name, edge_prefix
 from stacks.alerts_stack import alerts_prefix
 from stacks.data_stack import primary_identifier
-from stacks.edge_alarms import edge_alarm_specs, edge_prefix
+from stacks.edge_alarms import edge_alarm_specs
 from stacks.monitoring.catalogue import monitoring_alarms
 from stacks.monitoring.seats import low_available_seats
 from stacks.monitoring.watched import WatchedResources
@@ -68,7 +69,7 @@ def environment_alarms(config: EnvironmentConfig) -> list[StackAlarms]:
     prefix = alerts_prefix(config.name)
     primary = primary_identifier(config)
     watched = WatchedResources(
-        cluster_name=f"ticketing-{config.name}",
+        cluster_name=cluster_name(config.name),
         load_balancer="<load balancer>",
         target_groups={name: f"<{name} target group>" for name, service in config.services.items() if service.paths},
         instances=[primary, *(f"{primary}-replica{i}" for i in range(1, config.database.read_replicas + 1))],
