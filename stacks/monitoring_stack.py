@@ -61,6 +61,8 @@ class MonitoringStack(PlatformStack):
         }
         self.watched = self._watched_resources(data)
         self.cluster_name = self.watched.cluster_name
+        # The alarms come before the key, the event logs and the dashboard, as they always did: the template's
+        # CDK metadata lists the construct types in the order they are first created.
         specs = monitoring_alarms(config, self.prefix, self.watched)
         self.alarms: dict[str, cloudwatch.Alarm] = create_alarms(self, self.prefix, specs, self.topics)
         #: Alarms the night schedule's stop trips: muted while the services are stopped.

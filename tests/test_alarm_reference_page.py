@@ -13,6 +13,9 @@ from typing import Any
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from platform_constructs.alarm_spec import AlarmSpec
+from platform_constructs.physical_names import low_available_seats_alarm_name
+from stacks.alerts_stack import alerts_prefix
+from stacks.monitoring.seats import low_available_seats
 from tests.alarm_summary import AlarmRow, Watched, alarm_rows
 from tests.conftest import SynthesizedEnvironment
 from tools.docs_pages.alarms import environment_alarms, render, scheduled_maintenance_tasks
@@ -98,3 +101,10 @@ def test_the_page_names_every_alarm_once_per_environment() -> None:
     assert page.count("| `ticketing-prod-high-error-rate` |") == 1
     assert page.count("| `ticketing-dev-edge-5xx-rate` |") == 1
     assert render() == page  # deterministic
+
+
+def test_the_seat_alarm_is_named_as_physical_names_says(env: SynthesizedEnvironment) -> None:
+    """The services stack's seat alarm is the one spec another module names (physical_names)."""
+    assert low_available_seats(env.config).name(alerts_prefix(env.config.name)) == low_available_seats_alarm_name(
+        env.config.name
+    )
