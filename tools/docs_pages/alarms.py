@@ -186,7 +186,8 @@ the alarm's logical ID: never change an existing one (the alarm's name is fixed,
 would fail to create the replacement).
 
 Breaching periods: how many of the periods evaluated (each as long as in brackets) fire the alarm.
-Names in angle brackets are known only at deploy time.
+Metrics are named with their dimensions' names; the values (an instance, a node, a target group) are
+in the alarm's name or known only at deploy time.
 """
 
 
