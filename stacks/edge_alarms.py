@@ -18,18 +18,14 @@ again: if the morning start fails, this alarm stays silent, and the main region'
 
 from __future__ import annotations
 
-from aws_cdk import (
-    Duration,
-    Fn,
-    aws_cloudfront as cloudfront,
-    aws_cloudwatch as cloudwatch,
-    aws_wafv2 as wafv2,
-)
+from aws_cdk import Fn, aws_cloudfront as cloudfront, aws_cloudwatch as cloudwatch, aws_wafv2 as wafv2
 from constructs import Construct
 
 from config.schema import EnvironmentConfig
-from platform_constructs.alarm_topics import Severity
-from platform_constructs.alarms import page_alarm
+from platform_constructs.alarm_spec import AlarmSpec, create_alarms
+from platform_constructs.metrics import DistributionMetrics, WebAclMetrics
+from platform_constructs.physical_names import edge_prefix
+from platform_constructs.severity import Severity
 from stacks.alerts_stack import alarm_topics
 from stacks.night_mute import night_mute_rules
 
@@ -47,69 +43,50 @@ class EdgeAlarms(Construct):
         web_acl: wafv2.CfnWebACL,
     ) -> None:
         super().__init__(scope, construct_id)
-        prefix = f"ticketing-{config.name}-edge"
-        limits = config.observability.edge
+        prefix = edge_prefix(config.name)
         self.topics = alarm_topics(self, config, prefix)
-        five_minutes = Duration.minutes(5)
-        error_rate = page_alarm(
-            self,
+        # The WAF's name is the first field of the web ACL's Ref (name|id|scope); it is its metrics' dimension.
+        web_acl_name = Fn.select(0, Fn.split("|", web_acl.ref))
+        specs = edge_alarm_specs(config, distribution.distribution_id, web_acl_name)
+        self.alarms = create_alarms(self, prefix, specs, self.topics.topics)
+        self.mute_rules = night_mute_rules(
+            self, config, [self.alarms[spec.name(prefix)] for spec in specs if spec.muted_at_night]
+        )
+
+
+def edge_alarm_specs(config: EnvironmentConfig, distribution_id: str, web_acl_name: str) -> list[AlarmSpec]:
+    limits = config.observability.edge
+    return [
+        AlarmSpec(
             "ErrorRate",
-            alarm_name=f"{prefix}-5xx-rate",
-            metric=judged_error_rate(distribution.distribution_id, limits.min_requests, five_minutes),
+            "5xx-rate",
+            DistributionMetrics(distribution_id).judged_error_rate(limits.min_requests),
             threshold=limits.error_rate_percent,
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=1,
             missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            topics=[self.topics.topics[Severity.CRITICAL]],
-            check_first=f"Over {limits.error_rate_percent}% of CloudFront's responses were 5xx in 5 minutes (judged "
+            severity=Severity.CRITICAL,
+            # The ALB answers CloudFront's API requests with 503 while the services are stopped at night.
+            muted_at_night=True,
+            runbook=f"Over {limits.error_rate_percent}% of CloudFront's responses were 5xx in 5 minutes (judged "
             f"from {limits.min_requests} requests up). In the main region: the ALB's target 5XX (the services), "
             "its own 5XX and unhealthy targets (503: tasks stopped or failing, see tasks-below-desired), then the "
             "origin's certificate and DNS (502). CloudFront's standard logs (the edge log bucket) name the failing "
             "paths. Fewer requests than that, or none, count as no errors.",
-        )
-        # The WAF's name is the first field of the web ACL's Ref (name|id|scope); it is its metrics' dimension.
-        web_acl_name = Fn.select(0, Fn.split("|", web_acl.ref))
-        blocked = page_alarm(
-            self,
+        ),
+        AlarmSpec(
             "WafBlockedSpike",
-            alarm_name=f"{prefix}-waf-blocked-spike",
-            metric=cloudwatch.Metric(
-                namespace="AWS/WAFV2",
-                metric_name="BlockedRequests",
-                dimensions_map={"WebACL": web_acl_name, "Rule": "ALL"},
-                statistic="Sum",
-                period=five_minutes,
-            ),
+            "waf-blocked-spike",
+            WebAclMetrics(web_acl_name).blocked_requests(),
             band_width=limits.waf_blocked_band_width,
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
             evaluation_periods=2,
             datapoints_to_alarm=2,
             missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            topics=[self.topics.topics[Severity.WARNING]],
-            check_first=f"WAF blocked more requests than usual ({limits.waf_blocked_band_width} standard deviations "
+            severity=Severity.WARNING,
+            runbook=f"WAF blocked more requests than usual ({limits.waf_blocked_band_width} standard deviations "
             "above the learned band) for 10 minutes: an attack, a bot, or a release the managed rules dislike. "
             "The WAF log group (aws-waf-logs-ticketing-...-edge) names the rule and the client; check that "
             "real users are not among them before tightening anything. No blocks means no data.",
-        )
-        self.alarms = {alarm.alarm_name: alarm for alarm in (error_rate, blocked)}
-        self.mute_rules = night_mute_rules(self, config, [error_rate])
-
-
-def judged_error_rate(distribution_id: str, min_requests: int, period: Duration) -> cloudwatch.MathExpression:
-    """CloudFront's 5xxErrorRate, or 0 while there are fewer than `min_requests` requests (too few to judge)."""
-    dimensions = {"DistributionId": distribution_id, "Region": "Global"}
-    return cloudwatch.MathExpression(
-        expression=f"IF(FILL(requests, 0) >= {min_requests}, FILL(rate, 0), 0)",
-        using_metrics={
-            "requests": cloudwatch.Metric(
-                namespace="AWS/CloudFront", metric_name="Requests", dimensions_map=dimensions, statistic="Sum",
-                period=period,
-            ),
-            "rate": cloudwatch.Metric(
-                namespace="AWS/CloudFront", metric_name="5xxErrorRate", dimensions_map=dimensions,
-                statistic="Average", period=period,
-            ),
-        },
-        period=period,
-        label="CloudFront 5xx rate (%), judged from enough requests",
-    )  # fmt: skip
+        ),
+    ]

@@ -45,7 +45,6 @@ from config.edge import EDGE_REGION
 from config.schema import EnvironmentConfig, ServiceConfig
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.alarm_topics import Severity, topic_arn
-from platform_constructs.alarms import page_alarm
 from platform_constructs.customer_managed_key import customer_managed_key
 from platform_constructs.encrypted_log_group import encrypted_log_group
 from platform_constructs.fargate_service import (
@@ -63,7 +62,6 @@ from platform_constructs.physical_names import (  # the two `as` names: importab
     cluster_name,
     environment_prefix,
     load_balancer_parameter_name as load_balancer_parameter_name,
-    low_available_seats_alarm_name,
     origin_header_secret_name,
     repository_name,
     service_connect_namespace,
@@ -71,6 +69,7 @@ from platform_constructs.physical_names import (  # the two `as` names: importab
     target_group_parameter_name as target_group_parameter_name,
     task_family,
 )
+from stacks.monitoring.seats import low_available_seats
 from stacks.network_stack import ORIGIN_SECRET_KEY, ORIGIN_SECRET_LENGTH, NetworkStack
 from stacks.night_scaling import night_schedules
 from stacks.platform_stack import PlatformStack
@@ -202,29 +201,8 @@ class ServicesStack(PlatformStack):
         warning = sns.Topic.from_topic_arn(
             self, "WarningTopic", topic_arn(self, environment_prefix(config.name), Severity.WARNING)
         )
-        dimensions = ", ".join(f"{key}={value}" for key, value in seats.dimensions.items()) or "none"
-        return page_alarm(
-            self,
-            "LowAvailableSeats",
-            alarm_name=low_available_seats_alarm_name(config.name),
-            metric=cloudwatch.Metric(
-                namespace=seats.namespace,
-                metric_name=seats.metric,
-                dimensions_map=dict(seats.dimensions),
-                statistic="Minimum",
-                period=Duration.minutes(1),
-            ),
-            threshold=seats.threshold,
-            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            evaluation_periods=1,
-            missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            topics=[warning],
-            extra_actions=steps,
-            check_first=f"Fewer than {seats.threshold} seats left ({seats.namespace} {seats.metric}, dimensions "
-            f"{dimensions}): an on-sale is running hot. {', '.join(seats.scale_out_services)} get "
-            f"{seats.scale_out_tasks} more tasks a minute while it lasts, up to their max_tasks; check the services' "
-            "CPU and running tasks on the dashboard and raise compute max_tasks if they are at the ceiling. No "
-            "seat metric (no on-sale) counts as enough seats.",
+        return low_available_seats(config).create(
+            self, environment_prefix(config.name), {Severity.WARNING: warning}, extra_actions=steps
         )
 
     def _open_container_ports(self, tasks: ec2.ISecurityGroup) -> None:

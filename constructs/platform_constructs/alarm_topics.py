@@ -16,7 +16,6 @@ the same account and region address them by ARN (`topic_arn`), without a cross-s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
 
 from aws_cdk import (
     ArnFormat,
@@ -34,14 +33,10 @@ from aws_cdk import (
 from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
-from platform_constructs.alarms import page_alarm
+from platform_constructs.alarm_spec import AlarmSpec
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
-
-
-class Severity(StrEnum):
-    CRITICAL = "critical"  # pages someone now
-    WARNING = "warning"  # someone looks today
-
+from platform_constructs.metrics import QueueMetrics, TopicMetrics
+from platform_constructs.severity import Severity as Severity  # the topics are per severity: named beside them
 
 #: SNS retries to an HTTPS endpoint (at most an hour in all): 3 at once, then backing off to a minute apart.
 PAGER_DELIVERY_POLICY = {
@@ -87,9 +82,14 @@ def publish_statements(scope: Construct, prefix: str, severity: Severity) -> lis
 
 
 def failure_log_group_name(scope: Construct, topic: str) -> str:
-    """Where SNS logs failed deliveries of `topic` (its name for HTTP/S delivery status)."""
+    """Where SNS logs failed deliveries of `topic` in `scope`'s account and region."""
     stack = Stack.of(scope)
-    return f"sns/{stack.region}/{stack.account}/{topic}/Failure"
+    return delivery_failure_log(stack.region, stack.account, topic)
+
+
+def delivery_failure_log(region: str, account: str, topic: str) -> str:
+    """Where SNS logs failed deliveries of `topic` (its name for HTTP/S delivery status)."""
+    return f"sns/{region}/{account}/{topic}/Failure"
 
 
 class AlarmTopics(Construct):
@@ -256,51 +256,66 @@ class AlarmTopics(Construct):
         )
 
     def _delivery_alarms(self, prefix: str) -> list[cloudwatch.Alarm]:
-        critical, warning = self.topics[Severity.CRITICAL], self.topics[Severity.WARNING]
-        five_minutes = Duration.minutes(5)
-        failure_log = failure_log_group_name(self, topic_name(prefix, Severity.CRITICAL))
-        checks: list[tuple[str, str, cloudwatch.IMetric, list[sns.ITopic], str]] = [
-            (
-                "CriticalDeliveryFailed",
-                "critical-delivery-failed",
-                critical.metric_number_of_notifications_failed(statistic="Sum", period=five_minutes),
-                [warning],
-                f"Pages did not reach the pager. Read the log group {failure_log} (status code and reason per "
-                "failed delivery), check the PagerDuty integration URL in config (observability.pagerduty_url) and "
-                "PagerDuty's status; undelivered pages wait in the dead-letter queue.",
-            ),
-            (
-                "UndeliveredNotifications",
-                "undelivered-notifications",
-                self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                    statistic="Maximum", period=five_minutes
-                ),
-                [critical, warning],
-                "Notifications SNS gave up delivering (pages after their retries, mails the mail service refused) "
-                "are in the dead-letter queue: read them (each is an alarm someone did not hear of), act on them, "
-                "then purge the queue.",
-            ),
-            (
-                "WarningDeliveryFailed",
-                "warning-delivery-failed",
-                warning.metric_number_of_notifications_failed(statistic="Sum", period=five_minutes),
-                [critical],
-                "Warning mails were not delivered: check the warning topic's subscriptions (an address must confirm "
-                "its subscription once; a bouncing address is dropped) and observability.warning_emails.",
-            ),
-        ]
-        return [
-            page_alarm(
-                self,
-                construct_id,
-                alarm_name=f"{prefix}-{suffix}",
-                metric=metric,
-                threshold=1,
-                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                evaluation_periods=1,
-                missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                topics=topics,
-                check_first=check_first,
-            )
-            for construct_id, suffix, metric, topics, check_first in checks
-        ]
+        specs = delivery_alarm_specs(
+            critical_topic=self.topics[Severity.CRITICAL].topic_name,
+            warning_topic=self.topics[Severity.WARNING].topic_name,
+            dead_letter_queue=self.dead_letter_queue.queue_name,
+            failure_log=failure_log_group_name(self, topic_name(prefix, Severity.CRITICAL)),
+        )
+        return [spec.create(self, prefix, self.topics) for spec in specs]
+
+
+def delivery_alarm_specs(
+    *, critical_topic: str, warning_topic: str, dead_letter_queue: str, failure_log: str
+) -> list[AlarmSpec]:
+    """Failed deliveries, each told on the other topic: when paging is broken, mail says so, and the other way
+    round; notifications given up on (in the dead-letter queue) go to both."""
+
+    def any_in_five_minutes(
+        construct_id: str,
+        suffix: str,
+        metric: cloudwatch.IMetric,
+        severity: Severity,
+        runbook: str,
+        also_notify: tuple[Severity, ...] = (),
+    ) -> AlarmSpec:
+        return AlarmSpec(
+            construct_id, suffix, metric,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            threshold=1,
+            evaluation_periods=1,
+            missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            severity=severity,
+            also_notify=also_notify,
+            runbook=runbook,
+        )  # fmt: skip
+
+    return [
+        any_in_five_minutes(
+            "CriticalDeliveryFailed",
+            "critical-delivery-failed",
+            TopicMetrics(critical_topic).notifications_failed(),
+            Severity.WARNING,
+            f"Pages did not reach the pager. Read the log group {failure_log} (status code and reason per "
+            "failed delivery), check the PagerDuty integration URL in config (observability.pagerduty_url) and "
+            "PagerDuty's status; undelivered pages wait in the dead-letter queue.",
+        ),
+        any_in_five_minutes(
+            "UndeliveredNotifications",
+            "undelivered-notifications",
+            QueueMetrics(dead_letter_queue).visible_messages(),
+            Severity.CRITICAL,
+            "Notifications SNS gave up delivering (pages after their retries, mails the mail service refused) "
+            "are in the dead-letter queue: read them (each is an alarm someone did not hear of), act on them, "
+            "then purge the queue.",
+            also_notify=(Severity.WARNING,),
+        ),
+        any_in_five_minutes(
+            "WarningDeliveryFailed",
+            "warning-delivery-failed",
+            TopicMetrics(warning_topic).notifications_failed(),
+            Severity.CRITICAL,
+            "Warning mails were not delivered: check the warning topic's subscriptions (an address must confirm "
+            "its subscription once; a bouncing address is dropped) and observability.warning_emails.",
+        ),
+    ]
