@@ -14,6 +14,8 @@ copyright = "the platform engineering team"
 extensions = ["myst_parser"]
 source_suffix = {".md": "markdown"}
 root_doc = "index"
+#: Quotes and apostrophes as written, so that a name searched for in the site matches the source.
+smartquotes = False
 exclude_patterns = ["_build"]
 
 #: Every heading gets an id as GitHub gives it, so `page.md#heading` links work on both and are checked.
@@ -22,7 +24,8 @@ myst_heading_anchors = 6
 myst_enable_extensions = ["colon_fence"]
 
 html_theme = "alabaster"
-html_theme_options = {"nosidebar": False, "fixed_sidebar": True}
+#: Wide: the manual's tables (configuration keys, alarms) have five or more columns.
+html_theme_options = {"fixed_sidebar": True, "page_width": "1400px", "body_max_width": "none"}
 html_sidebars = {"**": ["about.html", "navigation.html", "searchbox.html"]}
 html_show_sourcelink = False
 html_copy_source = False
