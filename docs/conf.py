@@ -25,7 +25,7 @@ myst_enable_extensions = ["colon_fence"]
 
 html_theme = "alabaster"
 #: Wide: the manual's tables (configuration keys, alarms) have five or more columns.
-html_theme_options = {"fixed_sidebar": True, "page_width": "1400px", "body_max_width": "none"}
+html_theme_options = {"fixed_sidebar": True, "page_width": "1200px", "body_max_width": "none"}
 html_sidebars = {"**": ["about.html", "navigation.html", "searchbox.html"]}
 html_show_sourcelink = False
 html_copy_source = False
