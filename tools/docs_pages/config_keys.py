@@ -199,7 +199,7 @@ def render() -> str:
         "\nEvery key of an environment's configuration: `config/<env>.toml`, and the `[services]` tables of\n"
         "`config/services.toml` that every environment shares. Rules that combine keys (zones against the\n"
         "region, prod's rules, instance classes offered in the region) are in [Configuration](../configuration.md).\n"
-        "A key shown as `<name>` stands for a name you choose (a service, a tag).\n\n",
+        "A key shown as `<name>` stands for a name you choose (a service's, say).\n\n",
         "## Top-level keys\n\n",
         table(HEADERS, rows(top_level)),
     ]
