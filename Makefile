@@ -21,9 +21,10 @@ BASELINE_FROM ?=
 ALLOW ?= diff-allowlist.toml
 BENCH_REPEAT ?= 5
 BENCH_ONLY ?= synth,tools,tests
+DOCS_OUT ?= $(OUT).docs
 CDK_ENV_FLAG := $(if $(filter all,$(ENV)),,-c env=$(ENV))
 
-.PHONY: help setup synth lint-templates test test-fast lint typecheck unit snapshot-update baseline diff audit cost cost-diff bench coverage-report restore-drill preflight clean
+.PHONY: help setup synth lint-templates test test-fast lint typecheck unit snapshot-update baseline diff audit cost cost-diff bench coverage-report restore-drill preflight docs clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -113,6 +114,13 @@ preflight: setup  ## with AWS credentials: check ENV's account can take this dep
 	rm -rf $(OUT)
 	cdk synth --quiet --output $(OUT) -c env=$$($(BIN)/python -m tools.preflight --env $(ENV) --list-environments)
 	$(BIN)/python -m tools.preflight --env $(ENV) --assembly $(OUT) $(if $(filter 1 yes true,$(FIX)),--fix)
+
+docs: setup  ## check the generated reference pages, every internal link, anchor and the navigation, then build the manual into DOCS_OUT (default cdk.out.docs)
+	$(BIN)/python -m tools.docs_pages --check
+	$(BIN)/python -m tools.check_docs_links
+	rm -rf $(DOCS_OUT)
+	$(BIN)/sphinx-build -W --keep-going -q -b html -d $(DOCS_OUT)/.doctrees docs $(DOCS_OUT)
+	@echo "the manual: $(DOCS_OUT)/index.html"
 
 clean:  ## remove build output (keeps .venv and node_modules)
 	rm -rf $(OUT) $(OUT).bench cdk.out.baseline .pytest_cache .mypy_cache .ruff_cache

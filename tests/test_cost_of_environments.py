@@ -85,8 +85,8 @@ def test_an_assembly_of_one_environment_reads_as_that_environment(env: Synthesiz
 
 
 def test_the_readmes_excerpt_is_what_make_cost_prints_for_prod(platform: Any) -> None:
-    """The README shows part of prod's table; its total and lines must be today's, not last month's."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    """The Cost page shows part of prod's table; its total and lines must be today's, not last month's."""
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "tiers" / "cost.md").read_text(encoding="utf-8")
     estimate = cost_of(platform("prod"))
     assert f"== prod: {estimate.total:,.2f} USD a month" in readme
     lines = {line.resource: line for line in estimate.lines}

@@ -172,7 +172,7 @@ def test_adding_a_service_is_config_only_and_adds_without_replacing(
 # --- Through `make diff`, as a platform engineer reviews a change ----------------------------------------------
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+RESTORE_RUNBOOK = ROOT / "docs" / "runbooks" / "restore.md"
 
 
 def make_diff(baseline: Path, current: Path, environment: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -235,8 +235,8 @@ WHEN = {
 
 def runbook_ids() -> dict[str, str]:
     """The logical IDs the README's restore runbook lists, with the condition it gives for each."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split("### Runbook: restore the primary into the stack", 1)[1].split("\n### ", 1)[0]
+    text = RESTORE_RUNBOOK.read_text(encoding="utf-8")
+    section = text.split("## Runbook: restore the primary into the stack", 1)[1].split("\n## ", 1)[0]
     return dict(re.findall(r"^\| `(Postgres\w+)` \| ([^|]+?) \|", section, flags=re.MULTILINE))
 
 

@@ -219,8 +219,8 @@ def test_the_services_stack_owns_no_origin_secret_once_the_move_is_done(
 
 
 def readme_allow_block() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### The origin header", 1)[1].split("\n### ", 1)[0]
+    readme = (ROOT / "docs" / "runbooks" / "origin-header.md").read_text(encoding="utf-8")
+    section = readme.split("# The origin header", 1)[1]
     (block,) = re.findall(r"```toml\n(.*?)```", section, flags=re.DOTALL)
     return str(block)
 
@@ -262,8 +262,8 @@ GLOBAL_OPTIONS = {"--query", "--output", "--region"}
 
 
 def readme_section() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    return readme.split("### The origin header", 1)[1].split("\n### ", 1)[0]
+    readme = (ROOT / "docs" / "runbooks" / "origin-header.md").read_text(encoding="utf-8")
+    return readme.split("# The origin header", 1)[1]
 
 
 def readme_commands(program: str) -> list[list[str]]:

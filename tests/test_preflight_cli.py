@@ -19,7 +19,8 @@ from tests.conftest import SynthesizedEnvironment
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+#: The pages that show these commands: the front door and the deploy runbooks.
+MANUAL = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 NO_CREDENTIALS = "no AWS credentials found"
 #: The commands of this topic in the README (inline or fenced), `<env>` standing for an environment.
 #: make's own closing line for a failed recipe (`make: *** [Makefile:N: preflight] Error 2`).
@@ -102,7 +103,7 @@ def test_the_environments_to_synthesise_are_those_of_the_account(tmp_path: Path)
 
 
 def readme_commands() -> list[str]:
-    return sorted(set(README_COMMAND.findall(README.read_text(encoding="utf-8"))))
+    return sorted({command for page in MANUAL for command in README_COMMAND.findall(page.read_text(encoding="utf-8"))})
 
 
 def test_the_readme_shows_the_preflight_and_the_guard() -> None:

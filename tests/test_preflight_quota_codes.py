@@ -25,8 +25,8 @@ def constants() -> dict[str, ServiceQuota]:
 
 def readme_rows() -> dict[tuple[str, str | None], str]:
     """(service code, quota code or None) -> AWS's name, from the table in README's "### Preflight"."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("### Preflight", 1)[1].split("\n### ", 1)[0]
+    text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    section = text.split("## Preflight", 1)[1].split("\n## ", 1)[0]
     header = "| Service code | Quota code | AWS's name |"
     assert header in section, "README's Preflight section has the quota code table"
     rows: dict[tuple[str, str | None], str] = {}

@@ -1,4 +1,5 @@
-"""Every fenced block in README.md is tested as written, the way the README says it is used.
+"""Every fenced block of the manual (README.md and every page under docs/) is tested as written, the way the
+page says it is used.
 
 Marker convention. Each fenced block carries, on the nearest non-blank line before its opening fence (indented
 like the fence inside a list), an HTML comment that says what kind of block it is; GitHub does not render it:
@@ -13,7 +14,7 @@ like the fence inside a list), an HTML comment that says what kind of block it i
                                                   names `tests/<file>.py::<test>` must name an existing test.
     <!-- block: needs-aws: <reason> -->           shell that needs credentials or a deployed account; its `make`
                                                   lines must still pass `make -n`
-    <!-- block: config <target> -->               TOML, validated as the README uses it:
+    <!-- block: config <target> -->               TOML, validated as the page uses it:
                                                     environment          a whole config/<name>.toml
                                                     <name>.toml          set in that environment file (dev.toml...)
                                                     every-environment    set in each of dev, staging and prod
@@ -28,6 +29,7 @@ like the fence inside a list), an HTML comment that says what kind of block it i
     <!-- block: example: <reason> -->             code shown for reading (application code, SQL for a deployed
                                                   database)
 
+MyST directives (a fence whose language is `{name}`, e.g. `{toctree}`) are navigation, not blocks.
 A reason is at least three words. A block without a marker, with an unknown kind, or whose kind does not fit
 its language fails `test_every_block_is_classified`: nothing is skipped silently.
 """
@@ -55,6 +57,11 @@ from config.loader import validate_environment, validate_services
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+#: The manual: the front door and every page under docs/, each block read from the file it is in.
+MANUAL = [README, *sorted((ROOT / "docs").rglob("*.md"))]
+#: The blocks README.md held before the manual moved to docs/ (24 at the move). Fewer collected means a
+#: block was lost in a move or its page is not read: raise this floor when blocks are added, never lower it.
+BLOCKS_FLOOR = 24
 
 SHELL = frozenset({"bash", "sh", "shell", "console"})
 KINDS: dict[str, frozenset[str]] = {  # kind -> the info strings (languages) it fits
@@ -86,10 +93,11 @@ class Block:
     body: str
     kind: str | None
     argument: str  #: the config target, or the reason
+    source: str = "README.md"  #: the page, relative to the repository
 
     @property
     def where(self) -> str:
-        return f"README.md:{self.line} ({self.info or 'no language'})"
+        return f"{self.source}:{self.line} ({self.info or 'no language'})"
 
     def commands(self) -> list[str]:
         """The shell commands, one per line (continuations joined), comment-only lines dropped."""
@@ -97,7 +105,7 @@ class Block:
         return [line.strip() for line in joined.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
-def parse_blocks(text: str) -> list[Block]:
+def parse_blocks(text: str, source: str = "README.md") -> list[Block]:
     """Every fenced block of a Markdown text, with the marker before it (None when there is none)."""
     lines = text.splitlines()
     blocks: list[Block] = []
@@ -110,6 +118,9 @@ def parse_blocks(text: str) -> list[Block]:
         indent, fence, info = opening["indent"], opening["fence"], opening["info"].strip()
         closing = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
         end = next((i for i in range(index + 1, len(lines)) if closing.match(lines[i])), len(lines))
+        if info.startswith("{"):  # a MyST directive ({toctree}): the site's navigation, not a block
+            index = end + 1
+            continue
         body = "\n".join(line.removeprefix(indent) for line in lines[index + 1 : end]) + "\n"
         previous = next((lines[i].strip() for i in range(index - 1, -1, -1) if lines[i].strip()), "")
         marker = MARKER.match(previous)
@@ -117,12 +128,14 @@ def parse_blocks(text: str) -> list[Block]:
         if marker:
             kind, rest = marker["kind"], marker["rest"].strip()
             argument = rest.removeprefix(":").strip() if kind in NEEDS_REASON else rest
-        blocks.append(Block(index + 1, info.split()[0] if info else "", body, kind, argument))
+        blocks.append(Block(index + 1, info.split()[0] if info else "", body, kind, argument, source))
         index = end + 1
     return blocks
 
 
-BLOCKS = parse_blocks(README.read_text(encoding="utf-8"))
+BLOCKS = [
+    block for page in MANUAL for block in parse_blocks(page.read_text(encoding="utf-8"), str(page.relative_to(ROOT)))
+]
 
 
 def blocks_of(kind: str) -> list[Block]:
@@ -130,7 +143,7 @@ def blocks_of(kind: str) -> list[Block]:
 
 
 def ids(blocks: list[Block]) -> list[str]:
-    return [f"line{block.line}" for block in blocks]
+    return [f"{block.source}:{block.line}" for block in blocks]
 
 
 # --- the convention itself ---------------------------------------------------------------------------
@@ -150,6 +163,12 @@ def test_the_parser_reads_markers_languages_and_list_indentation() -> None:
     assert (aws.kind, aws.argument, aws.body) == ("needs-aws", "pushes to the account's registry", "```\n")
 
 
+def test_a_myst_directive_is_navigation_not_a_block() -> None:
+    text = "```{toctree}\nconfiguration\n```\n\n<!-- block: output -->\n```text\nshown\n```\n"
+    (block,) = parse_blocks(text, "docs/index.md")
+    assert (block.kind, block.body, block.where) == ("output", "shown\n", "docs/index.md:6 (text)")
+
+
 def test_every_block_is_classified() -> None:
     """No block is skipped silently: each names a known kind that fits its language, with its reason."""
     problems = []
@@ -167,10 +186,14 @@ def test_every_block_is_classified() -> None:
         elif block.kind in {"run", "dry-run", "needs-aws"} and not block.commands():
             problems.append(f"{block.where}: a shell block without a command")
     assert problems == []
-    assert len(BLOCKS) >= 20  # the parser found the README's blocks
 
 
-# --- TOML: validated as the README uses it -----------------------------------------------------------
+def test_no_block_was_lost_when_the_manual_moved_to_docs() -> None:
+    assert len(BLOCKS) >= BLOCKS_FLOOR, f"{len(BLOCKS)} blocks in README.md and docs/, at least {BLOCKS_FLOOR} before"
+    assert {block.source for block in BLOCKS} > {"README.md"}  # the pages under docs/ are read too
+
+
+# --- TOML: validated as the page uses it -------------------------------------------------------------
 def merged(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
     """`base` with every key of `change` set (tables merged key by key)."""
     result = copy.deepcopy(base)
@@ -252,7 +275,8 @@ ADDING_BLOCKS = [b for b in blocks_of("config") if b.argument == "services.toml"
 
 
 def test_the_add_a_service_example_is_among_the_blocks_that_add_one() -> None:
-    section = README.read_text(encoding="utf-8").split("\n## Add a service\n", 1)[1].split("\n## ", 1)[0]
+    page = ROOT / "docs" / "contributing.md"
+    section = page.read_text(encoding="utf-8").split("\n## Add a service\n", 1)[1].split("\n## ", 1)[0]
     assert any(block.body in section for block in ADDING_BLOCKS), "the Add a service example is not checked"
 
 
@@ -343,7 +367,9 @@ PYTEST_LINES = [(b, c) for b in DRY_RUN_BLOCKS for c in b.commands() if shlex.sp
 
 
 @pytest.mark.slow  # collecting tests/lambda imports the database functions' test modules (tens of seconds)
-@pytest.mark.parametrize(("block", "command"), PYTEST_LINES, ids=[f"line{b.line}-{c[:40]}" for b, c in PYTEST_LINES])
+@pytest.mark.parametrize(
+    ("block", "command"), PYTEST_LINES, ids=[f"{b.source}:{b.line}-{c[:40]}" for b, c in PYTEST_LINES]
+)
 def test_a_dry_run_blocks_pytest_lines_collect(block: Block, command: str) -> None:
     words = shlex.split(command, comments=True)
     result = subprocess.run(
