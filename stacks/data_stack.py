@@ -31,7 +31,18 @@ from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.backup_plan import CopyDestination, DatabaseBackupPlan
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.naming import pascal_case
-from platform_constructs.postgres import PROXY_PORT, PostgresCluster
+from platform_constructs.postgres import (
+    PROXY_PORT,
+    BackupProps,
+    InstanceProps,
+    LogProps,
+    ParameterProps,
+    PostgresDatabase,
+    ProxyProps,
+    ReplicaProps,
+    RotationProps,
+    StorageProps,
+)
 from platform_constructs.protect_retained import KEPT, kept_unless_disposable
 from platform_constructs.recovery_vault import copy_key_statement, deny_key_destruction, vault_arn
 from platform_constructs.redis import RedisReplicationGroup
@@ -85,49 +96,66 @@ class DataStack(PlatformStack):
         self.backup_plan = self._backups(config)
         windows = database_windows(config.backup.daily_at, config.maintenance.time_zone)
 
-        self.postgres = PostgresCluster(
+        self.postgres = PostgresDatabase(
             self,
             "Postgres",
             vpc=network.vpc,
-            database_name=DATABASE_NAME,
-            instance_identifier=primary_identifier(config),
-            # The proxy keeps its name (create-only) through a restore: its target follows the new primary in place.
-            proxy_name_prefix=original_identifier(config),
-            snapshot_identifier=db.restore_from.snapshot_arn if db.restore_from else None,
-            instance_type=instance_type(db.instance_class),
-            engine_version=rds.PostgresEngineVersion.of(db.engine_version, db.engine_version.split(".")[0]),
-            allow_major_version_upgrade=db.allow_major_version_upgrade,
-            replica_instance_type=instance_type(db.replica_instance_class),
-            read_replicas=db.read_replicas,
-            replica_availability_zones=config.availability_zones,
-            multi_az=db.multi_az,
             encryption_key=self.key,
-            allocated_storage_gib=db.allocated_storage_gib,
-            max_allocated_storage_gib=db.max_allocated_storage_gib,
-            # The plan's PointInTime rule (continuous backup, db.backup_retention_days) owns the instance's
-            # retention: RDS refuses a BackupRetentionPeriod from the template once AWS Backup manages it.
-            backup_retention_days=None,
-            backup_plan=self.backup_plan.plan,
-            backup_role=self.backup_plan.role,
-            # RDS's own backup and maintenance end before AWS Backup's daily snapshot, which cannot run during them.
-            backup_window=windows[0],
-            maintenance_window=windows[1],
-            deletion_protection=db.deletion_protection,
-            removal_policy=RemovalPolicy.SNAPSHOT,
-            slow_query_threshold_ms=db.slow_query_threshold_ms,
-            idle_in_transaction_timeout_ms=db.idle_in_transaction_timeout_ms,
-            log_retention=retention_from_days(db.log_retention_days),
-            # dev is deployed again after a teardown: retained log groups of fixed names would collide.
-            log_removal_policy=kept_unless_disposable(config.is_disposable),
-            credential_rotation=Duration.days(db.credential_rotation_days),
-            proxy_borrow_timeout=Duration.seconds(db.proxy.borrow_timeout_seconds),
-            proxy_max_connections_percent=db.proxy.max_connections_percent,
-            proxy_max_idle_connections_percent=db.proxy.max_idle_connections_percent,
-            # Services log in with IAM through the proxy, as their own roles; nothing of theirs can go stale.
-            proxy_iam_users=[database_role(name) for name, service in config.services.items() if service.database],
-            rotation_code=function_code("secret_rotation"),
-            rotation_environment={"CA_FILE": CA_FILE},
-            rotation_reserved_concurrency=config.reserved_concurrency.of("secret_rotation"),
+            instance=InstanceProps(
+                database_name=DATABASE_NAME,
+                instance_type=instance_type(db.instance_class),
+                engine_version=rds.PostgresEngineVersion.of(db.engine_version, db.engine_version.split(".")[0]),
+                identifier=primary_identifier(config),
+                snapshot_identifier=db.restore_from.snapshot_arn if db.restore_from else None,
+                multi_az=db.multi_az,
+                deletion_protection=db.deletion_protection,
+                allow_major_version_upgrade=db.allow_major_version_upgrade,
+                removal_policy=RemovalPolicy.SNAPSHOT,
+                # RDS's own maintenance ends before AWS Backup's daily snapshot, which cannot run during it.
+                maintenance_window=windows[1],
+            ),
+            storage=StorageProps(
+                allocated_gib=db.allocated_storage_gib, max_allocated_gib=db.max_allocated_storage_gib
+            ),
+            parameters=ParameterProps(
+                slow_query_threshold_ms=db.slow_query_threshold_ms,
+                idle_in_transaction_timeout_ms=db.idle_in_transaction_timeout_ms,
+            ),
+            backups=BackupProps(
+                # The plan's PointInTime rule (continuous backup, db.backup_retention_days) owns the instance's
+                # retention: RDS refuses a BackupRetentionPeriod from the template once AWS Backup manages it.
+                retention_days=None,
+                plan=self.backup_plan.plan,
+                role=self.backup_plan.role,
+                # RDS's own backup ends before AWS Backup's daily snapshot, which cannot run during it.
+                window=windows[0],
+            ),
+            logs=LogProps(
+                retention=retention_from_days(db.log_retention_days),
+                # dev is deployed again after a teardown: retained log groups of fixed names would collide.
+                removal_policy=kept_unless_disposable(config.is_disposable),
+            ),
+            replicas=ReplicaProps(
+                count=db.read_replicas,
+                instance_type=instance_type(db.replica_instance_class),
+                availability_zones=config.availability_zones,
+            ),
+            proxy=ProxyProps(
+                # The proxy keeps its name (create-only) through a restore: its target follows the new primary
+                # in place.
+                name_prefix=original_identifier(config),
+                borrow_timeout=Duration.seconds(db.proxy.borrow_timeout_seconds),
+                max_connections_percent=db.proxy.max_connections_percent,
+                max_idle_connections_percent=db.proxy.max_idle_connections_percent,
+                # Services log in with IAM through the proxy, as their own roles; nothing of theirs can go stale.
+                iam_users=[database_role(name) for name, service in config.services.items() if service.database],
+            ),
+            rotation=RotationProps(
+                interval=Duration.days(db.credential_rotation_days),
+                code=function_code("secret_rotation"),
+                environment={"CA_FILE": CA_FILE},
+                reserved_concurrency=config.reserved_concurrency.of("secret_rotation"),
+            ),
         )
         self.postgres.allow_from(services, "Service tasks")
         self.restore_drill = RestoreDrill(
