@@ -45,7 +45,14 @@ from platform_constructs.postgres import (
 )
 from platform_constructs.protect_retained import KEPT, kept_unless_disposable
 from platform_constructs.recovery_vault import copy_key_statement, deny_key_destruction, vault_arn
-from platform_constructs.redis import RedisReplicationGroup
+from platform_constructs.redis import (
+    AuthProps,
+    EngineProps,
+    LogProps as CacheLogProps,
+    MaintenanceProps,
+    NodeProps,
+    RedisReplicationGroup,
+)
 from stacks.backup_vault_stack import backup_vault_name, copy_vault_name
 from stacks.data_parameters import SERVICE_ACCESS_POLICY, DataParameter, parameter_name, service_parameter_name
 from stacks.database_access import DatabaseAccess
@@ -177,29 +184,31 @@ class DataStack(PlatformStack):
             self,
             "Cache",
             vpc=network.vpc,
-            engine=cache.engine,
-            engine_version=cache.engine_version,
-            node_type=cache.node_type,
-            replicas_per_node_group=cache.replicas,
-            multi_az=cache.multi_az,
             encryption_key=self.key,
-            maxmemory_policy=cache.maxmemory_policy,
-            snapshot_retention_days=cache.snapshot_retention_days,
-            log_retention=retention_from_days(cache.log_retention_days),
+            engine=EngineProps(
+                engine=cache.engine, version=cache.engine_version, maxmemory_policy=cache.maxmemory_policy
+            ),
+            nodes=NodeProps(node_type=cache.node_type, replicas_per_node_group=cache.replicas, multi_az=cache.multi_az),
+            maintenance=MaintenanceProps(snapshot_retention_days=cache.snapshot_retention_days),
+            logs=CacheLogProps(
+                retention=retention_from_days(cache.log_retention_days),
+                group_prefix=f"/ticketing/{config.name}/cache",
+                removal_policy=kept_unless_disposable(config.is_disposable),
+            ),
             description=f"ticketing {config.name} cache",
             # dev is torn down with its stack: a final snapshot, then the nodes go. Elsewhere the
             # group outlives its stack, and so do its users, user group and the groups it uses; a
             # failed first create deletes them all (nothing is cached before the services deploy), so a
             # retry does not collide with the users' fixed ids.
             removal_policy=RemovalPolicy.SNAPSHOT if config.is_disposable else KEPT,
-            log_group_prefix=f"/ticketing/{config.name}/cache",
             # One IAM user per service, limited to its key prefixes; no shared AUTH token.
-            iam_users={
-                cache_user(config.name, name): s.cache_key_prefixes
-                for name, s in config.services.items()
-                if s.cache_key_prefixes
-            },
-            log_removal_policy=kept_unless_disposable(config.is_disposable),
+            auth=AuthProps(
+                iam_users={
+                    cache_user(config.name, name): s.cache_key_prefixes
+                    for name, s in config.services.items()
+                    if s.cache_key_prefixes
+                }
+            ),
         )
         self.cache.connections.allow_default_port_from(services, "Service tasks")
         self._acknowledge_cache_choices()
