@@ -18,7 +18,6 @@ from aws_cdk import (
     aws_backup,
     aws_ec2 as ec2,
     aws_iam as iam,
-    aws_kms as kms,
     aws_rds as rds,
     aws_ssm as ssm,
 )
@@ -26,11 +25,21 @@ from constructs import Construct
 
 from config.backup import database_windows
 from config.fields import clock_time
-from config.schema import EnvironmentConfig, cache_user, database_role
+from config.schema import EnvironmentConfig
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.backup_plan import CopyDestination, DatabaseBackupPlan
+from platform_constructs.customer_managed_key import customer_managed_key
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.naming import pascal_case
+from platform_constructs.physical_names import (
+    DATABASE_NAME,
+    backup_plan_name,
+    cache_log_group_prefix,
+    cache_user,
+    database_role,
+    postgres_identifier,
+    restored_postgres_identifier,
+)
 from platform_constructs.postgres import (
     PROXY_PORT,
     BackupProps,
@@ -61,18 +70,13 @@ from stacks.network_stack import NetworkStack
 from stacks.platform_stack import PlatformStack
 from stacks.restore_drill import RestoreDrill
 
-DATABASE_NAME = "ticketing"
-
-
-def original_identifier(config: EnvironmentConfig) -> str:
-    """`ticketing-<env>-postgres`: the primary's identifier before any restore, and the proxy's name prefix."""
-    return f"ticketing-{config.name}-postgres"
-
 
 def primary_identifier(config: EnvironmentConfig) -> str:
     """`ticketing-<env>-postgres`, or with `-<suffix>` once restored from a snapshot (database.restore_from)."""
     restore = config.database.restore_from
-    return f"{original_identifier(config)}-{restore.identifier_suffix}" if restore else original_identifier(config)
+    if restore is None:
+        return postgres_identifier(config.name)
+    return restored_postgres_identifier(config.name, restore.identifier_suffix)
 
 
 def instance_type(instance_class: str) -> ec2.InstanceType:
@@ -90,12 +94,8 @@ class DataStack(PlatformStack):
         db = config.database
         services = network.service_security_group
 
-        self.key = kms.Key(
-            self,
-            "DataKey",
-            description=f"ticketing {config.name}: database storage, cache, secrets and data-tier logs",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+        self.key = customer_managed_key(
+            self, "DataKey", description=f"ticketing {config.name}: database storage, cache, secrets and data-tier logs"
         )
         # The database and its recovery points in the main region are encrypted with this key.
         deny_key_destruction(self.key)
@@ -150,7 +150,7 @@ class DataStack(PlatformStack):
             proxy=ProxyProps(
                 # The proxy keeps its name (create-only) through a restore: its target follows the new primary
                 # in place.
-                name_prefix=original_identifier(config),
+                name_prefix=postgres_identifier(config.name),
                 borrow_timeout=Duration.seconds(db.proxy.borrow_timeout_seconds),
                 max_connections_percent=db.proxy.max_connections_percent,
                 max_idle_connections_percent=db.proxy.max_idle_connections_percent,
@@ -192,7 +192,7 @@ class DataStack(PlatformStack):
             maintenance=MaintenanceProps(snapshot_retention_days=cache.snapshot_retention_days),
             logs=CacheLogProps(
                 retention=retention_from_days(cache.log_retention_days),
-                group_prefix=f"/ticketing/{config.name}/cache",
+                group_prefix=cache_log_group_prefix(config.name),
                 removal_policy=kept_unless_disposable(config.is_disposable),
             ),
             description=f"ticketing {config.name} cache",
@@ -268,7 +268,7 @@ class DataStack(PlatformStack):
         plan = DatabaseBackupPlan(
             self,
             "BackupPlan",
-            plan_name=f"ticketing-{config.name}-database",
+            plan_name=backup_plan_name(config.name),
             vault=vault,
             point_in_time_days=config.database.backup_retention_days,
             daily_retention=Duration.days(backup.daily_retention_days),

@@ -7,11 +7,15 @@ import re
 
 from aws_cdk import aws_ec2 as ec2, aws_lambda as lambda_, aws_rds as rds
 
+from platform_constructs.accepted_values import DEFAULT_POSTGRES_MAJOR, POSTGRES_INSTANCE_FAMILIES
+
 #: Instance families the construct accepts: AWS Graviton only (better price/performance than x86).
-GRAVITON_FAMILIES: tuple[str, ...] = ("t4g", "m6g", "m7g", "m8g", "r6g", "r7g", "r8g")
+GRAVITON_FAMILIES: tuple[str, ...] = POSTGRES_INSTANCE_FAMILIES
 #: Engine version used when none is given: PostgreSQL 17 by its major version only, so RDS applies minor
 #: upgrades (auto minor version upgrade) and the template never drifts from what runs.
-DEFAULT_ENGINE_VERSION: rds.PostgresEngineVersion = rds.PostgresEngineVersion.of("17", "17")
+DEFAULT_ENGINE_VERSION: rds.PostgresEngineVersion = rds.PostgresEngineVersion.of(
+    DEFAULT_POSTGRES_MAJOR, DEFAULT_POSTGRES_MAJOR
+)
 #: Runtime and architecture of the functions that work on the database (rotation, bootstrap, maintenance).
 FUNCTION_RUNTIME = lambda_.Runtime.PYTHON_3_14
 FUNCTION_ARCHITECTURE = lambda_.Architecture.ARM_64

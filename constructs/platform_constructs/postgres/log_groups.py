@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from aws_cdk import RemovalPolicy, aws_kms as kms, aws_logs as logs
 from constructs import Construct
 
+from platform_constructs.encrypted_log_group import encrypted_log_group
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 from platform_constructs.postgres.engine import LOG_EXPORTS
 
@@ -49,13 +50,14 @@ def create_log_groups(
         owner = owner_of(index)
         for log_type in LOG_EXPORTS:
             name = f"/aws/rds/instance/{identifier}/{log_type}"
-            log_groups[f"{owner}/{log_type}"] = logs.LogGroup(
+            log_groups[f"{owner}/{log_type}"] = encrypted_log_group(
                 scope,
                 f"{owner}{log_type.capitalize()}Logs",
                 log_group_name=name,
                 retention=props.retention,
                 encryption_key=encryption_key,
                 removal_policy=props.removal_policy,
+                admit_in_key_policy=False,  # one statement below admits every group of the database
             )
             log_group_arns.append(log_group_arn(scope, name))
     allow_cloudwatch_logs(encryption_key, scope, log_group_arns=log_group_arns)

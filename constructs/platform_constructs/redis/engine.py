@@ -6,30 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from platform_constructs.accepted_values import CACHE_ENGINE_VERSIONS, EVICTION_POLICIES
+
 Engine = Literal["valkey", "redis"]
 
-#: Engine versions CloudFormation (cfn-lint 1.58) accepts for replication groups that this construct
-#: supports, with their parameter-group family. Redis OSS below 7.0 is excluded: TransitEncryptionMode
-#: needs 7.0.5+. Valkey 9.x is left out until its parameter-group family is confirmed.
-ENGINE_VERSIONS: dict[str, dict[str, str]] = {
-    "valkey": {"7.2": "valkey7", "8.0": "valkey8", "8.1": "valkey8", "8.2": "valkey8"},
-    "redis": {"7.0": "redis7", "7.1": "redis7"},
-}
+#: Engine versions this construct supports, with their parameter-group family (see ``accepted_values``).
+ENGINE_VERSIONS: dict[str, dict[str, str]] = CACHE_ENGINE_VERSIONS
 
 #: Version used when ``EngineProps.version`` is not given.
 DEFAULT_ENGINE_VERSIONS: dict[str, str] = {"valkey": "8.0", "redis": "7.1"}
-
-#: Every ``maxmemory-policy`` value Valkey and Redis OSS 7 know.
-EVICTION_POLICIES: tuple[str, ...] = (
-    "volatile-lru",
-    "allkeys-lru",
-    "volatile-lfu",
-    "allkeys-lfu",
-    "volatile-random",
-    "allkeys-random",
-    "volatile-ttl",
-    "noeviction",
-)
 
 
 @dataclass(frozen=True)

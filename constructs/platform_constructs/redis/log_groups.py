@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aws_cdk import Names, RemovalPolicy, aws_elasticache as elasticache, aws_kms as kms, aws_logs as logs
 from constructs import Construct
 
+from platform_constructs.encrypted_log_group import encrypted_log_group
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 
 
@@ -46,21 +47,23 @@ def create_log_groups(
     removal_policy = default_removal_policy if props.removal_policy is None else props.removal_policy
     names = {log_type: f"{prefix}/{log_type}" for log_type in ("slow-log", "engine-log")}
     allow_cloudwatch_logs(encryption_key, scope, log_group_arns=[log_group_arn(scope, name) for name in names.values()])
-    slow_log = logs.LogGroup(
+    slow_log = encrypted_log_group(
         scope,
         "SlowLogGroup",
         log_group_name=names["slow-log"],
         retention=props.retention,
         encryption_key=encryption_key,
         removal_policy=removal_policy,
+        admit_in_key_policy=False,  # the statement above admits both groups
     )
-    engine_log = logs.LogGroup(
+    engine_log = encrypted_log_group(
         scope,
         "EngineLogGroup",
         log_group_name=names["engine-log"],
         retention=props.retention,
         encryption_key=encryption_key,
         removal_policy=removal_policy,
+        admit_in_key_policy=False,  # the statement above admits both groups
     )
     return LogGroups(slow_log=slow_log, engine_log=engine_log)
 

@@ -9,11 +9,12 @@ from aws_cdk import RemovalPolicy, Token, aws_ec2 as ec2, aws_elasticache as ela
 from constructs import Construct
 
 from platform_constructs import limits
+from platform_constructs.accepted_values import CACHE_NODE_FAMILIES
 from platform_constructs.zoned_stack import select_subnets
 
 #: Graviton families that ElastiCache offers for Valkey/Redis OSS today. Older x86 (m4/m5/r4/r5/t2/t3)
 #: generations are refused: they cost more per GiB and miss engine features (e.g. enhanced I/O).
-ALLOWED_NODE_FAMILIES: tuple[str, ...] = ("t4g", "m6g", "m7g", "m8g", "r6g", "r7g", "r8g", "c8gn")
+ALLOWED_NODE_FAMILIES: tuple[str, ...] = CACHE_NODE_FAMILIES
 #: ElastiCache allows at most five read replicas per node group (shard).
 MAX_REPLICAS_PER_NODE_GROUP = limits.CACHE_REPLICAS.high
 
