@@ -236,3 +236,39 @@ def test_cfn_lint_finds_no_error_and_every_stateful_resource_has_policies(postgr
         postgres.id_of(postgres.main.replicas[1]),
         postgres.id_of(postgres.small.primary),
     }
+
+
+def test_every_part_creates_its_resources_directly_in_the_database(postgres: PostgresApp) -> None:
+    """The parts (instance, replicas, reader, proxy, rotation, ...) are modules, not constructs: each creates
+    its resources in the database itself under the ids they have always had, so the construct paths, and the
+    logical IDs computed from them, do not depend on how the code is split. A part that became a construct
+    level of its own would move every resource below it (and CloudFormation would replace them)."""
+    shared = {
+        "SecurityGroup",
+        "ReaderSecurityGroup",
+        "ProxySecurityGroup",
+        "RotationSecurityGroup",
+        "ParameterGroup",
+        "SubnetGroup",
+        "MasterSecret",
+        "MonitoringRole",
+        "PrimaryPostgresqlLogs",
+        "PrimaryUpgradeLogs",
+        "Primary",
+        "ProxyRole",
+        "ImmutableRoleProxyRole",
+        "Proxy",
+    }
+    replicas = {f"Replica{i}{suffix}" for i in (1, 2) for suffix in ("", "PostgresqlLogs", "UpgradeLogs")}
+    assert {child.node.id for child in postgres.main.node.children} == shared | replicas | {
+        "ProxySecretPolicy",
+        "ProxySecret",
+        "ReadEndpointZone",
+        "ReaderReplica1Record",
+        "ReaderReplica2Record",
+    }
+    assert {child.node.id for child in postgres.small.node.children} == shared | {
+        "ProxyConnectPolicy",
+        "ReaderProxyRecord",
+        "BackupSelection",
+    }

@@ -7,10 +7,12 @@ import pytest
 from aws_cdk.assertions import Match
 from constructs import IConstruct
 
+from platform_constructs.redis import AuthProps
 from tests.constructs.cache_fixture import (
     REPLICATION_GROUP,
     CacheApp,
     auth_secret_of,
+    throwaway_group,
 )
 
 
@@ -127,3 +129,19 @@ def test_replication_lag_defaults_to_the_first_replica(cache: CacheApp) -> None:
 def test_metric_member_must_exist(cache: CacheApp, member: int) -> None:
     with pytest.raises(ValueError, match=rf"member: must be between 1 and 3, got {member}"):
         cache.valkey.metric_evictions(member=member)
+
+
+def test_every_part_creates_its_resources_directly_in_the_group(cache: CacheApp) -> None:
+    """The parts (nodes, parameters, auth, log groups) are modules, not constructs: each creates its resources in
+    the group itself under the ids they have always had, so the construct paths, and the logical IDs computed
+    from them, do not depend on how the code is split."""
+    shared = {"SubnetGroup", "ParameterGroup", "SecurityGroup", "SlowLogGroup", "EngineLogGroup", "Resource"}
+    assert {child.node.id for child in cache.valkey.node.children} == shared | {"AuthSecret"}
+    assert {child.node.id for child in cache.redis.node.children} == shared  # the caller's secret
+    with_users = throwaway_group(auth=AuthProps(iam_users={"svc-a": ["a:"]}))
+    assert {child.node.id for child in with_users.node.children} == shared | {
+        "DefaultUserSecret",
+        "DefaultUser",
+        "UserSvcA",
+        "UserGroup",
+    }

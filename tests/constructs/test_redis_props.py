@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from aws_cdk import aws_ec2 as ec2, aws_logs as logs
+from aws_cdk import Stack, aws_ec2 as ec2, aws_logs as logs, aws_secretsmanager as secretsmanager
 
 from platform_constructs.redis import AuthProps, EngineProps, LogProps, MaintenanceProps, NodeProps
 from tests.constructs.cache_fixture import throwaway_group
@@ -156,6 +156,12 @@ from tests.constructs.cache_fixture import throwaway_group
 def test_invalid_props_are_rejected(make: Callable[[], object], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         make()
+
+
+def test_a_given_secret_and_iam_users_are_not_both_accepted() -> None:
+    secret = secretsmanager.Secret.from_secret_name_v2(Stack(), "Token", "cache-token")
+    with pytest.raises(ValueError, match=re.escape("AuthProps.secret: not used with iam_users")):
+        AuthProps(secret=secret, iam_users={"svc-a": ["a:"]})
 
 
 def test_multi_az_needs_subnets_in_two_zones() -> None:
