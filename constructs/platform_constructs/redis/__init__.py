@@ -6,14 +6,9 @@ Import from here: the names below are the package's public surface.
 
 from __future__ import annotations
 
+from platform_constructs.accepted_values import EVICTION_POLICIES
 from platform_constructs.redis.auth import AUTH_TOKEN_LENGTH, AuthProps
-from platform_constructs.redis.engine import (
-    DEFAULT_ENGINE_VERSIONS,
-    ENGINE_VERSIONS,
-    EVICTION_POLICIES,
-    Engine,
-    EngineProps,
-)
+from platform_constructs.redis.engine import DEFAULT_ENGINE_VERSIONS, ENGINE_VERSIONS, Engine, EngineProps
 from platform_constructs.redis.group import RedisReplicationGroup
 from platform_constructs.redis.log_groups import LogProps
 from platform_constructs.redis.maintenance import MaintenanceProps
