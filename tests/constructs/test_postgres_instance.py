@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
-from tests.constructs.postgres_fixture import (
-    PostgresApp,
-)
+from aws_cdk import App, aws_rds as rds
+
+from platform_constructs.postgres import ReplicaProps
+from tests.constructs.postgres_fixture import INSTANCE, PostgresApp, throwaway_database
 
 
 def test_engine_version_and_graviton_classes(postgres: PostgresApp) -> None:
@@ -125,3 +127,25 @@ def test_backup_plan_selects_only_the_primary(postgres: PostgresApp) -> None:
             }
         },
     )
+
+
+def test_a_pinned_minor_version_turns_minor_upgrades_off_and_says_why_on_every_instance() -> None:
+    """A version with its minor (17.9) turns automatic minor upgrades off on the primary and every replica, or
+    RDS would move them past what the template states; each instance acknowledges the rule with that reason."""
+    pinned = replace(INSTANCE, engine_version=rds.PostgresEngineVersion.of("17.9", "17"))
+    database = throwaway_database(App(), instance=pinned, replicas=ReplicaProps(count=1))
+    assert database.auto_minor_version_upgrade is False
+    for instance in (database.primary, *database.replicas):
+        cfn = instance.node.default_child
+        assert isinstance(cfn, rds.CfnDBInstance)
+        assert cfn.auto_minor_version_upgrade is False
+        acknowledged = {
+            rule
+            for entry in instance.node.metadata
+            if entry.type == "aws:cdk:acknowledged-rules"
+            for rule in entry.data
+        }
+        assert {
+            "Annotation::NIST.800.53.R5-RDSAutomaticMinorVersionUpgradeEnabled",
+            "Annotation::PCI.DSS.321-RDSAutomaticMinorVersionUpgradeEnabled",
+        } <= acknowledged
