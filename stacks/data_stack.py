@@ -18,7 +18,6 @@ from aws_cdk import (
     aws_backup,
     aws_ec2 as ec2,
     aws_iam as iam,
-    aws_kms as kms,
     aws_rds as rds,
     aws_ssm as ssm,
 )
@@ -26,15 +25,43 @@ from constructs import Construct
 
 from config.backup import database_windows
 from config.fields import clock_time
-from config.schema import EnvironmentConfig, cache_user, database_role
+from config.schema import EnvironmentConfig
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.backup_plan import CopyDestination, DatabaseBackupPlan
+from platform_constructs.customer_managed_key import customer_managed_key
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.naming import pascal_case
-from platform_constructs.postgres import PROXY_PORT, PostgresCluster
+from platform_constructs.physical_names import (
+    DATABASE_NAME,
+    backup_plan_name,
+    cache_log_group_prefix,
+    cache_user,
+    database_role,
+    postgres_identifier,
+    restored_postgres_identifier,
+)
+from platform_constructs.postgres import (
+    PROXY_PORT,
+    BackupProps,
+    InstanceProps,
+    LogProps,
+    ParameterProps,
+    PostgresDatabase,
+    ProxyProps,
+    ReplicaProps,
+    RotationProps,
+    StorageProps,
+)
 from platform_constructs.protect_retained import KEPT, kept_unless_disposable
 from platform_constructs.recovery_vault import copy_key_statement, deny_key_destruction, vault_arn
-from platform_constructs.redis import RedisReplicationGroup
+from platform_constructs.redis import (
+    AuthProps,
+    EngineProps,
+    LogProps as CacheLogProps,
+    MaintenanceProps,
+    NodeProps,
+    RedisReplicationGroup,
+)
 from stacks.backup_vault_stack import backup_vault_name, copy_vault_name
 from stacks.data_parameters import SERVICE_ACCESS_POLICY, DataParameter, parameter_name, service_parameter_name
 from stacks.database_access import DatabaseAccess
@@ -43,18 +70,13 @@ from stacks.network_stack import NetworkStack
 from stacks.platform_stack import PlatformStack
 from stacks.restore_drill import RestoreDrill
 
-DATABASE_NAME = "ticketing"
-
-
-def original_identifier(config: EnvironmentConfig) -> str:
-    """`ticketing-<env>-postgres`: the primary's identifier before any restore, and the proxy's name prefix."""
-    return f"ticketing-{config.name}-postgres"
-
 
 def primary_identifier(config: EnvironmentConfig) -> str:
     """`ticketing-<env>-postgres`, or with `-<suffix>` once restored from a snapshot (database.restore_from)."""
     restore = config.database.restore_from
-    return f"{original_identifier(config)}-{restore.identifier_suffix}" if restore else original_identifier(config)
+    if restore is None:
+        return postgres_identifier(config.name)
+    return restored_postgres_identifier(config.name, restore.identifier_suffix)
 
 
 def instance_type(instance_class: str) -> ec2.InstanceType:
@@ -72,12 +94,8 @@ class DataStack(PlatformStack):
         db = config.database
         services = network.service_security_group
 
-        self.key = kms.Key(
-            self,
-            "DataKey",
-            description=f"ticketing {config.name}: database storage, cache, secrets and data-tier logs",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+        self.key = customer_managed_key(
+            self, "DataKey", description=f"ticketing {config.name}: database storage, cache, secrets and data-tier logs"
         )
         # The database and its recovery points in the main region are encrypted with this key.
         deny_key_destruction(self.key)
@@ -85,49 +103,66 @@ class DataStack(PlatformStack):
         self.backup_plan = self._backups(config)
         windows = database_windows(config.backup.daily_at, config.maintenance.time_zone)
 
-        self.postgres = PostgresCluster(
+        self.postgres = PostgresDatabase(
             self,
             "Postgres",
             vpc=network.vpc,
-            database_name=DATABASE_NAME,
-            instance_identifier=primary_identifier(config),
-            # The proxy keeps its name (create-only) through a restore: its target follows the new primary in place.
-            proxy_name_prefix=original_identifier(config),
-            snapshot_identifier=db.restore_from.snapshot_arn if db.restore_from else None,
-            instance_type=instance_type(db.instance_class),
-            engine_version=rds.PostgresEngineVersion.of(db.engine_version, db.engine_version.split(".")[0]),
-            allow_major_version_upgrade=db.allow_major_version_upgrade,
-            replica_instance_type=instance_type(db.replica_instance_class),
-            read_replicas=db.read_replicas,
-            replica_availability_zones=config.availability_zones,
-            multi_az=db.multi_az,
             encryption_key=self.key,
-            allocated_storage_gib=db.allocated_storage_gib,
-            max_allocated_storage_gib=db.max_allocated_storage_gib,
-            # The plan's PointInTime rule (continuous backup, db.backup_retention_days) owns the instance's
-            # retention: RDS refuses a BackupRetentionPeriod from the template once AWS Backup manages it.
-            backup_retention_days=None,
-            backup_plan=self.backup_plan.plan,
-            backup_role=self.backup_plan.role,
-            # RDS's own backup and maintenance end before AWS Backup's daily snapshot, which cannot run during them.
-            backup_window=windows[0],
-            maintenance_window=windows[1],
-            deletion_protection=db.deletion_protection,
-            removal_policy=RemovalPolicy.SNAPSHOT,
-            slow_query_threshold_ms=db.slow_query_threshold_ms,
-            idle_in_transaction_timeout_ms=db.idle_in_transaction_timeout_ms,
-            log_retention=retention_from_days(db.log_retention_days),
-            # dev is deployed again after a teardown: retained log groups of fixed names would collide.
-            log_removal_policy=kept_unless_disposable(config.is_disposable),
-            credential_rotation=Duration.days(db.credential_rotation_days),
-            proxy_borrow_timeout=Duration.seconds(db.proxy.borrow_timeout_seconds),
-            proxy_max_connections_percent=db.proxy.max_connections_percent,
-            proxy_max_idle_connections_percent=db.proxy.max_idle_connections_percent,
-            # Services log in with IAM through the proxy, as their own roles; nothing of theirs can go stale.
-            proxy_iam_users=[database_role(name) for name, service in config.services.items() if service.database],
-            rotation_code=function_code("secret_rotation"),
-            rotation_environment={"CA_FILE": CA_FILE},
-            rotation_reserved_concurrency=config.reserved_concurrency.of("secret_rotation"),
+            instance=InstanceProps(
+                database_name=DATABASE_NAME,
+                instance_type=instance_type(db.instance_class),
+                engine_version=rds.PostgresEngineVersion.of(db.engine_version, db.engine_version.split(".")[0]),
+                identifier=primary_identifier(config),
+                snapshot_identifier=db.restore_from.snapshot_arn if db.restore_from else None,
+                multi_az=db.multi_az,
+                deletion_protection=db.deletion_protection,
+                allow_major_version_upgrade=db.allow_major_version_upgrade,
+                removal_policy=RemovalPolicy.SNAPSHOT,
+                # RDS's own maintenance ends before AWS Backup's daily snapshot, which cannot run during it.
+                maintenance_window=windows[1],
+            ),
+            storage=StorageProps(
+                allocated_gib=db.allocated_storage_gib, max_allocated_gib=db.max_allocated_storage_gib
+            ),
+            parameters=ParameterProps(
+                slow_query_threshold_ms=db.slow_query_threshold_ms,
+                idle_in_transaction_timeout_ms=db.idle_in_transaction_timeout_ms,
+            ),
+            backups=BackupProps(
+                # The plan's PointInTime rule (continuous backup, db.backup_retention_days) owns the instance's
+                # retention: RDS refuses a BackupRetentionPeriod from the template once AWS Backup manages it.
+                retention_days=None,
+                plan=self.backup_plan.plan,
+                role=self.backup_plan.role,
+                # RDS's own backup ends before AWS Backup's daily snapshot, which cannot run during it.
+                window=windows[0],
+            ),
+            logs=LogProps(
+                retention=retention_from_days(db.log_retention_days),
+                # dev is deployed again after a teardown: retained log groups of fixed names would collide.
+                removal_policy=kept_unless_disposable(config.is_disposable),
+            ),
+            replicas=ReplicaProps(
+                count=db.read_replicas,
+                instance_type=instance_type(db.replica_instance_class),
+                availability_zones=config.availability_zones,
+            ),
+            proxy=ProxyProps(
+                # The proxy keeps its name (create-only) through a restore: its target follows the new primary
+                # in place.
+                name_prefix=postgres_identifier(config.name),
+                borrow_timeout=Duration.seconds(db.proxy.borrow_timeout_seconds),
+                max_connections_percent=db.proxy.max_connections_percent,
+                max_idle_connections_percent=db.proxy.max_idle_connections_percent,
+                # Services log in with IAM through the proxy, as their own roles; nothing of theirs can go stale.
+                iam_users=[database_role(name) for name, service in config.services.items() if service.database],
+            ),
+            rotation=RotationProps(
+                interval=Duration.days(db.credential_rotation_days),
+                code=function_code("secret_rotation"),
+                environment={"CA_FILE": CA_FILE},
+                reserved_concurrency=config.reserved_concurrency.of("secret_rotation"),
+            ),
         )
         self.postgres.allow_from(services, "Service tasks")
         self.restore_drill = RestoreDrill(
@@ -149,29 +184,31 @@ class DataStack(PlatformStack):
             self,
             "Cache",
             vpc=network.vpc,
-            engine=cache.engine,
-            engine_version=cache.engine_version,
-            node_type=cache.node_type,
-            replicas_per_node_group=cache.replicas,
-            multi_az=cache.multi_az,
             encryption_key=self.key,
-            maxmemory_policy=cache.maxmemory_policy,
-            snapshot_retention_days=cache.snapshot_retention_days,
-            log_retention=retention_from_days(cache.log_retention_days),
+            engine=EngineProps(
+                engine=cache.engine, version=cache.engine_version, maxmemory_policy=cache.maxmemory_policy
+            ),
+            nodes=NodeProps(node_type=cache.node_type, replicas_per_node_group=cache.replicas, multi_az=cache.multi_az),
+            maintenance=MaintenanceProps(snapshot_retention_days=cache.snapshot_retention_days),
+            logs=CacheLogProps(
+                retention=retention_from_days(cache.log_retention_days),
+                group_prefix=cache_log_group_prefix(config.name),
+                removal_policy=kept_unless_disposable(config.is_disposable),
+            ),
             description=f"ticketing {config.name} cache",
             # dev is torn down with its stack: a final snapshot, then the nodes go. Elsewhere the
             # group outlives its stack, and so do its users, user group and the groups it uses; a
             # failed first create deletes them all (nothing is cached before the services deploy), so a
             # retry does not collide with the users' fixed ids.
             removal_policy=RemovalPolicy.SNAPSHOT if config.is_disposable else KEPT,
-            log_group_prefix=f"/ticketing/{config.name}/cache",
             # One IAM user per service, limited to its key prefixes; no shared AUTH token.
-            iam_users={
-                cache_user(config.name, name): s.cache_key_prefixes
-                for name, s in config.services.items()
-                if s.cache_key_prefixes
-            },
-            log_removal_policy=kept_unless_disposable(config.is_disposable),
+            auth=AuthProps(
+                iam_users={
+                    cache_user(config.name, name): s.cache_key_prefixes
+                    for name, s in config.services.items()
+                    if s.cache_key_prefixes
+                }
+            ),
         )
         self.cache.connections.allow_default_port_from(services, "Service tasks")
         self._acknowledge_cache_choices()
@@ -231,7 +268,7 @@ class DataStack(PlatformStack):
         plan = DatabaseBackupPlan(
             self,
             "BackupPlan",
-            plan_name=f"ticketing-{config.name}-database",
+            plan_name=backup_plan_name(config.name),
             vault=vault,
             point_in_time_days=config.database.backup_retention_days,
             daily_retention=Duration.days(backup.daily_retention_days),

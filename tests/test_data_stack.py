@@ -18,10 +18,10 @@ from aws_cdk import CfnElement, Stack
 from aws_cdk.assertions import Match
 from constructs import IConstruct
 
-from config.schema import cache_user, database_role
+from platform_constructs.physical_names import DATABASE_NAME, cache_user, database_role
 from platform_constructs.postgres import LOG_EXPORTS, PROXY_PORT
 from stacks.data_parameters import SERVICE_ACCESS_POLICY, DataParameter, parameter_name, service_parameter_name
-from stacks.data_stack import DATABASE_NAME, DataStack
+from stacks.data_stack import DataStack
 from stacks.network_stack import NetworkStack
 from tests.conftest import SynthesizedEnvironment
 
