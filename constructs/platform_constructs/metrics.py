@@ -193,9 +193,10 @@ class CacheNodeMetrics:
     """An ElastiCache node, by its cache cluster id (`<replication group>-<member, 3 digits>`)."""
 
     cache_cluster_id: str
+    NAMESPACE = "AWS/ElastiCache"
 
     def _metric(self, name: str, statistic: str, period: Duration, label: str | None) -> cloudwatch.Metric:
-        return metric("AWS/ElastiCache", name, {"CacheClusterId": self.cache_cluster_id}, statistic, period, label)
+        return metric(self.NAMESPACE, name, {"CacheClusterId": self.cache_cluster_id}, statistic, period, label)
 
     def engine_cpu(self, period: Duration = FIVE_MINUTES, label: str | None = None) -> cloudwatch.Metric:
         """The Redis engine's one thread, in percent."""

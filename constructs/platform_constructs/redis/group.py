@@ -23,6 +23,7 @@ from aws_cdk import (
 )
 from constructs import Construct
 
+from platform_constructs.metrics import CacheNodeMetrics
 from platform_constructs.redis.auth import AuthProps, acknowledge_role_based_access, authenticate
 from platform_constructs.redis.engine import EngineProps
 from platform_constructs.redis.log_groups import LogProps, create_log_groups, log_delivery
@@ -219,7 +220,7 @@ class RedisReplicationGroup(Construct):
         if not 1 <= member <= len(self.member_cluster_ids):
             raise ValueError(f"member: must be between 1 and {len(self.member_cluster_ids)}, got {member}")
         return cloudwatch.Metric(
-            namespace="AWS/ElastiCache",
+            namespace=CacheNodeMetrics.NAMESPACE,
             metric_name=metric_name,
             dimensions_map={"CacheClusterId": self.member_cluster_ids[member - 1]},
             statistic=statistic,
