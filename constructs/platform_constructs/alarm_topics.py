@@ -34,8 +34,10 @@ from constructs import Construct
 
 from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.alarm_spec import AlarmSpec
-from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
+from platform_constructs.customer_managed_key import customer_managed_key
+from platform_constructs.encrypted_log_group import encrypted_log_group
 from platform_constructs.metrics import QueueMetrics, TopicMetrics
+from platform_constructs.physical_names import alarm_topic_name, alarm_topics_key_alias
 from platform_constructs.severity import Severity as Severity  # the topics are per severity: named beside them
 
 #: SNS retries to an HTTPS endpoint (at most an hour in all): 3 at once, then backing off to a minute apart.
@@ -54,7 +56,7 @@ PAGER_DELIVERY_POLICY = {
 
 
 def topic_name(prefix: str, severity: Severity) -> str:
-    return f"{prefix}-{severity.value}"
+    return alarm_topic_name(prefix, severity.value)
 
 
 def topic_arn(scope: Construct, prefix: str, severity: Severity) -> str:
@@ -65,7 +67,7 @@ def topic_arn(scope: Construct, prefix: str, severity: Severity) -> str:
 
 
 def key_alias_name(prefix: str) -> str:
-    return f"alias/{prefix}-alarm-topics"
+    return alarm_topics_key_alias(prefix)
 
 
 def publish_statements(scope: Construct, prefix: str, severity: Severity) -> list[iam.PolicyStatement]:
@@ -108,12 +110,8 @@ class AlarmTopics(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.key = kms.Key(
-            self,
-            "Key",
-            description=f"{prefix}: alarm topics, their dead letters and delivery logs",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+        self.key = customer_managed_key(
+            self, "Key", description=f"{prefix}: alarm topics, their dead letters and delivery logs"
         )
         #: Publishers in other stacks are granted the key by this alias (kms:ResourceAliases), not its ARN.
         self.key_alias = key_alias_name(prefix)
@@ -134,16 +132,13 @@ class AlarmTopics(Construct):
         )
 
         critical_name = topic_name(prefix, Severity.CRITICAL)
-        self.failure_log_group = logs.LogGroup(
+        self.failure_log_group = encrypted_log_group(
             self,
             "CriticalDeliveryFailures",
             log_group_name=failure_log_group_name(self, critical_name),
             retention=log_retention,
             encryption_key=self.key,
             removal_policy=log_removal_policy,
-        )
-        allow_cloudwatch_logs(
-            self.key, self, log_group_arns=[log_group_arn(self, failure_log_group_name(self, critical_name))]
         )
         feedback_role = iam.Role(
             self,
