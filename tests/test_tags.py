@@ -135,7 +135,7 @@ GENERAL_TAG_TEXT = st.text(
     ),
     min_size=1,
     max_size=60,
-)
+).filter(lambda text: not text.lower().startswith("aws:"))  # the config refuses AWS's reserved prefix (config/tags.py)
 
 
 @settings(max_examples=300, deadline=None)
