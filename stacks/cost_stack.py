@@ -112,7 +112,7 @@ class CostStack(PlatformStack):
         self.coverage_report = ScheduledFunction(
             self,
             "CommitmentCoverage",
-            code=function_code("commitment_coverage", packages=False),
+            code=function_code("commitment_coverage"),
             description=f"ticketing {config.name}: commitment coverage of the tagged steady-state resources",
             log_group_name=f"/ticketing/{config.name}/cost/commitment-coverage",
             statements=[iam.PolicyStatement(actions=list(COVERAGE_READS), resources=["*"]), *publish],
@@ -220,7 +220,7 @@ class CostStack(PlatformStack):
         finder = ScheduledFunction(
             self,
             "UnusedResources",
-            code=function_code("unused_resources", packages=False),
+            code=function_code("unused_resources"),
             description=f"ticketing {config.name}: unused-resource finder"
             + (" (dry run)" if unused.dry_run else f" (deletes: {', '.join(unused.delete) or 'nothing'})"),
             log_group_name=f"/ticketing/{config.name}/cost/unused-resources",

@@ -145,7 +145,6 @@ class DatabaseAccess(Construct):
         outside the VPC (it calls Lambda and answers CloudFormation's pre-signed S3 URL, and reaches no data),
         logging to a log group of its own, encrypted with the data key, kept for the database's log retention."""
         name = f"/ticketing/{config.name}/database/bootstrap-provider"
-        allow_cloudwatch_logs(encryption_key, self, log_group_arns=[log_group_arn(self, name)])
         log_group = logs.LogGroup(
             self,
             "BootstrapProviderLogs",
@@ -154,6 +153,7 @@ class DatabaseAccess(Construct):
             encryption_key=encryption_key,
             removal_policy=kept_unless_disposable(config.is_disposable),
         )
+        allow_cloudwatch_logs(encryption_key, log_group, log_group_arns=[log_group_arn(self, name)])
         provider = cr.Provider(
             self, "BootstrapProvider", on_event_handler=self.bootstrap_function.function, log_group=log_group
         )

@@ -491,6 +491,14 @@ def cfn_event(request_type: str, response_url: str, properties: dict[str, Any], 
     return event
 
 
+def provider_event(request_type: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A request as aws-cdk-lib's provider framework passes it to its onEvent handler: CloudFormation's,
+    with the framework's own service token and no response URL the handler could use."""
+    event = cfn_event(request_type, "...", properties, **extra)
+    event["ServiceToken"] = "arn:aws:lambda:eu-west-1:123456789012:function:framework-onEvent"
+    return event
+
+
 # --- Secrets Manager (moto) --------------------------------------------------------------------
 
 
