@@ -38,6 +38,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.lambda_module import FakeLambdaContext as FakeLambdaContext  # for the tests here
+
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 
 SUPERUSER = "postgres"
