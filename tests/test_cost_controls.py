@@ -254,16 +254,14 @@ def test_what_a_stack_retains_carries_the_protection_tag(env: SynthesizedEnviron
 
 def test_the_cost_functions_ship_their_folder_with_the_functions_packages(env: SynthesizedEnvironment) -> None:
     """Their own folder, and lambda/requirements.txt's packages (Powertools' logger and tracer, as every function)."""
-    from stacks.lambda_code import shipped_files
+    from stacks.lambda_code import LAMBDA_DIR, shipped_files
 
     resources = env.template_json("Cost")["Resources"]
     for function in (r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"):
         key = function["Properties"]["Code"]["S3Key"]
         asset = env.outdir / f"asset.{key.removesuffix('.zip')}"
         shipped = {p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_file()}
-        folder = (
-            "commitment_coverage"
-            if "CommitmentCoverage" in function["Properties"]["Role"]["Fn::GetAtt"][0]
-            else "unused_resources"
-        )
+        code = (asset / "index.py").read_bytes()
+        [folder] = [name for name in ("commitment_coverage", "unused_resources")
+                    if (LAMBDA_DIR / name / "index.py").read_bytes() == code]  # fmt: skip
         assert shipped == set(shipped_files(folder, packages=True)), asset
