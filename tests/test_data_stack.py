@@ -446,7 +446,8 @@ def test_every_ingress_rule_names_a_source_security_group(env: SynthesizedEnviro
             assert key not in rule, rule
     # The only open addresses, both HTTPS: the retired bootstrap responder's egress to S3 (the custom-resource
     # response; removed in the next release) through the gateway endpoint, from isolated subnets that have
-    # no other route out; and the restore drill's to the AWS APIs it calls (AWS Backup, RDS, CloudWatch), through NAT from the private subnets.
+    # no other route out; and the restore drill's to the AWS APIs it calls (AWS Backup, RDS, CloudWatch),
+    # through NAT from the private subnets.
     open_rules = [r for r in egress_rules(env) if r.get("CidrIp") == "0.0.0.0/0"]
     assert sorted((r["FromPort"], r["ToPort"], r.get("Description", "")) for r in open_rules) == [
         (443, 443, "AWS Backup, RDS, CloudWatch"),
