@@ -373,9 +373,10 @@ class RetiredBootstrapResponder:
 
     The previous custom resource (``DatabaseAccess/Bootstrap``) named this function's ARN; CloudFormation
     refuses to change a custom resource's service token, so the bootstrap now answered through the
-    provider framework is a new resource under a new logical ID, and the old one leaves the template. A
-    request still addressed to the old resource arrives here as CloudFormation sends it, with a pre-signed
-    ``ResponseURL``: ``lambda/retired_bootstrap_responder`` answers SUCCESS and does nothing else. Reusing
+    provider framework is a new resource under a new logical ID, and the old one leaves the template. Its
+    DeletionPolicy is Retain, so CloudFormation normally forgets it without a Delete request; a request that
+    does still arrive for it comes here as CloudFormation sends it, with a pre-signed ``ResponseURL``, and
+    ``lambda/retired_bootstrap_responder`` answers SUCCESS and does nothing else. Reusing
     the bootstrap function as the provider's handler under the old ID would leave such a request
     unanswered (the handler returns its answer to the framework instead of sending it) until the
     resource's ten-minute timeout.

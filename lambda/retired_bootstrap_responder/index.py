@@ -4,9 +4,11 @@ The database bootstrap used to be a custom resource whose service token was its 
 answered CloudFormation at the request's pre-signed ``ResponseURL``. It now answers through
 aws-cdk-lib's provider framework, under a new logical ID (CloudFormation refuses to change a custom
 resource's service token). This function keeps the old function's logical ID, so that a request still
-addressed to the old resource (its Delete when it leaves the template, or a rollback's Create or
-Update) is answered at once instead of waiting out the resource's timeout. It never connects to the
-database: the databases and roles belong to the new resource.
+addressed to the old resource is answered at once instead of waiting out the resource's timeout. The
+old resource's DeletionPolicy is Retain, so CloudFormation normally drops it from the stack without a
+Delete request; this is the answer for any request that does arrive (a stack whose deployed template
+lacks the Retain, a request CloudFormation sends again). It never connects to the database: the
+databases and roles belong to the new resource.
 
 Remove it, with its security group's HTTPS egress, in the release after every environment has deployed
 the new resource.
