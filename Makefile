@@ -67,7 +67,8 @@ typecheck: setup  ## mypy (strict) over app, config, stacks, constructs, tools, 
 	$(BIN)/mypy
 	MYPYPATH=lambda $(BIN)/mypy --strict --explicit-package-bases \
 	  lambda/pg_common lambda/database_bootstrap lambda/database_maintenance lambda/secret_rotation \
-	  lambda/commitment_coverage lambda/unused_resources lambda/restore_drill
+	  lambda/commitment_coverage lambda/unused_resources lambda/restore_drill \
+	  lambda/retired_bootstrap_responder
 
 unit: setup  ## the whole pytest suite, slow tier included (CLI runs, before/after diffs, sample configs)
 	$(BIN)/pytest

@@ -108,7 +108,7 @@ class CostStack(PlatformStack):
         self.coverage_report = ScheduledFunction(
             self,
             "CommitmentCoverage",
-            code=function_code("commitment_coverage", packages=False),
+            code=function_code("commitment_coverage"),
             description=f"ticketing {config.name}: commitment coverage of the tagged steady-state resources",
             log_group_name=log_group_name(config.name, LogGroup.COMMITMENT_COVERAGE),
             statements=[iam.PolicyStatement(actions=list(COVERAGE_READS), resources=["*"]), *publish],
@@ -209,7 +209,7 @@ class CostStack(PlatformStack):
         finder = ScheduledFunction(
             self,
             "UnusedResources",
-            code=function_code("unused_resources", packages=False),
+            code=function_code("unused_resources"),
             description=f"ticketing {config.name}: unused-resource finder"
             + (" (dry run)" if unused.dry_run else f" (deletes: {', '.join(unused.delete) or 'nothing'})"),
             log_group_name=log_group_name(config.name, LogGroup.UNUSED_RESOURCES),

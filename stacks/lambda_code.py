@@ -1,9 +1,9 @@
 """Assets of the functions in `lambda/`: bundled locally, offline, without Docker.
 
-Each database function's asset holds its own folder (`index.py`), the shared `pg_common` package
-(with the RDS CA bundle) and the third-party packages of `lambda/requirements.txt`, which `make
-setup` installed for the functions' platform (CPython 3.14 on ARM64) into `.lambda-deps/`. A function
-that needs only the runtime's boto3 (the cost reports) ships its own folder alone. Synthesis
+Each function's asset holds its own folder (`index.py`), the shared `pg_common` package (with the
+RDS CA bundle) and the third-party packages of `lambda/requirements.txt` (Powertools, which every
+function logs and traces with, pydantic, the PostgreSQL driver), which `make setup` installed for the
+functions' platform (CPython 3.14 on ARM64) into `.lambda-deps/`. Synthesis
 only links or copies files: no download, no container. The asset hash is computed from the files
 that ship, so it changes exactly when one of them changes.
 """
@@ -129,8 +129,9 @@ class _LinkBundle:
 def function_code(function: str, *, packages: bool = True) -> lambda_.Code:
     """The asset of `lambda/<function>/` (handler `index.handler`), bundled by linking or copying.
 
-    :param packages: ship the shared packages and lambda/requirements.txt's (the database functions);
-        False for a function that needs only the runtime's boto3 (the cost reports).
+    :param packages: ship the shared packages and lambda/requirements.txt's (every function in `lambda/`
+        uses Powertools); False ships the function's own folder alone, for code that needs nothing
+        beyond the runtime.
 
     The asset hash is computed here from the files that ship (`content_hash`), so aws-cdk-lib
     neither fingerprints the bundle again nor bundles when the asset is already staged.

@@ -10,7 +10,7 @@ import boto3  # type: ignore[import-untyped]
 import pytest
 from botocore.stub import Stubber  # type: ignore[import-untyped]
 
-from tests.lambda_module import load_function
+from tests.lambda_module import FakeLambdaContext, load_function
 
 ACCOUNT = "333333333333"
 REGION = "ap-northeast-2"
@@ -250,7 +250,7 @@ def test_a_malformed_event_is_refused_before_any_call(
     monkeypatch.setattr(boto3, "client", no_client)
     monkeypatch.setenv("TOPIC_ARN", f"arn:aws:sns:{REGION}:{ACCOUNT}:ticketing-prod-warning")
     with pytest.raises(coverage.CoverageError) as caught:
-        coverage.handler(event, None)
+        coverage.handler(event, FakeLambdaContext())
     assert str(caught.value) == message
 
 
@@ -273,7 +273,7 @@ def test_the_handler_publishes_the_table_to_the_topic(
     for _, stubber in [*stubs.values(), (sns, sns_stub)]:
         stubber.activate()
     monkeypatch.setattr(coverage.dt, "datetime", _FixedDatetime)
-    result = coverage.handler({"environment": "prod"}, None)
+    result = coverage.handler({"environment": "prod"}, FakeLambdaContext())
     sns_stub.assert_no_pending_responses()
     assert result["families"][0]["coverage_percent"] == 66.7
 

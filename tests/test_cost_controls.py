@@ -260,10 +260,16 @@ def test_what_a_stack_retains_carries_the_protection_tag(env: SynthesizedEnviron
     assert checked >= 8
 
 
-def test_the_cost_functions_ship_their_own_folder_only(env: SynthesizedEnvironment) -> None:
-    """They need nothing but the runtime's boto3: no database driver, no pydantic in their packages."""
+def test_the_cost_functions_ship_their_folder_with_the_functions_packages(env: SynthesizedEnvironment) -> None:
+    """Their own folder, and lambda/requirements.txt's packages (Powertools' logger and tracer, as every function)."""
+    from stacks.lambda_code import LAMBDA_DIR, shipped_files
+
     resources = env.template_json("Cost")["Resources"]
     for function in (r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"):
         key = function["Properties"]["Code"]["S3Key"]
         asset = env.outdir / f"asset.{key.removesuffix('.zip')}"
-        assert sorted(p.name for p in asset.iterdir()) == ["index.py"], asset
+        shipped = {p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_file()}
+        code = (asset / "index.py").read_bytes()
+        [folder] = [name for name in ("commitment_coverage", "unused_resources")
+                    if (LAMBDA_DIR / name / "index.py").read_bytes() == code]  # fmt: skip
+        assert shipped == set(shipped_files(folder, packages=True)), asset

@@ -18,12 +18,15 @@ NEVER_SHIPPED = ("__pycache__", ".pyc", "RECORD", "INSTALLER", "direct_url.json"
 
 
 def staged_assets(env: SynthesizedEnvironment, stack: str) -> dict[str, Path]:
-    """Function logical ID -> its staged asset folder."""
+    """Function logical ID -> its staged asset folder, for the functions of `lambda/` (Python; aws-cdk-lib's
+    own functions, such as the provider framework's in Node.js, ship the library's code)."""
     resources = env.template_json(stack)["Resources"]
     return {
         logical_id: env.outdir / f"asset.{resource['Properties']['Code']['S3Key'].removesuffix('.zip')}"
         for logical_id, resource in resources.items()
-        if resource["Type"] == "AWS::Lambda::Function" and "S3Key" in resource["Properties"].get("Code", {})
+        if resource["Type"] == "AWS::Lambda::Function"
+        and "S3Key" in resource["Properties"].get("Code", {})
+        and resource["Properties"]["Runtime"].startswith("python")
     }
 
 

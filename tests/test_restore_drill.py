@@ -14,7 +14,7 @@ import boto3  # type: ignore[import-untyped]
 import pytest
 from botocore.stub import Stubber  # type: ignore[import-untyped]
 
-from tests.lambda_module import load_function
+from tests.lambda_module import FakeLambdaContext, load_function
 
 drill = load_function("restore_drill")
 
@@ -439,7 +439,7 @@ def test_a_malformed_event_fails_before_any_client_exists(
 
     monkeypatch.setattr(drill, "_clients", no_clients)
     with pytest.raises(drill.DrillError, match=says):
-        drill.handler(event)
+        drill.handler(event, FakeLambdaContext())
 
 
 def test_missing_settings_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -447,7 +447,7 @@ def test_missing_settings_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("ENVIRONMENT", "staging")
     with pytest.raises(drill.DrillError, match="environment variables not set: VAULT_NAME, SOURCE_ARN"):
-        drill.handler({"step": "start"}, clients=(None, None, None))
+        drill.handler({"step": "start"}, FakeLambdaContext())
 
 
 def test_the_handler_returns_json_the_next_step_accepts(aws: Clients, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -457,7 +457,7 @@ def test_the_handler_returns_json_the_next_step_accepts(aws: Clients, monkeypatc
     now = datetime.now(UTC)
     running = state(started_at=now, deadline=now + timedelta(hours=3))
     payload = json.loads(json.dumps({"step": "check", "state": running.model_dump(mode="json")}))
-    result = drill.handler(payload, clients=tuple(aws))
+    result = drill.run_step(drill.parse_event(payload), drill.Settings.from_environment(), tuple(aws))
     assert result["status"] == "restoring"
     assert drill.parse_event({"step": "verify", "state": result}).state.drill_id == DRILL_ID
 

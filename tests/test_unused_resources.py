@@ -14,7 +14,7 @@ import pytest
 from botocore.stub import Stubber  # type: ignore[import-untyped]
 from moto import mock_aws
 
-from tests.lambda_module import load_function
+from tests.lambda_module import FakeLambdaContext, load_function
 
 REGION = "ap-northeast-2"
 ZONE = "ap-northeast-2a"
@@ -277,7 +277,7 @@ def test_a_malformed_event_or_setting_fails_before_anything_is_called(
     for key, value in environ(**changes).items():
         monkeypatch.setenv(key, value)
     with pytest.raises(finder.FinderError) as caught:
-        finder.handler(event, None)
+        finder.handler(event, FakeLambdaContext())
     assert message in str(caught.value)
 
 

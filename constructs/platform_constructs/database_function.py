@@ -17,11 +17,15 @@ from aws_cdk import (
 )
 from constructs import Construct
 
-from platform_constructs.acknowledgments import acknowledge, log_streams_as_nag_shows
-from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
+from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.python_function import (
+    DEFAULT_TIMEOUT,
+    FunctionNetwork,
+    PythonFunction,
+    send_traces,
+    write_own_logs,
+)
 
-#: How long a run may take when the caller says nothing.
-DEFAULT_TIMEOUT = Duration.minutes(5)
 #: Actions a function attached to a VPC needs for its network interfaces (what AWS's
 #: AWSLambdaVPCAccessExecutionRole grants); EC2 offers no resource-level permissions for them.
 VPC_ACCESS_ACTIONS = (
@@ -34,20 +38,17 @@ VPC_ACCESS_ACTIONS = (
 )
 
 
-class DatabaseFunction(Construct):
-    """One Python function in the VPC: its role, its encrypted log group and the function.
+class DatabaseFunction(PythonFunction):
+    """One Python function in the VPC (a `PythonFunction`): its role, its encrypted log group and the function.
 
     - Runs in ``subnets`` with ``security_group`` (the caller opens the database to that group).
     - Reads ``secret`` if given (and decrypts it through Secrets Manager only); nothing else unless the
-      caller adds statements with ``add_to_policy``.
-    - Its permissions live in a customer-managed policy (reviewable; NIST/PCI IAMNoInlinePolicy), which
-      the function waits for: Lambda checks the VPC permissions when it creates the function.
+      caller adds statements with ``add_to_policy`` or ``extra_statements``.
     - Logs go to ``log_group_name`` with ``log_retention``, encrypted with ``encryption_key``.
-    - Active X-Ray tracing; ``reserved_concurrency`` reserves and caps how many run at once (default
-      None: no reservation, the account's unreserved pool; a reservation takes executions from the
-      account's quota, of which Lambda keeps 100 unreserved, so reserve only where one run at a time
-      protects something); ``retry_attempts`` for
-      asynchronous invocations (default: Lambda's two); with it, ``async_failure_reason`` must say
+    - ``reserved_concurrency`` reserves and caps how many run at once (default None: no reservation, the
+      account's unreserved pool; a reservation takes executions from the account's quota, of which Lambda
+      keeps 100 unreserved, so reserve only where one run at a time protects something); ``retry_attempts``
+      for asynchronous invocations (default: Lambda's two); with it, ``async_failure_reason`` must say
       why the function needs no failure destination (where its failures are seen instead).
 
     Exposes ``function``, ``role``, ``policy``, ``log_group``.
@@ -78,86 +79,52 @@ class DatabaseFunction(Construct):
         async_failure_reason: str | None = None,
         extra_statements: Sequence[iam.PolicyStatement] = (),
     ) -> None:
-        super().__init__(scope, construct_id)
-        self._log_group_name = log_group_name
-        if not 128 <= memory_size_mib <= 10240:
-            raise ValueError(f"memory_size_mib: must be between 128 and 10240, got {memory_size_mib}")
-        if reserved_concurrency is not None and not 1 <= reserved_concurrency <= 1000:
-            raise ValueError(
-                "reserved_concurrency: must be between 1 and 1000, or None for no reservation, "
-                f"got {reserved_concurrency}"
-            )
-        stack = Stack.of(self)
-
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            log_group_name=log_group_name,
-            retention=log_retention,
-            encryption_key=encryption_key,
-            removal_policy=log_removal_policy,
-        )
-        allow_cloudwatch_logs(encryption_key, self, log_group_arns=[log_group_arn(self, log_group_name)])
-
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Runs one function: {description}"[:1000],
-        )
-        self.policy = iam.ManagedPolicy(
-            self,
-            "Policy",
-            description=f"What one function may do: {description}"[:1000],
-            roles=[self.role],
-            statements=[
-                iam.PolicyStatement(
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[f"{log_group_arn(self, log_group_name)}:*"],
-                ),
-                iam.PolicyStatement(actions=list(VPC_ACCESS_ACTIONS), resources=["*"]),
-                iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
-                *(self._secret_statements(secret, encryption_key, stack.region) if secret else []),
-                *extra_statements,
-            ],
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            description=description[:256],
+        if retry_attempts is not None and not async_failure_reason:
+            raise ValueError("async_failure_reason: say where failures of the asynchronous invocations are seen")
+        region = Stack.of(scope).region
+        super().__init__(
+            scope,
+            construct_id,
+            code=code,
             runtime=runtime,
             architecture=architecture,
-            handler="index.handler",
-            code=code,
-            vpc=vpc,
-            vpc_subnets=subnets,
-            security_groups=[security_group],
-            role=self.role.without_policy_updates(),
-            log_group=self.log_group,
-            tracing=lambda_.Tracing.ACTIVE,
-            timeout=timeout or DEFAULT_TIMEOUT,
-            memory_size=memory_size_mib,
-            reserved_concurrent_executions=reserved_concurrency,
-            retry_attempts=retry_attempts,
-            environment=dict(environment or {}),
-        )
-        self.function.node.add_dependency(self.policy)
-        self._acknowledge_findings(description)
-        if reserved_concurrency is None:
-            acknowledge(
-                self.function,
-                "NIST.800.53.R5-LambdaConcurrency",
-                reason=f"The function ({description}) has no reserved concurrency: a reservation takes executions "
+            description=description,
+            role_description=f"Runs one function: {description}",
+            policy_description=f"What one function may do: {description}",
+            statements=[
+                write_own_logs(scope, log_group_name),
+                iam.PolicyStatement(actions=list(VPC_ACCESS_ACTIONS), resources=["*"]),
+                send_traces(),
+                *(DatabaseFunction._secret_statements(secret, encryption_key, region) if secret else []),
+                *extra_statements,
+            ],
+            log_group_id="LogGroup",
+            log_group_name=log_group_name,
+            log_retention=log_retention,
+            log_removal_policy=log_removal_policy,
+            encryption_key=encryption_key,
+            log_streams_reason=(
+                f"The function ({description}) writes into its own log group only; CloudWatch Logs needs the "
+                "group's ARN with ':*' (its log streams) for CreateLogStream and PutLogEvents."
+            ),
+            no_reservation_reason=(
+                f"The function ({description}) has no reserved concurrency: a reservation takes executions "
                 "from the account's quota for good, and Lambda keeps 100 of the quota unreserved, so in an account "
                 "whose quota is still 10 or 50 any reservation fails the deploy. Its callers start few runs, "
                 "bounded by the caller (CloudFormation once per deploy, a state machine one step at a time, Secrets "
                 "Manager one rotation of a secret at a time, schedules that start a handful of jobs together, which "
                 "then overlap); the caller reserves where one run at a time protects something (config's "
-                "[reserved_concurrency]).",
-            )
-        if retry_attempts is not None:
-            if not async_failure_reason:
-                raise ValueError("async_failure_reason: say where failures of the asynchronous invocations are seen")
+                "[reserved_concurrency])."
+            ),
+            network=FunctionNetwork(vpc, subnets, security_group),
+            environment=environment,
+            timeout=timeout or DEFAULT_TIMEOUT,
+            memory_size_mib=memory_size_mib,
+            reserved_concurrency=reserved_concurrency,
+            retry_attempts=retry_attempts,
+        )
+        self._acknowledge_findings(description)
+        if retry_attempts is not None and async_failure_reason:
             acknowledge(
                 self.function.node.find_child("EventInvokeConfig"),
                 "Serverless-LambdaAsyncFailureDestination",
@@ -185,15 +152,6 @@ class DatabaseFunction(Construct):
         self.policy.add_statements(statement)
 
     def _acknowledge_findings(self, description: str) -> None:
-        streams = log_streams_as_nag_shows(self, self._log_group_name)
-        acknowledge(
-            self.policy,
-            f"AwsSolutions-IAM5[Resource::{streams}]",
-            reason=(
-                f"The function ({description}) writes into its own log group only; CloudWatch Logs needs the "
-                "group's ARN with ':*' (its log streams) for CreateLogStream and PutLogEvents."
-            ),
-        )
         acknowledge(
             self.function,
             "NIST.800.53.R5-LambdaDLQ",

@@ -1,4 +1,5 @@
-"""A Python function outside any VPC that EventBridge Scheduler starts on a schedule: a report or a sweep.
+"""A Python function (a `PythonFunction`) outside any VPC that EventBridge Scheduler starts on a schedule:
+a report or a sweep.
 
 - Its log group (`log_group_name`, `log_retention`, encrypted with `encryption_key`) is created with it.
 - Its permissions are one customer-managed policy: `statements`, plus writing its own logs and X-Ray.
@@ -30,14 +31,12 @@ from aws_cdk import (
 )
 from constructs import Construct
 
-from platform_constructs.acknowledgments import acknowledge, log_streams_as_nag_shows
-from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
+from platform_constructs.acknowledgments import acknowledge
+from platform_constructs.python_function import DEFAULT_TIMEOUT, PythonFunction, send_traces, write_own_logs
 from platform_constructs.service_principals import scheduler_principal
 
-DEFAULT_TIMEOUT = Duration.minutes(5)
 
-
-class ScheduledFunction(Construct):
+class ScheduledFunction(PythonFunction):
     def __init__(
         self,
         scope: Construct,
@@ -60,74 +59,42 @@ class ScheduledFunction(Construct):
         memory_size_mib: int = 256,
         reserved_concurrency: int | None = None,
     ) -> None:
-        super().__init__(scope, construct_id)
         if not schedule.startswith("cron(") and not schedule.startswith("rate("):
             raise ValueError(f"schedule: a cron(...) or rate(...) expression, got {schedule!r}")
-        if reserved_concurrency is not None and not 1 <= reserved_concurrency <= 1000:
-            raise ValueError(
-                "reserved_concurrency: must be between 1 and 1000, or None for no reservation, "
-                f"got {reserved_concurrency}"
-            )
         wildcards = any("*" in resource for statement in statements for resource in statement.resources)
         if wildcards and not wildcard_reason:
             raise ValueError("wildcard_reason: say why statements on '*' are needed (no resource-level permissions)")
-        stack = Stack.of(self)
-        self._statements = list(statements)
-        allow_cloudwatch_logs(encryption_key, self, log_group_arns=[log_group_arn(self, log_group_name)])
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=log_group_name,
-            retention=log_retention,
-            encryption_key=encryption_key,
-            removal_policy=RemovalPolicy.DESTROY,  # a fixed name: the stack must deploy again after a teardown
-        )
-        self.role = iam.Role(
-            self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description[:1000]
-        )
-        self.policy = iam.ManagedPolicy(
-            self,
-            "Policy",
-            description=description[:1000],
-            roles=[self.role],
-            statements=[
-                *statements,
-                iam.PolicyStatement(
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[f"{log_group_arn(self, log_group_name)}:*"],
-                ),
-                iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
-            ],
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            description=description[:256],
+        super().__init__(
+            scope,
+            construct_id,
+            code=code,
             runtime=runtime,
             architecture=architecture,
-            handler="index.handler",
-            code=code,
-            role=self.role.without_policy_updates(),
-            log_group=self.log_group,
-            tracing=lambda_.Tracing.ACTIVE,
+            description=description,
+            role_description=description,
+            policy_description=description,
+            statements=[*statements, write_own_logs(scope, log_group_name), send_traces()],
+            log_group_id="Logs",
+            log_group_name=log_group_name,
+            log_retention=log_retention,
+            # A fixed name: the stack must deploy again after a teardown.
+            log_removal_policy=RemovalPolicy.DESTROY,
+            encryption_key=encryption_key,
+            log_streams_reason=f"The function ({description}) writes to its own log group only; CloudWatch Logs "
+            "needs the group's ARN with ':*' (its log streams)",
+            no_reservation_reason=f"The function ({description}) has no reserved concurrency: its schedule starts "
+            "one run at a time, far apart, and a reservation takes executions from the account's quota for good "
+            "(Lambda keeps 100 of it unreserved, so in an account whose quota is still 10 or 50 any reservation "
+            "fails the deploy).",
+            environment=environment,
             timeout=timeout,
-            memory_size=memory_size_mib,
-            reserved_concurrent_executions=reserved_concurrency,
+            memory_size_mib=memory_size_mib,
+            reserved_concurrency=reserved_concurrency,
             retry_attempts=0,
-            environment=dict(environment),
         )
-        self.function.node.add_dependency(self.policy)
-        if reserved_concurrency is None:
-            acknowledge(
-                self.function,
-                "NIST.800.53.R5-LambdaConcurrency",
-                reason=f"The function ({description}) has no reserved concurrency: its schedule starts one run at a "
-                "time, far apart, and a reservation takes executions from the account's quota for good (Lambda keeps "
-                "100 of it unreserved, so in an account whose quota is still 10 or 50 any reservation fails the "
-                "deploy).",
-            )
+        self._statements = list(statements)
         self.schedule = self._schedule(description, schedule, time_zone, payload)
-        self._acknowledge(stack, description, log_group_name, wildcard_reason)
+        self._acknowledge(Stack.of(self), description, wildcard_reason)
 
     def _schedule(
         self, description: str, expression: str, time_zone: str, payload: Mapping[str, Any]
@@ -162,13 +129,7 @@ class ScheduledFunction(Construct):
         schedule.node.add_dependency(policy)
         return schedule
 
-    def _acknowledge(self, stack: Stack, description: str, name: str, wildcard_reason: str | None) -> None:
-        acknowledge(
-            self.policy,
-            f"AwsSolutions-IAM5[Resource::{log_streams_as_nag_shows(self, name)}]",
-            reason=f"The function ({description}) writes to its own log group only; CloudWatch Logs needs the "
-            "group's ARN with ':*' (its log streams)",
-        )
+    def _acknowledge(self, stack: Stack, description: str, wildcard_reason: str | None) -> None:
         for resource in sorted({r for statement in self._statements for r in statement.resources}):
             shown = _as_nag_shows(stack.resolve(resource))
             if "*" in shown and shown != "*" and wildcard_reason:

@@ -26,9 +26,15 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 #: AWS's normalized units per size (RDS and ElastiCache size flexibility); `<n>xlarge` is 8n.
 SIZE_UNITS = {"micro": 0.5, "small": 1.0, "medium": 2.0, "large": 4.0, "xlarge": 8.0}
 _SIZE = re.compile(r"^(?P<n>[0-9]*)xlarge$")
+logger = Logger(service="commitment-coverage")
+tracer = Tracer(service="commitment-coverage")
+
 COMMITMENT_KEY = "Commitment"
 TERM_KEY = "CommitmentTerm"
 ENVIRONMENT_KEY = "Environment"
@@ -253,19 +259,25 @@ def report_from_aws(environment: str | None) -> Report:
     )
 
 
-def handler(event: Any, _context: Any) -> dict[str, Any]:
+def publish(report: Report, environment: str | None, topic: str, sns: Any) -> dict[str, Any]:
+    """The report's table to the topic; returns the report."""
+    sns.publish(TopicArn=topic, Subject=f"Commitment coverage: {environment or 'all'}"[:100], Message=render(report))
+    return report.as_dict()
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Scheduled run: the report, and its table on the topic named by TOPIC_ARN."""
-    environment = parse_event(event)
+    environment = parse_event(event)  # before any client exists
     topic = os.environ.get("TOPIC_ARN")
     if not topic:
         raise CoverageError("TOPIC_ARN is not set")
-    report = report_from_aws(environment)
     import boto3
 
-    boto3.client("sns").publish(
-        TopicArn=topic, Subject=f"Commitment coverage: {environment or 'all'}"[:100], Message=render(report)
-    )
-    return report.as_dict()
+    report = report_from_aws(environment)
+    logger.info("coverage", extra={"environment": environment, "families": len(report.families)})
+    return publish(report, environment, topic, boto3.client("sns"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,9 @@
 """CloudFormation custom resource: one database, an owner role and an IAM-authenticated login role per service.
 
-The function answers CloudFormation itself: it PUTs the response JSON to the request's
-``ResponseURL``. ``PhysicalResourceId`` is always ``database-bootstrap``, so an update never
+The handler of aws-cdk-lib's provider framework (``custom_resources.Provider``): the framework's
+function receives CloudFormation's request, invokes ``handler`` with it and answers CloudFormation
+with what ``handler`` returns, or FAILED with the message of what it raises. This function never
+reaches the internet. ``PhysicalResourceId`` is always ``database-bootstrap``, so an update never
 replaces the resource and CloudFormation never sends a Delete for an old one.
 
 ResourceProperties (CloudFormation passes every value as a string):
@@ -15,12 +17,10 @@ ResourceProperties (CloudFormation passes every value as a string):
   "extensions": ["pg_trgm"]}], "iam_role": "rds_iam"}``. ``owner_role`` names the service's login
   role; the role that owns its objects is derived from it: ``<owner_role>_owner``.
 
-Create and Update converge (``converge``); Delete does nothing to the database and reports
-success, whatever the properties: databases and roles outlive the stack, and a rollback after a
-failed Create must not get stuck. A Create or Update with malformed properties, or a request that
-is malformed but says where to answer, gets FAILED and the function raises, before any connection.
-Any other failure also answers FAILED and raises (Lambda's own retries of an asynchronous
-invocation then only converge again).
+Create and Update converge (``converge``); Delete does nothing to the database and succeeds,
+whatever the properties: databases and roles outlive the stack, and a rollback after a failed
+Create must not get stuck. A malformed request, or a Create or Update with malformed properties,
+raises before any connection (the framework answers FAILED); so does any other failure.
 
 What ``converge`` makes true for each database in the spec, with a master user that is not a
 superuser (RDS: CREATEROLE, CREATEDB and rds_superuser) on PostgreSQL 16 or later. Two roles per
@@ -75,15 +75,13 @@ run before anything changes.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
 import boto3  # type: ignore[import-untyped]
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pg_common import (
     INSUFFICIENT_PRIVILEGE,
     Connection,
@@ -104,16 +102,15 @@ from pg_common import (
     server_version_num,
     sqlstate,
 )
-from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Json, model_validator
 
 PHYSICAL_RESOURCE_ID = "database-bootstrap"
 MINIMUM_SERVER_VERSION = 160000
 #: CloudFormation rejects responses over 4 KiB; each Data value and the Reason stay well below.
 MAX_DATA_VALUE_CHARS = 500
-MAX_REASON_CHARS = 1000
-RESPONSE_TIMEOUT_SECONDS = 10
 
 logger = Logger(service="database-bootstrap")
+tracer = Tracer(service="database-bootstrap")
 
 
 class BootstrapError(Exception):
@@ -209,25 +206,6 @@ class BootstrapProperties(BaseModel):
     port: int = Field(alias="Port", ge=1, le=65535)
     ca_file: str = Field(alias="CaFile", min_length=1)
     spec: Json[BootstrapSpec] = Field(alias="Spec")
-
-
-class ReplyAddress(BaseModel):
-    """Where and to which request a response goes: enough to answer even a request that is otherwise malformed."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    response_url: str = Field(alias="ResponseURL", pattern=r"^https?://")
-    stack_id: str = Field(alias="StackId", min_length=1)
-    request_id: str = Field(alias="RequestId", min_length=1)
-    logical_resource_id: str = Field(alias="LogicalResourceId", min_length=1)
-    physical_resource_id: str | None = Field(default=None, alias="PhysicalResourceId")
-
-
-class CustomResourceRequest(ReplyAddress):
-    """The CloudFormation request (properties are validated separately, and not on Delete)."""
-
-    request_type: Literal["Create", "Update", "Delete"] = Field(alias="RequestType")
-    resource_properties: dict[str, Any] = Field(default_factory=dict, alias="ResourceProperties")
 
 
 # --- Result ------------------------------------------------------------------------------------
@@ -643,6 +621,26 @@ def _ensure_extensions(connection: Connection, database: DatabaseSpec, master: s
 # --- Handler -----------------------------------------------------------------------------------
 
 
+class ProviderEvent(BaseModel):
+    """The request aws-cdk-lib's provider framework passes on (CloudFormation's, without a way to answer it:
+    the framework answers with what the handler returns, or FAILED with the exception it raises)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    request_type: Literal["Create", "Update", "Delete"] = Field(alias="RequestType")
+    logical_resource_id: str = Field(alias="LogicalResourceId", min_length=1)
+    request_id: str = Field(alias="RequestId", min_length=1)
+    physical_resource_id: str | None = Field(default=None, alias="PhysicalResourceId")
+    resource_properties: dict[str, Any] = Field(default_factory=dict, alias="ResourceProperties")
+
+
+class ProviderResult(BaseModel):
+    """What the provider framework sends CloudFormation: the resource's id and its attributes (``Data``)."""
+
+    physical_resource_id: str = Field(default=PHYSICAL_RESOURCE_ID, serialization_alias="PhysicalResourceId")
+    data: dict[str, str] = Field(default_factory=dict, serialization_alias="Data")
+
+
 def bootstrap(properties: BootstrapProperties, secrets_client: SecretsClient) -> Report:
     """Read the master secret and converge with TLS connections to the configured endpoint."""
     secret = read_master_secret(secrets_client, properties.secret_arn)
@@ -657,66 +655,27 @@ def bootstrap(properties: BootstrapProperties, secrets_client: SecretsClient) ->
     return converge(connect_to, properties.spec, admin_database=secret.dbname)
 
 
-def send_response(
-    request: ReplyAddress,
-    status: Literal["SUCCESS", "FAILED"],
-    *,
-    reason: str = "",
-    data: dict[str, str] | None = None,
-) -> None:
-    """PUT the response document to the pre-signed ``ResponseURL`` (empty Content-Type, as S3 expects)."""
-    body = json.dumps(
-        {
-            "Status": status,
-            "Reason": reason[:MAX_REASON_CHARS],
-            "PhysicalResourceId": request.physical_resource_id or PHYSICAL_RESOURCE_ID,
-            "StackId": request.stack_id,
-            "RequestId": request.request_id,
-            "LogicalResourceId": request.logical_resource_id,
-            "NoEcho": False,
-            "Data": data or {},
-        }
-    ).encode()
-    http_request = urllib.request.Request(
-        request.response_url,
-        data=body,
-        method="PUT",
-        headers={"Content-Type": "", "Content-Length": str(len(body))},
-    )
-    with urllib.request.urlopen(http_request, timeout=RESPONSE_TIMEOUT_SECONDS) as response:
-        response.read()
-    logger.info("response sent", extra={"status": status, "reason": reason[:MAX_REASON_CHARS]})
+def on_event(request: ProviderEvent, secrets_client: SecretsClient) -> ProviderResult:
+    """Create and Update converge; Delete leaves databases and roles in place (they outlive the stack).
 
-
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    try:
-        request = parse(event=event, model=CustomResourceRequest)
-    except ValidationError as error:
-        logger.exception("malformed custom-resource request")
-        try:
-            reply = ReplyAddress.model_validate(event)
-        except ValidationError:
-            raise error from None  # nowhere to answer: CloudFormation times the request out
-        send_response(reply, "FAILED", reason=f"malformed request: {error}")
-        raise
-    log_stream = getattr(context, "log_stream_name", "")
-    logger.info("request", extra={"request_type": request.request_type, "logical_id": request.logical_resource_id})
-
+    Properties are validated before anything connects, and not on Delete (a rollback after a failed
+    Create must not get stuck on the properties that failed it).
+    """
     if request.request_type == "Delete":
-        send_response(request, "SUCCESS", reason="Delete leaves databases and roles in place")
-        return {"Status": "SUCCESS", "Changes": []}
-
-    try:
-        properties = BootstrapProperties.model_validate(request.resource_properties)
-        report = bootstrap(properties, boto3.client("secretsmanager"))
-    except Exception as error:
-        logger.exception("bootstrap failed")
-        reason = f"{type(error).__name__}: {error}"
-        if log_stream:
-            reason = f"{reason} (log stream {log_stream})"
-        send_response(request, "FAILED", reason=reason)
-        raise
-
+        logger.info("delete leaves databases and roles in place")
+        return ProviderResult(physical_resource_id=request.physical_resource_id or PHYSICAL_RESOURCE_ID)
+    properties = BootstrapProperties.model_validate(request.resource_properties)
+    report = bootstrap(properties, secrets_client)
     logger.info("bootstrap converged", extra={"report": report.model_dump()})
-    send_response(request, "SUCCESS", data=report.cfn_data(properties.spec))
-    return {"Status": "SUCCESS", **report.model_dump()}
+    return ProviderResult(data=report.cfn_data(properties.spec))
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The provider framework's onEvent handler: it answers CloudFormation with the returned dict, or FAILED
+    (the exception's message) when this raises; a malformed event raises before anything connects."""
+    request = ProviderEvent.model_validate(event)
+    logger.info("request", extra={"request_type": request.request_type, "logical_id": request.logical_resource_id})
+    result = on_event(request, boto3.client("secretsmanager"))
+    return result.model_dump(by_alias=True)

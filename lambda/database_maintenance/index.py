@@ -33,8 +33,9 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 import boto3  # type: ignore[import-untyped]
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pg_common import (
     Connection,
     ConnectTo,
@@ -62,6 +63,7 @@ MAX_QUERY_CHARS = 1000
 MAX_PARTITIONED_TABLE_NAME = 63 - len("_yYYYYmMM")
 
 logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
 
 
 # --- Events ------------------------------------------------------------------------------------
@@ -543,7 +545,9 @@ def maintain(
     return task_report
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = EVENT_ADAPTER.validate_python(event)  # a malformed event raises here, before any connection
     settings = Settings.model_validate(dict(os.environ))
     metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_NAMESPACE), service=SERVICE)

@@ -41,6 +41,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import boto3  # type: ignore[import-untyped]
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pg_common import Connection, connect, quote_ident, scalar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -53,6 +55,10 @@ RUNNING_JOB = ("CREATED", "PENDING", "RUNNING")
 FAILED_JOB = ("ABORTED", "FAILED")
 _SELECT = re.compile(r"^\s*(select|with)\b[^;]*;?\s*$", re.IGNORECASE | re.DOTALL)
 _IDENTIFIER = re.compile(r"^ticketing-[a-z0-9]+-drill-[0-9]{8}-[0-9]{6}$")
+
+
+logger = Logger(service="restore-drill")
+tracer = Tracer(service="restore-drill")
 
 
 class DrillError(Exception):
@@ -431,10 +437,15 @@ def parse_event(event: Any) -> StartEvent | StepEvent | CleanupEvent:
         raise DrillError(f"malformed {event['step']} event: {error}") from error
 
 
-def handler(event: Any, context: Any = None, *, clients: Any = None) -> dict[str, Any]:
-    parsed = parse_event(event)  # before any client exists
-    settings = Settings.from_environment()
-    backup, rds, cloudwatch = clients if clients is not None else _clients()
+def run_step(
+    parsed: StartEvent | StepEvent | CleanupEvent,
+    settings: Settings,
+    clients: tuple[Any, Any, Any],
+    *,
+    seconds_left: Callable[[], float] = lambda: 900.0,
+) -> dict[str, Any]:
+    """Run one validated step with its clients (AWS Backup, RDS, CloudWatch); returns the state as JSON."""
+    backup, rds, cloudwatch = clients
     now = datetime.now(UTC)
     if isinstance(parsed, StartEvent):
         result: Any = start(backup, rds, settings, now)
@@ -450,9 +461,18 @@ def handler(event: Any, context: Any = None, *, clients: Any = None) -> dict[str
             )
 
         result = verify(rds, cloudwatch, settings, parsed.state, connect_with=connect_with,
-                        clock=lambda: datetime.now(UTC), seconds_left=_seconds_left(context))  # fmt: skip
+                        clock=lambda: datetime.now(UTC), seconds_left=seconds_left)  # fmt: skip
     state: dict[str, Any] = result.model_dump(mode="json")
     return state
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    parsed = parse_event(event)  # before any client exists
+    settings = Settings.from_environment()
+    logger.info("step", extra={"step": event["step"]})
+    return run_step(parsed, settings, _clients(), seconds_left=_seconds_left(context))
 
 
 def _seconds_left(context: Any) -> Callable[[], float]:

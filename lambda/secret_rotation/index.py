@@ -33,8 +33,9 @@ from typing import Any, Literal, Protocol
 
 import boto3  # type: ignore[import-untyped]
 import pg_common
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 from pg_common import (
     INVALID_PASSWORD,
@@ -58,6 +59,7 @@ SCRAM_ITERATIONS = 4096
 CONNECT_TIMEOUT_SECONDS = 10.0
 
 logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
 
 
 class RotationError(Exception):
@@ -269,7 +271,9 @@ def rotate(
     return Rotation(event, client, ca_file=ca_file, connect=connect).run()
 
 
-def handler(event: dict[str, Any], context: Any) -> None:
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> None:
     request = parse(event=event, model=RotationEvent)  # a malformed event raises here
     settings = Settings.model_validate(dict(os.environ))
     outcome = rotate(request, boto3.client("secretsmanager"), ca_file=settings.ca_file)

@@ -31,6 +31,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger(service="unused-resources")
+tracer = Tracer(service="unused-resources")
+
 KINDS = (
     "ebs-volume",
     "elastic-ip",
@@ -491,7 +497,9 @@ def run(clients: Clients, settings: Settings, now: dt.datetime, *, s3: Any, sns:
     return report
 
 
-def handler(event: Any, _context: Any) -> dict[str, Any]:
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     settings = Settings.load(dict(os.environ), event)  # raises before any client exists
     import boto3  # type: ignore[import-untyped]  # the runtime's
     from botocore.config import Config  # type: ignore[import-untyped]

@@ -38,6 +38,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.lambda_module import FakeLambdaContext as FakeLambdaContext  # for the tests here
+
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 
 SUPERUSER = "postgres"
@@ -488,6 +490,14 @@ def cfn_event(request_type: str, response_url: str, properties: dict[str, Any], 
         "ResourceProperties": properties,
     }
     event.update(extra)
+    return event
+
+
+def provider_event(request_type: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A request as aws-cdk-lib's provider framework passes it to its onEvent handler: CloudFormation's,
+    with the framework's own service token and no response URL the handler could use."""
+    event = cfn_event(request_type, "...", properties, **extra)
+    event["ServiceToken"] = "arn:aws:lambda:eu-west-1:123456789012:function:framework-onEvent"
     return event
 
 

@@ -15,10 +15,10 @@ from pg_testing import (  # type: ignore[import-not-found]
     MASTER_PASSWORD,
     TLS_HOST,
     Certificates,
+    FakeLambdaContext,
     PostgresServer,
-    ResponseServer,
     TlsProxy,
-    cfn_event,
+    provider_event,
     set_password,
     sqlstate,
 )
@@ -325,7 +325,7 @@ def handler_properties(aws: None, tls_proxy: TlsProxy, certificates: Certificate
         ),
     )
     return {
-        "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:database-bootstrap",
+        "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:framework-onEvent",
         "ServiceTimeout": "600",  # CloudFormation passes the resource's own properties too
         "CodeVersion": "0123abcd.zip",  # stacks/database_access.py: the function's asset key
         "SecretArn": secret["ARN"],
@@ -338,36 +338,27 @@ def handler_properties(aws: None, tls_proxy: TlsProxy, certificates: Certificate
     }
 
 
-def test_create_converges_over_tls_and_puts_success(
+def test_create_converges_over_tls_and_returns_the_provider_result(
     bootstrap: ModuleType,
     pg_server: PostgresServer,
     tls_proxy: TlsProxy,
-    response_server: ResponseServer,
     handler_properties: dict[str, Any],
 ) -> None:
     sessions_before = len(tls_proxy.sessions)
-    event = cfn_event("Create", response_server.url, handler_properties)
-    bootstrap.handler(event, None)
+    result = bootstrap.handler(provider_event("Create", handler_properties), FakeLambdaContext())
 
-    [response] = response_server.responses
-    assert response.path == "/cfn-response?X-Amz-Signature=test"
-    assert response.headers["Content-Type"] == ""
-    assert response.body["Status"] == "SUCCESS"
-    assert response.body["PhysicalResourceId"] == "database-bootstrap"
-    assert response.body["RequestId"] == event["RequestId"]
-    assert response.body["StackId"] == event["StackId"]
-    assert response.body["LogicalResourceId"] == "DatabaseBootstrap"
-    assert int(response.body["Data"]["Changes"]) > 0
-    assert response.body["Data"]["Databases"] == "ticketing_venues"
+    assert set(result) == {"PhysicalResourceId", "Data"}
+    assert result["PhysicalResourceId"] == "database-bootstrap"
+    assert int(result["Data"]["Changes"]) > 0
+    assert result["Data"]["Databases"] == "ticketing_venues"
     assert len(tls_proxy.sessions) == sessions_before + 2  # the admin database, then ticketing_venues
     assert pg_server.sql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'ticketing_venues'") == [
         ["svc_venues_owner"]
     ]
 
-    update = cfn_event("Update", response_server.url, handler_properties, PhysicalResourceId="database-bootstrap")
-    bootstrap.handler(update, None)
-    assert response_server.responses[1].body["Status"] == "SUCCESS"
-    assert response_server.responses[1].body["Data"]["Changes"] == "0"
+    update = provider_event("Update", handler_properties, PhysicalResourceId="database-bootstrap")
+    again = bootstrap.handler(update, FakeLambdaContext())
+    assert again == {**result, "Data": {**result["Data"], "Changes": "0"}}
 
 
 @pytest.mark.parametrize(
@@ -380,75 +371,77 @@ def test_create_converges_over_tls_and_puts_success(
         ({"Unexpected": "1"}, "Extra inputs"),
     ],
 )
-def test_malformed_properties_put_failed_and_raise_before_connecting(
+def test_malformed_properties_raise_before_connecting(
     bootstrap: ModuleType,
     pg_server: PostgresServer,
     tls_proxy: TlsProxy,
-    response_server: ResponseServer,
     handler_properties: dict[str, Any],
     change: dict[str, Any],
     message: str,
 ) -> None:
+    """The framework answers FAILED with the exception's message; nothing has connected or changed."""
     properties = {key: value for key, value in {**handler_properties, **change}.items() if value is not None}
     sessions_before = len(tls_proxy.sessions)
     before = catalog_snapshot(pg_server)
     with pytest.raises(ValidationError, match=message):
-        bootstrap.handler(cfn_event("Create", response_server.url, properties), None)
-    [response] = response_server.responses
-    assert response.body["Status"] == "FAILED"
-    assert response.body["PhysicalResourceId"] == "database-bootstrap"
-    assert "ValidationError" in response.body["Reason"]
+        bootstrap.handler(provider_event("Create", properties), FakeLambdaContext())
     assert len(tls_proxy.sessions) == sessions_before
     assert catalog_snapshot(pg_server) == before
 
 
-def test_a_failure_while_converging_puts_failed(
-    bootstrap: ModuleType,
-    response_server: ResponseServer,
-    handler_properties: dict[str, Any],
-    certificates: Certificates,
+def test_a_failure_while_converging_raises(
+    bootstrap: ModuleType, handler_properties: dict[str, Any], certificates: Certificates
 ) -> None:
     properties = {**handler_properties, "CaFile": str(certificates.other_ca_file)}
     with pytest.raises(Exception, match="certificate verify failed"):
-        bootstrap.handler(cfn_event("Create", response_server.url, properties), None)
-    [response] = response_server.responses
-    assert response.body["Status"] == "FAILED"
-    assert "certificate verify failed" in response.body["Reason"]
+        bootstrap.handler(provider_event("Create", properties), FakeLambdaContext())
 
 
 @pytest.mark.parametrize("properties", ["valid", "malformed"])
-def test_delete_changes_nothing_and_puts_success(
+def test_delete_changes_nothing_and_succeeds(
     bootstrap: ModuleType,
     runs: tuple[Any, Any],
     pg_server: PostgresServer,
-    response_server: ResponseServer,
+    tls_proxy: TlsProxy,
     handler_properties: dict[str, Any],
     properties: str,
 ) -> None:
     resource_properties = handler_properties if properties == "valid" else {"Spec": "{not json"}
     before = catalog_snapshot(pg_server)
-    event = cfn_event("Delete", response_server.url, resource_properties, PhysicalResourceId="database-bootstrap")
-    bootstrap.handler(event, None)
-    [response] = response_server.responses
-    assert response.body["Status"] == "SUCCESS"
-    assert response.body["PhysicalResourceId"] == "database-bootstrap"
+    sessions_before = len(tls_proxy.sessions)
+    event = provider_event("Delete", resource_properties, PhysicalResourceId="database-bootstrap")
+    result = bootstrap.handler(event, FakeLambdaContext())
+    assert result == {"PhysicalResourceId": "database-bootstrap", "Data": {}}
     assert catalog_snapshot(pg_server) == before
+    assert len(tls_proxy.sessions) == sessions_before
     assert {"ticketing_events", "ticketing_orders"} <= {row[0] for row in before["databases"]}
 
 
-def test_a_malformed_request_puts_failed_when_it_can_and_raises(
-    bootstrap: ModuleType, response_server: ResponseServer, handler_properties: dict[str, Any]
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"RequestType": "Replace"}, "RequestType"),
+        ({"LogicalResourceId": ""}, "LogicalResourceId"),
+        ({"RequestId": None}, "RequestId"),
+        ({"ResourceProperties": "not an object"}, "ResourceProperties"),
+    ],
+)
+def test_a_malformed_event_fails_loudly_and_changes_nothing(
+    bootstrap: ModuleType,
+    pg_server: PostgresServer,
+    tls_proxy: TlsProxy,
+    handler_properties: dict[str, Any],
+    event: dict[str, Any],
+    message: str,
 ) -> None:
-    with pytest.raises(ValidationError, match="RequestType"):
-        bootstrap.handler(cfn_event("Replace", response_server.url, handler_properties), None)
-    [response] = response_server.responses
-    assert response.body["Status"] == "FAILED"
-    assert "malformed request" in response.body["Reason"]
-
-    # Without a response URL there is nobody to answer.
-    with pytest.raises(ValidationError, match="ResponseURL"):
-        bootstrap.handler({"RequestType": "Create"}, None)
-    assert len(response_server.responses) == 1
+    malformed = {key: value for key, value in {**provider_event("Create", handler_properties), **event}.items()
+                 if value is not None}  # fmt: skip
+    before = catalog_snapshot(pg_server)
+    sessions_before = len(tls_proxy.sessions)
+    with pytest.raises(ValidationError, match=message):
+        bootstrap.handler(malformed, FakeLambdaContext())
+    assert len(tls_proxy.sessions) == sessions_before
+    assert catalog_snapshot(pg_server) == before
 
 
 # --- Migration from the previous layout --------------------------------------------------------

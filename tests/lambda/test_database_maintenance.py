@@ -16,6 +16,7 @@ from pg_testing import (  # type: ignore[import-not-found]
     MASTER_PASSWORD,
     TLS_HOST,
     Certificates,
+    FakeLambdaContext,
     PostgresServer,
     TlsProxy,
     emf_documents,
@@ -359,7 +360,7 @@ def test_handler_runs_a_task_over_tls(
     maintenance: ModuleType, environment: None, tls_proxy: TlsProxy, databases: None
 ) -> None:
     sessions_before = len(tls_proxy.sessions)
-    result = maintenance.handler({"task": "report", "databases": [STATS]}, None)
+    result = maintenance.handler({"task": "report", "databases": [STATS]}, FakeLambdaContext())
     assert result["problems"] == 0
     assert result["task"] == "report"
     assert {index["index"] for index in result["databases"][0]["unused_indexes"]} == {
@@ -406,5 +407,5 @@ def test_malformed_events_raise_before_connecting(
     monkeypatch.setattr(maintenance, "connector", refuse)
     before = pg_server.sql("SELECT count(*) FROM pg_class", ORDERS)
     with pytest.raises(ValidationError, match=message):
-        maintenance.handler(event, None)
+        maintenance.handler(event, FakeLambdaContext())
     assert pg_server.sql("SELECT count(*) FROM pg_class", ORDERS) == before

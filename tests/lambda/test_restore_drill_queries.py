@@ -29,12 +29,12 @@ from pg_testing import (  # type: ignore[import-not-found]
     RDS_SUPERUSER,
     TLS_HOST,
     Certificates,
+    FakeLambdaContext,
     PostgresServer,
-    ResponseServer,
     TlsProxy,
-    cfn_event,
     load_function,
     load_pg_common,
+    provider_event,
     set_password,
     sqlstate,
     start_server,
@@ -123,7 +123,6 @@ def restored(production: Production, certificates: Certificates, bootstrap: Modu
 
     server = start_server()
     proxy = TlsProxy(server.port, certificates)
-    responses = ResponseServer()
     try:
         with pytest.MonkeyPatch.context() as patch, mock_aws():
             patch.setenv("AWS_DEFAULT_REGION", REGION)
@@ -138,7 +137,7 @@ def restored(production: Production, certificates: Certificates, bootstrap: Modu
             properties = resolved(
                 production.bootstrap_properties,
                 {
-                    "ServiceToken": "arn:aws:lambda:ap-northeast-2:222222222222:function:database-bootstrap",
+                    "ServiceToken": "arn:aws:lambda:ap-northeast-2:222222222222:function:framework-onEvent",
                     "SecretArn": secret_arn,
                     "Host": TLS_HOST,
                     "Port": str(proxy.port),
@@ -146,9 +145,8 @@ def restored(production: Production, certificates: Certificates, bootstrap: Modu
                 },
                 "the bootstrap's ResourceProperties",
             )
-            bootstrap.handler(cfn_event("Create", responses.url, properties), None)
-        [response] = responses.responses
-        assert response.body["Status"] == "SUCCESS", response.body["Reason"]
+            result = bootstrap.handler(provider_event("Create", properties), FakeLambdaContext())
+        assert result["PhysicalResourceId"] == "database-bootstrap"
 
         tables: dict[str, str] = {}
         for query in production.queries:
@@ -159,7 +157,6 @@ def restored(production: Production, certificates: Certificates, bootstrap: Modu
             migrate_as_service(server, database, production.login_role(database), table)
         yield Restored(server=server, proxy=proxy, ca_file=str(certificates.ca_file), tables=tables)
     finally:
-        responses.close()
         proxy.close()
         server.stop()
 
@@ -296,7 +293,9 @@ def test_the_deployed_drill_passes_on_the_layout_the_bootstrap_made(
     payload = {"step": "verify", "state": ready_state(drill).model_dump(mode="json")}
     try:
         with rds_stub, cloudwatch_stub:
-            result = drill.handler(payload, clients=(None, rds, cloudwatch))
+            result = drill.run_step(
+                drill.parse_event(payload), drill.Settings.from_environment(), (None, rds, cloudwatch)
+            )
     finally:
         restored.server.sql(f"ALTER ROLE {MASTER} PASSWORD {pg8000.native.literal(MASTER_PASSWORD)}")
     assert result["status"] == "verified"

@@ -19,6 +19,7 @@ import pytest
 from pg_testing import (  # type: ignore[import-not-found]
     TLS_HOST,
     Certificates,
+    FakeLambdaContext,
     PostgresServer,
     TlsProxy,
     begin_rotation,
@@ -98,7 +99,7 @@ def test_a_full_rotation_changes_the_password_everywhere(
     sessions_before = len(tls_proxy.sessions)
     token = begin_rotation(secret.arn, REGION)
     for step in STEPS:
-        rotation.handler(secret.event(step, token), None)
+        rotation.handler(secret.event(step, token), FakeLambdaContext())
 
     current = secret.value()
     new_password = current["password"]
@@ -164,10 +165,10 @@ def test_unreachable_database_fails_set_secret_and_keeps_current(
     )
     current_version = secret.version("AWSCURRENT")
     token = begin_rotation(secret.arn, REGION)
-    rotation.handler(secret.event("createSecret", token), None)
+    rotation.handler(secret.event("createSecret", token), FakeLambdaContext())
 
     with pytest.raises(Exception, match="Can't create a connection"):
-        rotation.handler(secret.event("setSecret", token), None)
+        rotation.handler(secret.event("setSecret", token), FakeLambdaContext())
     assert secret.version("AWSCURRENT") == current_version
     assert secret.value()["password"] == secret.initial_password
     assert logs_in(pg_server, secret.role, secret.initial_password)
@@ -177,12 +178,12 @@ def test_wrong_passwords_fail_set_secret_and_change_nothing(
     rotation: ModuleType, secret: RotatedSecret, pg_server: PostgresServer
 ) -> None:
     token = begin_rotation(secret.arn, REGION)
-    rotation.handler(secret.event("createSecret", token), None)
+    rotation.handler(secret.event("createSecret", token), FakeLambdaContext())
     current_version = secret.version("AWSCURRENT")
     pg_server.sql(f"ALTER ROLE {secret.role} PASSWORD 'changed-by-someone-else'")
 
     with pytest.raises(rotation.RotationError, match="neither the current nor the pending password logs in"):
-        rotation.handler(secret.event("setSecret", token), None)
+        rotation.handler(secret.event("setSecret", token), FakeLambdaContext())
     assert secret.version("AWSCURRENT") == current_version
     assert secret.value()["password"] == secret.initial_password
     assert logs_in(pg_server, secret.role, "changed-by-someone-else")
@@ -192,11 +193,11 @@ def test_a_failed_test_step_leaves_current_in_place(
     rotation: ModuleType, secret: RotatedSecret, pg_server: PostgresServer
 ) -> None:
     token = begin_rotation(secret.arn, REGION)
-    rotation.handler(secret.event("createSecret", token), None)
+    rotation.handler(secret.event("createSecret", token), FakeLambdaContext())
     current_version = secret.version("AWSCURRENT")
     # setSecret never ran: the pending password does not log in.
     with pytest.raises(Exception, match="password authentication failed"):
-        rotation.handler(secret.event("testSecret", token), None)
+        rotation.handler(secret.event("testSecret", token), FakeLambdaContext())
     assert secret.version("AWSCURRENT") == current_version
     assert logs_in(pg_server, secret.role, secret.initial_password)
 
@@ -209,10 +210,10 @@ def test_a_certificate_from_another_ca_fails_set_secret(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     token = begin_rotation(secret.arn, REGION)
-    rotation.handler(secret.event("createSecret", token), None)
+    rotation.handler(secret.event("createSecret", token), FakeLambdaContext())
     monkeypatch.setenv("CA_FILE", str(certificates.other_ca_file))
     with pytest.raises(Exception, match="certificate verify failed"):
-        rotation.handler(secret.event("setSecret", token), None)
+        rotation.handler(secret.event("setSecret", token), FakeLambdaContext())
     assert secret.value()["password"] == secret.initial_password
     assert logs_in(pg_server, secret.role, secret.initial_password)
 
@@ -221,7 +222,7 @@ def test_ca_file_is_required(rotation: ModuleType, secret: RotatedSecret, monkey
     token = begin_rotation(secret.arn, REGION)
     monkeypatch.delenv("CA_FILE")
     with pytest.raises(ValidationError, match="CA_FILE"):
-        rotation.handler(secret.event("createSecret", token), None)
+        rotation.handler(secret.event("createSecret", token), FakeLambdaContext())
     assert secret.client.describe_secret(SecretId=secret.arn)["VersionIdsToStages"][token] == ["AWSPENDING"]
 
 
@@ -244,7 +245,7 @@ def test_malformed_events_raise(
     }
     before = secret.client.describe_secret(SecretId=secret.arn)["VersionIdsToStages"]
     with pytest.raises(ValidationError, match=message):
-        rotation.handler(event, None)
+        rotation.handler(event, FakeLambdaContext())
     assert secret.client.describe_secret(SecretId=secret.arn)["VersionIdsToStages"] == before
 
 
@@ -252,17 +253,17 @@ def test_tokens_not_staged_pending_are_refused(rotation: ModuleType, secret: Rot
     begin_rotation(secret.arn, REGION)
     before = secret.client.describe_secret(SecretId=secret.arn)["VersionIdsToStages"]
     with pytest.raises(rotation.RotationError, match="has no stage"):
-        rotation.handler(secret.event("createSecret", str(uuid.uuid4())), None)
+        rotation.handler(secret.event("createSecret", str(uuid.uuid4())), FakeLambdaContext())
 
     # A version that exists but carries AWSPREVIOUS only: not the rotation in progress.
     first = begin_rotation(secret.arn, REGION)
     for step in STEPS:
-        rotation.handler(secret.event(step, first), None)
+        rotation.handler(secret.event(step, first), FakeLambdaContext())
     begin_rotation(secret.arn, REGION)
     previous = secret.version("AWSPREVIOUS")
     assert previous is not None
     with pytest.raises(rotation.RotationError, match="not staged AWSPENDING"):
-        rotation.handler(secret.event("setSecret", previous), None)
+        rotation.handler(secret.event("setSecret", previous), FakeLambdaContext())
     assert secret.version("AWSCURRENT") == first
     assert before  # the first refusal happened before anything was read or written
 
