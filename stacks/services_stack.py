@@ -58,15 +58,15 @@ from platform_constructs.log_bucket import LogLifecycle
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.naming import pascal_case
 from platform_constructs.origin_load_balancer import OriginLoadBalancer
-from platform_constructs.physical_names import (  # the two `as` names: importable from here until monitoring moves
+from platform_constructs.physical_names import (
     cluster_name,
     environment_prefix,
-    load_balancer_parameter_name as load_balancer_parameter_name,
+    load_balancer_parameter_name,
     origin_header_secret_name,
     repository_name,
     service_connect_namespace,
     service_secret_name,
-    target_group_parameter_name as target_group_parameter_name,
+    target_group_parameter_name,
     task_family,
 )
 from stacks.monitoring.seats import low_available_seats
