@@ -12,7 +12,7 @@ balancer's own 5XX: with no target it answers 503) is muted exactly while the se
 (`stacks/night_mute.py`); every other alarm here treats the stopped services as no breach.
 
 Every alarm states what to check first, treats missing data deliberately and notifies its topic
-when it fires and when it recovers. The choices and the reasons are in the README (Observability).
+when it fires and when it recovers. The choices and the reasons are in docs/tiers/observability.md.
 
 The stack composes the parts in `stacks/monitoring/`: the alarms as specs (`catalogue`), the event
 rules and their log groups (`events`) and the dashboard (`dashboard`), each created here, with this
