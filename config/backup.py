@@ -2,7 +2,7 @@
 
 - The primary database gets AWS Backup on top of RDS's own automated backups: continuous backup for
   point-in-time recovery (kept `database.backup_retention_days`; AWS Backup then owns the instance's
-  retention, which the template therefore leaves out: README, "Who owns the backup retention") and a
+  retention, which the template therefore leaves out: docs/tiers/backup.md, "Who owns the backup retention") and a
   daily recovery point kept `daily_retention_days`, copied to a vault in `copy_region` under a key
   of that region (kept `copy_retention_days`) and, in prod optionally, to a vault of a separate
   backup account.
@@ -55,7 +55,7 @@ class BackupAccount(Strict):
     """A vault in a separate AWS account that receives a copy of every daily recovery point."""
 
     account: str = Field(description="12-digit id of the backup account.")
-    vault_name: str = Field(description="Its vault (created in that account first; README: Recovery).")
+    vault_name: str = Field(description="Its vault (created in that account first; docs/tiers/backup.md).")
     region: str | None = Field(
         default=None,
         description="The vault's region: the environment's own (AWS Backup copies an RDS point to another "

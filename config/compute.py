@@ -277,7 +277,7 @@ class LoadBalancerConfig(Strict):
     keep_former_origin_secret: bool = Field(
         default=False,
         description="While the origin header moves to the network stack's named secret: the services stack keeps "
-        "its former secret and the listener accepts its value too (README: The origin header).",
+        "its former secret and the listener accepts its value too (docs/runbooks/origin-header.md).",
     )
     access_logs: LogLifecycleConfig = Field(
         default_factory=LogLifecycleConfig, description="Lifecycle of the ALB's access logs in their S3 bucket."

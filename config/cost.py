@@ -97,7 +97,7 @@ def usage(description: str, default: float) -> float:
 
 
 class EstimateConfig(Strict):
-    """What `make cost` assumes a month brings: the usage-priced part of the bill (README: Cost)."""
+    """What `make cost` assumes a month brings: the usage-priced part of the bill (docs/tiers/cost.md)."""
 
     requests_millions: float = usage("Viewer requests to CloudFront (and through WAF), millions a month.", 1.0)
     data_out_gb: float = usage("Bytes CloudFront sends to viewers, GB a month.", 10.0)

@@ -110,7 +110,7 @@ class PoolConfig(Strict):
 
 
 class RestoreSource(Strict):
-    """Restore the primary from a snapshot (README: Recovery): a reviewed change that replaces it."""
+    """Restore the primary from a snapshot (docs/runbooks/restore.md): a reviewed change that replaces it."""
 
     snapshot_arn: str = Field(
         description="The snapshot to restore: arn:aws:rds:<region>:<account>:snapshot:<name>, in the main region."

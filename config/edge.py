@@ -15,13 +15,11 @@ from pydantic import Field, field_validator, model_validator
 from config.compute import CERTIFICATE_ARN, LogLifecycleConfig
 from config.fields import ConfigFieldError, Strict, bounded, key_path, raise_all
 from config.path_patterns import overlap, pattern_problem
+from platform_constructs.accepted_values import WAF_RATE_LIMIT_REQUESTS, WAF_RATE_WINDOWS_SECONDS
 from platform_constructs.limits import Limit
 
 #: CloudFront's own region: the certificate, the web ACL and the edge stack live there.
 EDGE_REGION = "us-east-1"
-#: AWS WAF rate-based rules: at least 10 requests per window, windows of 60, 120, 300 or 600 s.
-RATE_LIMIT = Limit(10, 2_000_000_000, "requests")
-RATE_WINDOWS = (60, 120, 300, 600)
 #: Longest value CloudFront accepts for the Content-Security-Policy of a response headers policy.
 MAX_CSP_LENGTH = 1783
 #: Seconds a browser and the CDN keep index.html (hashed assets are kept a year). At least 1: with every
@@ -35,14 +33,16 @@ _QUERY_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 class RateLimitConfig(Strict):
     """A per-IP rate-based WAF rule: at most `limit` requests in `window_seconds`."""
 
-    limit: int = bounded(RATE_LIMIT, "Requests per window and client IP.")
+    limit: int = bounded(WAF_RATE_LIMIT_REQUESTS, "Requests per window and client IP.")
     window_seconds: int = Field(description="Evaluation window: 60, 120, 300 or 600 seconds.")
 
     @field_validator("window_seconds")
     @classmethod
     def _window(cls, value: int) -> int:
-        if value not in RATE_WINDOWS:
-            raise ValueError(f"AWS WAF evaluates rate limits over {', '.join(map(str, RATE_WINDOWS))} seconds")
+        if value not in WAF_RATE_WINDOWS_SECONDS:
+            raise ValueError(
+                f"AWS WAF evaluates rate limits over {', '.join(map(str, WAF_RATE_WINDOWS_SECONDS))} seconds"
+            )
         return value
 
 

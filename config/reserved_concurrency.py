@@ -11,7 +11,7 @@ RESERVED_CONCURRENCY = Limit(0, 1000, "concurrent executions, 0 for none")
 
 
 class ReservedConcurrencyConfig(Strict):
-    """Lambda reserved concurrency per function (README: Data tier, "Reserved concurrency").
+    """Lambda reserved concurrency per function (docs/tiers/data.md, "Reserved concurrency").
 
     A reservation takes that many executions from the account's quota for good, and Lambda keeps 100 of the
     quota unreserved: in an account whose quota is still 10 or 50, any reservation fails the deploy. Reserve

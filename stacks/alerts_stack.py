@@ -18,9 +18,6 @@ from platform_constructs.log_retention import retention_from_days
 from platform_constructs.physical_names import environment_prefix
 from stacks.platform_stack import PlatformStack
 
-#: The main region's topic and alarm prefix under its former name, while the monitoring stack moves over.
-alerts_prefix = environment_prefix
-
 
 def alarm_topics(scope: Construct, config: EnvironmentConfig, prefix: str) -> AlarmTopics:
     """The environment's topic pair named `prefix`-critical / -warning, in `scope`'s region."""

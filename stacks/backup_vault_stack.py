@@ -22,7 +22,7 @@ from constructs import Construct
 
 from config.schema import EnvironmentConfig
 
-# Importable from here too while the data and monitoring stacks move to `physical_names`.
+# Importable from here too while the data stack moves to `physical_names`.
 from platform_constructs.physical_names import (
     backup_vault_name as backup_vault_name,
     copy_vault_name as copy_vault_name,

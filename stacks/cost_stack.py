@@ -130,7 +130,7 @@ class CostStack(PlatformStack):
 
         No name: a budget's name and its notifications are create-only, so changing a threshold
         replaces the budget, which a fixed name would make fail (the new one's name is taken).
-        The tag must be activated as a cost-allocation tag in the payer account (README: Cost).
+        The tag must be activated as a cost-allocation tag in the payer account (docs/tiers/cost.md).
         """
         cost = self.config.cost
         warning = topic_arn(self, self.prefix, Severity.WARNING)

@@ -8,7 +8,8 @@ every importing stack (export lock-in), and the services stack can be deployed, 
 redeployed on its own.
 
 The names themselves are spelled in `platform_constructs.physical_names` (with every other physical
-name); this module is where the stacks on both sides of the contract import them from.
+name), which is where the services' side, the monitoring stack and the tests import them from; this
+module keeps the data stack's former import working until that stack imports them from there too.
 """
 
 from __future__ import annotations

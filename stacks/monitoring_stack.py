@@ -12,7 +12,7 @@ balancer's own 5XX: with no target it answers 503) is muted exactly while the se
 (`stacks/night_mute.py`); every other alarm here treats the stopped services as no breach.
 
 Every alarm states what to check first, treats missing data deliberately and notifies its topic
-when it fires and when it recovers. The choices and the reasons are in the README (Observability).
+when it fires and when it recovers. The choices and the reasons are in docs/tiers/observability.md.
 
 The stack composes the parts in `stacks/monitoring/`: the alarms as specs (`catalogue`), the event
 rules and their log groups (`events`) and the dashboard (`dashboard`), each created here, with this
@@ -30,10 +30,15 @@ from config.schema import EnvironmentConfig
 from platform_constructs.alarm_spec import create_alarms
 from platform_constructs.alarm_topics import topic_arn
 from platform_constructs.customer_managed_key import customer_managed_key
-from platform_constructs.physical_names import cluster_name as ecs_cluster_name
+from platform_constructs.physical_names import (
+    DataParameter,
+    cluster_name as ecs_cluster_name,
+    data_parameter_name,
+    environment_prefix,
+    load_balancer_parameter_name,
+    target_group_parameter_name,
+)
 from platform_constructs.severity import Severity
-from stacks.alerts_stack import alerts_prefix
-from stacks.data_parameters import DataParameter, parameter_name
 from stacks.data_stack import DataStack
 from stacks.monitoring.catalogue import monitoring_alarms
 from stacks.monitoring.dashboard import monitoring_dashboard
@@ -42,7 +47,6 @@ from stacks.monitoring.watched import WatchedResources
 from stacks.night_mute import night_mute_rules
 from stacks.platform_stack import PlatformStack
 from stacks.restore_drill import drill_state_machine_arn
-from stacks.services_stack import load_balancer_parameter_name, target_group_parameter_name
 
 
 class MonitoringStack(PlatformStack):
@@ -52,7 +56,7 @@ class MonitoringStack(PlatformStack):
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, data: DataStack, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, config=config, **kwargs)
-        self.prefix = alerts_prefix(config.name)
+        self.prefix = environment_prefix(config.name)
         self.topics: dict[Severity, sns.ITopic] = {
             severity: sns.Topic.from_topic_arn(
                 self, f"{severity.value.capitalize()}Topic", topic_arn(self, self.prefix, severity)
@@ -93,8 +97,8 @@ class MonitoringStack(PlatformStack):
             for name, service in config.services.items()
             if service.paths
         }
-        cache_group = published(parameter_name(config.name, DataParameter.CACHE_REPLICATION_GROUP_ID))
-        maintenance_function = published(parameter_name(config.name, DataParameter.MAINTENANCE_FUNCTION_NAME))
+        cache_group = published(data_parameter_name(config.name, DataParameter.CACHE_REPLICATION_GROUP_ID))
+        maintenance_function = published(data_parameter_name(config.name, DataParameter.MAINTENANCE_FUNCTION_NAME))
         cluster_name = ecs_cluster_name(config.name)
         return WatchedResources(
             cluster_name=cluster_name,

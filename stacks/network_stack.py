@@ -2,7 +2,7 @@
 
 The secret lives here, below the services stack (destroyed and deployed again at will) and the edge
 stack, which both read it by its fixed name (`physical_names.origin_header_secret_name`): the header CloudFront
-sends survives a new services stack, and no cross-stack output carries it (README: The origin header).
+sends survives a new services stack, and no cross-stack output carries it (docs/runbooks/origin-header.md).
 """
 
 from __future__ import annotations

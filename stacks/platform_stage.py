@@ -47,7 +47,7 @@ class PlatformStage(BatchedAspectsStage):
             # Deleting the VPC takes every service down with it; only dev is torn down on purpose.
             termination_protection=not config.is_disposable,
         )
-        # Never torn down, not even dev (README: Recovery): the recovery points outlive everything else.
+        # Never torn down, not even dev (docs/tiers/backup.md): the recovery points outlive everything else.
         self.backup_vault = BackupVaultStack(
             self,
             "BackupVault",
@@ -138,7 +138,7 @@ class PlatformStage(BatchedAspectsStage):
         )
         # The header's value is read by name from the network stack's secret (its us-east-1 replica): no
         # reference ties them, so say it. After the services stack: the listener accepts a new value before
-        # the distribution sends it (README: The origin header).
+        # the distribution sends it (docs/runbooks/origin-header.md).
         self.edge.add_stack_dependency(self.network, "resolves the origin-header secret's us-east-1 replica by name")
         self.edge.add_stack_dependency(self.services, "its origin is the ALB, whose listener must accept its header")
         self.monitoring = MonitoringStack(

@@ -38,14 +38,12 @@ from platform_constructs.acknowledgments import acknowledge
 from platform_constructs.database_function import DatabaseFunction
 from platform_constructs.encrypted_log_group import encrypted_log_group
 from platform_constructs.log_retention import retention_from_days
-
-# The `as` name stays importable from here until the monitoring stack imports `physical_names`.
 from platform_constructs.physical_names import (
     LogGroup,
     drill_execution_log_group_name,
     drill_instance_prefix,
     drill_schedule_name,
-    drill_state_machine_name as drill_state_machine_name,
+    drill_state_machine_name,
     log_group_name,
 )
 from platform_constructs.postgres import FUNCTION_ARCHITECTURE, FUNCTION_RUNTIME, PostgresCluster

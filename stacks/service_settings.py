@@ -5,11 +5,12 @@ as its own user, both with IAM tokens its task role signs (15 minutes each), so 
 stale when credentials rotate. `attach_data_access(task_role)` gives the task role exactly that (the
 data stack's per-service policy, found through SSM).
 
-Endpoints are read from the SSM parameters the data stack publishes (see data_parameters.py),
-resolved by CloudFormation when the consuming stack deploys; pool settings come from config. The
-variable names follow the seed's split: writes go to DATABASE_WRITER_HOST (MASTER_URL), reads to one
-of DATABASE_REPLICA_HOSTS (REPLICA_URL), picked per new connection: an IAM token is signed for one
-host name, so the weighted reader name cannot be used with IAM.
+Endpoints are read from the SSM parameters the data stack publishes (named in
+`platform_constructs.physical_names`), resolved by CloudFormation when the consuming stack deploys;
+pool settings come from config. The variable names follow the seed's split: writes go to
+DATABASE_WRITER_HOST (MASTER_URL), reads to one of DATABASE_REPLICA_HOSTS (REPLICA_URL), picked per
+new connection: an IAM token is signed for one host name, so the weighted reader name cannot be used
+with IAM.
 """
 
 from __future__ import annotations
@@ -19,8 +20,15 @@ from dataclasses import dataclass
 from aws_cdk import aws_iam as iam, aws_ssm as ssm
 from constructs import Construct
 
-from config.schema import EnvironmentConfig, cache_user, database_role
-from stacks.data_parameters import SERVICE_ACCESS_POLICY, DataParameter, parameter_name, service_parameter_name
+from config.schema import EnvironmentConfig
+from platform_constructs.physical_names import (
+    SERVICE_ACCESS_POLICY,
+    DataParameter,
+    cache_user,
+    data_parameter_name,
+    database_role,
+    service_data_parameter_name,
+)
 
 #: Environment variable -> the SSM parameter holding its value (the same for every service).
 ENDPOINT_VARIABLES: dict[str, DataParameter] = {
@@ -59,7 +67,7 @@ def data_tier_settings(scope: Construct, config: EnvironmentConfig, service: str
     settings = config.services[service]
 
     def endpoint(parameter: DataParameter) -> str:
-        return ssm.StringParameter.value_for_string_parameter(scope, parameter_name(env, parameter))
+        return ssm.StringParameter.value_for_string_parameter(scope, data_parameter_name(env, parameter))
 
     pool = config.database.pool
     environment = {name: endpoint(parameter) for name, parameter in ENDPOINT_VARIABLES.items()}
@@ -92,7 +100,7 @@ def data_tier_settings(scope: Construct, config: EnvironmentConfig, service: str
     has_access = bool(settings.database or settings.cache_key_prefixes)
     policy_arn = (
         ssm.StringParameter.value_for_string_parameter(
-            scope, service_parameter_name(env, service, SERVICE_ACCESS_POLICY)
+            scope, service_data_parameter_name(env, service, SERVICE_ACCESS_POLICY)
         )
         if has_access
         else None

@@ -4,7 +4,7 @@ Stateless: everything here can be destroyed and deployed again (the images live 
 stack, the data in the data stack). Each service:
 
 - runs from the image config names (`[images]`); a service without one is created with zero tasks
-  and no scaling (the first deploy into an empty account), see the README's runbook;
+  and no scaling (the first deploy into an empty account), see docs/first-deploy.md, "The first image";
 - gets its container settings from `service_settings.data_tier_settings` (endpoints, its database
   role, its cache user, pool numbers; no secret) plus its plain `environment` and, as ECS secrets,
   its own `secrets` (Secrets Manager, below `ticketing/<env>/<service>/`);
@@ -58,15 +58,15 @@ from platform_constructs.log_bucket import LogLifecycle
 from platform_constructs.log_retention import retention_from_days
 from platform_constructs.naming import pascal_case
 from platform_constructs.origin_load_balancer import OriginLoadBalancer
-from platform_constructs.physical_names import (  # the two `as` names: importable from here until monitoring moves
+from platform_constructs.physical_names import (
     cluster_name,
     environment_prefix,
-    load_balancer_parameter_name as load_balancer_parameter_name,
+    load_balancer_parameter_name,
     origin_header_secret_name,
     repository_name,
     service_connect_namespace,
     service_secret_name,
-    target_group_parameter_name as target_group_parameter_name,
+    target_group_parameter_name,
     task_family,
 )
 from stacks.monitoring.seats import low_available_seats
@@ -109,7 +109,7 @@ class ServicesStack(PlatformStack):
             logs_of_this_account=True,
         )
 
-        # The origin header's secret is the network stack's, read by name (README: The origin header). While
+        # The origin header's secret is the network stack's, read by name (docs/runbooks/origin-header.md). While
         # it moves there, this stack keeps its former secret, whose value the listener accepts too, and the
         # output the edge stack read it through (an edge rolled back to its former template reads it again).
         self.former_origin_secret: secretsmanager.Secret | None = None

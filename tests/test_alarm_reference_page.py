@@ -13,8 +13,7 @@ from typing import Any
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from platform_constructs.alarm_spec import AlarmSpec
-from platform_constructs.physical_names import low_available_seats_alarm_name
-from stacks.alerts_stack import alerts_prefix
+from platform_constructs.physical_names import environment_prefix, low_available_seats_alarm_name
 from stacks.monitoring.seats import low_available_seats
 from tests.alarm_summary import AlarmRow, Watched, alarm_rows
 from tests.conftest import SynthesizedEnvironment
@@ -105,6 +104,6 @@ def test_the_page_names_every_alarm_once_per_environment() -> None:
 
 def test_the_seat_alarm_is_named_as_physical_names_says(env: SynthesizedEnvironment) -> None:
     """The services stack's seat alarm is the one spec another module names (physical_names)."""
-    assert low_available_seats(env.config).name(alerts_prefix(env.config.name)) == low_available_seats_alarm_name(
+    assert low_available_seats(env.config).name(environment_prefix(env.config.name)) == low_available_seats_alarm_name(
         env.config.name
     )

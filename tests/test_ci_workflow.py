@@ -1,5 +1,5 @@
 """The GitHub Actions workflow users run (.github/workflows/ci.yml), checked offline: valid against the
-GitHub workflow schema that check-jsonschema ships, and doing what the README promises of it."""
+GitHub workflow schema that check-jsonschema ships, and doing what docs/ci.md promises of it."""
 
 from __future__ import annotations
 

@@ -122,7 +122,7 @@ def test_an_environment_the_assembly_lacks_is_named(dev: SynthesizedEnvironment)
 
 
 def test_make_cost_synthesises_and_prints_the_table(tmp_path: Path) -> None:
-    """The README's command, through make and the cdk CLI."""
+    """The manual's command, through make and the cdk CLI."""
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"}
     result = subprocess.run(
         ["make", "--no-print-directory", "cost", "ENV=dev", f"OUT={tmp_path / 'out'}"],

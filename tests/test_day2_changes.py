@@ -224,7 +224,8 @@ def test_a_retention_change_changes_only_the_backup_plan(
     assert stacks["ticketing-staging-data"][0] == "0 added, 1 changed, 0 replaced, 0 removed"
 
 
-#: What the README's restore runbook says each listed ID is named in: the condition column, word for word.
+#: What the restore runbook (docs/runbooks/restore.md) says each listed ID is named in: the condition column,
+#: word for word.
 WHEN = {
     "primary": "always",
     "replica": "`read_replicas` ≥ {n}",
@@ -234,7 +235,7 @@ WHEN = {
 
 
 def runbook_ids() -> dict[str, str]:
-    """The logical IDs the README's restore runbook lists, with the condition it gives for each."""
+    """The logical IDs the restore runbook lists, with the condition it gives for each."""
     text = RESTORE_RUNBOOK.read_text(encoding="utf-8")
     section = text.split("## Runbook: restore the primary into the stack", 1)[1].split("\n## ", 1)[0]
     return dict(re.findall(r"^\| `(Postgres\w+)` \| ([^|]+?) \|", section, flags=re.MULTILINE))
@@ -252,7 +253,7 @@ def test_a_restore_replaces_the_primary_and_replicas_never_the_proxy(
     platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path, name: str
 ) -> None:
     """restore_from with a new suffix: `make diff` names the primary, each replica and (where they are retained)
-    their log groups, exactly the IDs the README's runbook lists for that environment; the proxy keeps its name
+    their log groups, exactly the IDs the restore runbook lists for that environment; the proxy keeps its name
     and its target group re-targets in place (DBInstanceIdentifiers is not create-only); the proxy's endpoint,
     which services read as database/writer-host, is unchanged."""
     before = platform(name)
@@ -265,7 +266,7 @@ def test_a_restore_replaces_the_primary_and_replicas_never_the_proxy(
     named = named_unsafe(result.stderr)
     assert {stack for stack, _ in named} == {data}, result.stderr
     listed = runbook_ids()
-    assert listed, "the README's restore runbook lists no logical IDs"
+    assert listed, "the restore runbook lists no logical IDs"
     for logical_id, when in listed.items():
         assert when == expected_when(logical_id), (logical_id, when)
     replicas = before.config.database.read_replicas

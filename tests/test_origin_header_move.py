@@ -8,7 +8,7 @@
   destroyed and deployed again. At every moment of every order the stacks' dependencies allow, each
   listener rule accepts every value the distribution may send, and every reference resolves.
 - The guard (`make diff`) refuses the final release's removal of the former secret unless the
-  allow-list block of the README names it.
+  allow-list block of docs/runbooks/origin-header.md names it.
 """
 
 from __future__ import annotations
@@ -254,9 +254,9 @@ def test_make_diff_refuses_the_former_secrets_removal_unless_the_readme_entry_al
     assert "allowed" in allowed.stdout + allowed.stderr
 
 
-# --- the README's commands, as written ------------------------------------------------------------
+# --- the runbook's commands, as written ------------------------------------------------------------
 
-#: The values the README's placeholders stand for in these tests.
+#: The values the runbook's placeholders stand for in these tests.
 PLACEHOLDERS = {"<env>": "dev", "<Env>": "Dev", "<DistributionId>": "E2EXAMPLE0000"}
 GLOBAL_OPTIONS = {"--query", "--output", "--region"}
 

@@ -1,5 +1,5 @@
 """`make preflight` and `python -m tools.preflight` as a user runs them, without AWS credentials: one line
-that says so, exit 2, no traceback; and every preflight or deploy-guard command the README shows, run as
+that says so, exit 2, no traceback; and every preflight or deploy-guard command the manual shows, run as
 written the same way."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The pages that show these commands: the front door and the deploy runbooks.
 MANUAL = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 NO_CREDENTIALS = "no AWS credentials found"
-#: The commands of this topic in the README (inline or fenced), `<env>` standing for an environment.
+#: The commands of this topic in the manual (inline or fenced), `<env>` standing for an environment.
 #: make's own closing line for a failed recipe (`make: *** [Makefile:N: preflight] Error 2`).
 MAKE_ERROR = re.compile(r"make(\[\d+\])?: \*\*\* ")
 README_COMMAND = re.compile(r"`((?:make preflight|\.venv/bin/python -m tools\.(?:preflight|deploy_guard))[^`]*)`")

@@ -1,7 +1,7 @@
-"""The Service Quotas codes of `make preflight`: well formed, documented, and the README's table equal to them.
+"""The Service Quotas codes of `make preflight`: well formed, documented, and the Deploy page's table equal to them.
 
 The codes were checked against AWS's quota pages and public Service Quotas listings (the sources are in
-`tools/preflight/quotas.py`); this keeps the README's table, the module's table and the constants from
+`tools/preflight/quotas.py`); this keeps docs/deploy.md's table, the module's table and the constants from
 drifting apart when one of them changes.
 """
 
@@ -24,11 +24,11 @@ def constants() -> dict[str, ServiceQuota]:
 
 
 def readme_rows() -> dict[tuple[str, str | None], str]:
-    """(service code, quota code or None) -> AWS's name, from the table in README's "### Preflight"."""
+    """(service code, quota code or None) -> AWS's name, from the table in docs/deploy.md's "## Preflight"."""
     text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
     section = text.split("## Preflight", 1)[1].split("\n## ", 1)[0]
     header = "| Service code | Quota code | AWS's name |"
-    assert header in section, "README's Preflight section has the quota code table"
+    assert header in section, "docs/deploy.md's Preflight section has the quota code table"
     rows: dict[tuple[str, str | None], str] = {}
     for line in section.split(header, 1)[1].splitlines()[2:]:
         if not line.startswith("|"):

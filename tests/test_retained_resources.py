@@ -9,7 +9,7 @@ The audit reads every synthesised template of every environment, generically: a 
 name is fixed when a property that names it (the type's writable primary identifier, or its create-only
 `Name`, from CloudFormation's schema as cfn-lint ships it) is known at synthesis (text, or text joined
 with pseudo parameters). Such a resource may keep plain Retain only if it holds data by the time its own
-create can fail (`HOLDS_DATA_ON_A_FAILED_CREATE`, README: "Retry a failed first deploy").
+create can fail (`HOLDS_DATA_ON_A_FAILED_CREATE`, docs/first-deploy.md, "Retry a failed first deploy").
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from tests.conftest import SynthesizedEnvironment, copy_assembly
 from tools.replacement_rules import resource_schema
 
 #: Types that may hold data before the create that made them has finished, with why a failed create must
-#: keep them (Retain). Only these may keep Retain with a fixed name; each then has a step in the README's
-#: clean-up list.
+#: keep them (Retain). Only these may keep Retain with a fixed name; each then has a step in the clean-up list of
+#: docs/first-deploy.md.
 HOLDS_DATA_ON_A_FAILED_CREATE: dict[str, str] = {
     "AWS::S3::Bucket": "a log bucket receives objects while its stack is still creating, and CloudFormation cannot "
     "delete a bucket that is not empty: RetainExceptOnCreate would turn the rollback into ROLLBACK_FAILED",
@@ -150,7 +150,7 @@ def test_fixed_name_detection() -> None:
     ]
 
 
-@pytest.mark.slow  # through make, as the README runs it
+@pytest.mark.slow  # through make, as the manual runs it
 def test_make_diff_accepts_retain_becoming_retain_except_on_create_without_a_replacement(
     platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
 ) -> None:

@@ -21,7 +21,8 @@ from config.compute import effective_sizing
 from config.loader import validate_environment
 from config.prices import price_table
 from config.schema import EnvironmentConfig, ServicesConfig
-from platform_constructs.origin_load_balancer import MAX_RULE_CONDITION_VALUES, ORIGIN_HEADER_NAME
+from platform_constructs.accepted_values import MAX_RULE_CONDITION_VALUES
+from platform_constructs.origin_load_balancer import ORIGIN_HEADER_NAME
 from platform_constructs.physical_names import (
     alarm_topic_name,
     cluster_name,

@@ -9,8 +9,13 @@ import pytest
 from aws_cdk import App, Environment, Stack, assertions, aws_ecs as ecs
 
 from config import load_environment
-from config.schema import cache_user, database_role
-from stacks.data_parameters import SERVICE_ACCESS_POLICY, parameter_name, service_parameter_name
+from platform_constructs.physical_names import (
+    SERVICE_ACCESS_POLICY,
+    cache_user,
+    data_parameter_name,
+    database_role,
+    service_data_parameter_name,
+)
 from stacks.service_settings import ENDPOINT_VARIABLES, data_tier_settings
 
 
@@ -78,7 +83,7 @@ def test_the_task_role_attaches_only_its_own_access_policy(
     parameters = template.to_json()["Parameters"]
     (role,) = template.find_resources("AWS::IAM::Role").values()
     (arn,) = role["Properties"]["ManagedPolicyArns"]
-    assert parameters[arn["Ref"]]["Default"] == service_parameter_name("prod", "bookings", SERVICE_ACCESS_POLICY)
+    assert parameters[arn["Ref"]]["Default"] == service_data_parameter_name("prod", "bookings", SERVICE_ACCESS_POLICY)
 
 
 def test_endpoints_are_resolved_from_ssm_at_deploy_time(bookings: tuple[assertions.Template, dict[str, Any]]) -> None:
@@ -88,7 +93,7 @@ def test_endpoints_are_resolved_from_ssm_at_deploy_time(bookings: tuple[assertio
     for variable, parameter in ENDPOINT_VARIABLES.items():
         reference = env[variable]["Ref"]
         assert parameters[reference]["Type"] == "AWS::SSM::Parameter::Value<String>"
-        assert parameters[reference]["Default"] == parameter_name("prod", parameter)
+        assert parameters[reference]["Default"] == data_parameter_name("prod", parameter)
 
 
 def test_a_service_without_a_database_gets_no_database_identity() -> None:

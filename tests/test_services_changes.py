@@ -88,8 +88,8 @@ def test_ending_the_origin_header_move_updates_the_rules_in_place_and_deletes_on
     platform: Callable[[str], SynthesizedEnvironment], tmp_path: Path
 ) -> None:
     """`keep_former_origin_secret` true -> false: a replaced rule would collide with its own priority, so every
-    listener rule must change in place; the former secret is the one resource removed (README: The origin
-    header), and the CLI's --fail-on destructive says so."""
+    listener rule must change in place; the former secret is the one resource removed
+    (docs/runbooks/origin-header.md), and the CLI's --fail-on destructive says so."""
     committed = platform("prod")
     keep = committed.config.load_balancer.keep_former_origin_secret
     other = synth_changed("prod", tmp_path, load_balancer__keep_former_origin_secret=not keep)

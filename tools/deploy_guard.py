@@ -2,7 +2,7 @@
 
     python -m tools.deploy_guard --env staging [--assembly cdk.out]
 
-The first deploy of an environment is a manual `cdk deploy --no-rollback` run (README: Deploy): it
+The first deploy of an environment is a manual `cdk deploy --no-rollback` run (docs/deploy.md): it
 takes an hour or more, and a failure part-way must stop in place so that `cdk deploy` resumes it,
 which CI's rolling-back deploy cannot do. So this reads the environment's stacks from the synthesised
 assembly (`make preflight`, the step before, writes it) and looks each up in its own region (main,

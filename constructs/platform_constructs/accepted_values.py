@@ -2,11 +2,13 @@
 
 Plain Python, no aws-cdk-lib import: the config schema validates an environment file against these
 before any construct exists, and loading aws-cdk-lib (which starts Node.js) only to read a tuple would
-make every config check pay for it. The constructs that take these values check them too; a test keeps
-each construct module's copy equal to the one here until it imports it from here.
+make every config check pay for it. The constructs that take these values import them from here and
+check them too, so a value the config accepts is never refused later by a construct.
 """
 
 from __future__ import annotations
+
+from platform_constructs.limits import Limit
 
 # --- CloudWatch Logs ----------------------------------------------------------------------------
 #: Every finite retention CloudWatch Logs accepts, in days.
@@ -55,3 +57,9 @@ EVICTION_POLICIES: tuple[str, ...] = (
 MAX_RULE_CONDITION_VALUES = 5
 #: The origin header has one value, or two while it rotates or moves to another secret.
 MAX_HEADER_VALUES = 2
+
+# --- AWS WAF -------------------------------------------------------------------------------------
+#: Requests per window and client IP a rate-based rule accepts (10 is AWS WAF's floor).
+WAF_RATE_LIMIT_REQUESTS = Limit(10, 2_000_000_000, "requests")
+#: The evaluation windows AWS WAF offers for a rate-based rule, in seconds.
+WAF_RATE_WINDOWS_SECONDS: tuple[int, ...] = (60, 120, 300, 600)

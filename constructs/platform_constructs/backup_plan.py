@@ -64,7 +64,7 @@ class DatabaseBackupPlan(Construct):
         if not 1 <= point_in_time_days <= MAX_POINT_IN_TIME_DAYS:
             raise ValueError(f"{plan_name}: point_in_time_days must be 1 to {MAX_POINT_IN_TIME_DAYS}")
         # No fixed name: IAM names are global to the account, and the same stack may be deployed in a second
-        # region (README: Recovery, the main region is lost).
+        # region (docs/runbooks/lost-region.md).
         self.role = iam.Role(
             self,
             "Role",

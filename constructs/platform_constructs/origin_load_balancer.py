@@ -26,15 +26,12 @@ from aws_cdk import (
 )
 from constructs import Construct
 
+from platform_constructs.accepted_values import MAX_HEADER_VALUES, MAX_RULE_CONDITION_VALUES
 from platform_constructs.log_bucket import LogLifecycle, log_bucket
 
 HTTPS_PORT = 443
 #: The header the CDN adds to every origin request; its value is the shared secret.
 ORIGIN_HEADER_NAME = "X-Origin-Verify"
-#: An ALB rule holds at most 5 condition values in all (each header value and path pattern counts).
-MAX_RULE_CONDITION_VALUES = 5
-#: The origin header has one value, or two while it rotates or moves to another secret.
-MAX_HEADER_VALUES = 2
 #: Listener rule priorities ALB accepts.
 MAX_PRIORITY = 50_000
 #: TLS 1.2 and 1.3 with forward secrecy and AEAD ciphers only (ELBSecurityPolicy-TLS13-1-2-Res-2021-06).

@@ -152,7 +152,7 @@ def target_group_parameter_name(environment: str, service: str) -> str:
 class DataParameter(StrEnum):
     """The data tier's SSM parameters: each value is the path below `/ticketing/<env>/data/`.
 
-    The services and the monitoring stack read them at deploy time (README: the data tier's contract).
+    The services and the monitoring stack read them at deploy time (docs/tiers/data.md, "Endpoints services use").
     """
 
     DATABASE_WRITER_HOST = "database/writer-host"  # RDS Proxy endpoint: all writes

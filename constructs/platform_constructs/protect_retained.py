@@ -20,7 +20,7 @@ _KEPT = (CfnDeletionPolicy.RETAIN, CfnDeletionPolicy.SNAPSHOT, CfnDeletionPolicy
 #: fails (DeletionPolicy RetainExceptOnCreate). A rolled-back first deploy then deletes it, and the retry
 #: does not collide with a left-over name ("already exists"); once created, it outlives its stack as
 #: Retain would. What it can hold by then (the logs of the failed attempt, nothing else) is in the
-#: stack's events; `--no-rollback` keeps everything in place (README: "Retry a failed first deploy").
+#: stack's events; `--no-rollback` keeps everything in place (docs/first-deploy.md, "Retry a failed first deploy").
 KEPT = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
 
 

@@ -5,7 +5,7 @@ this one (the confused deputy). Where the service's own documentation says it se
 `aws:SourceArn` when it assumes a role or invokes a function, the trust carries both: the account, and the
 ARN (a pattern) of the resource it acts for. Where the documentation names no such key, none is added: a
 key the service does not send makes the condition false and denies the service at run time. The services of
-each kind, and why, are in the README ("Service principals and their source conditions") and in
+each kind, and why, are in docs/tiers/data.md ("Service principals and their source conditions") and in
 `tests/test_service_principal_conditions.py`, which reads every template.
 """
 
@@ -46,7 +46,7 @@ def ecs_task_role_principal(scope: Construct) -> iam.PrincipalWithConditions:
     ECS's task IAM role page recommends `aws:SourceAccount` and `aws:SourceArn` in the task role's trust and
     gives `arn:<partition>:ecs:<region>:<account>:*`: naming one cluster in `aws:SourceArn` is not supported,
     so the ARN matches every ECS resource of the account and region. Not for a task execution role: ECS's
-    execution-role page gives that trust without the keys (see the README's table).
+    execution-role page gives that trust without the keys (see the table in docs/tiers/data.md).
     """
     arn = Stack.of(scope).format_arn(service="ecs", resource="*")
     return from_own_source(scope, "ecs-tasks.amazonaws.com", arn)

@@ -29,14 +29,10 @@ from dataclasses import dataclass
 from aws_cdk import RemovalPolicy, aws_kms as kms, aws_logs as logs, aws_wafv2 as wafv2
 from constructs import Construct
 
+from platform_constructs.accepted_values import WAF_RATE_LIMIT_REQUESTS, WAF_RATE_WINDOWS_SECONDS
 from platform_constructs.encrypted_log_group import encrypted_log_group
-from platform_constructs.limits import Limit
 from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
 
-#: AWS WAF rate-based rules: at least 10 requests per window (AWS WAF's floor).
-RATE_LIMIT_REQUESTS = Limit(10, 2_000_000_000, "requests")
-#: The evaluation windows AWS WAF offers for a rate-based rule.
-RATE_WINDOWS_SECONDS = (60, 120, 300, 600)
 #: AWS managed rule groups on every request unless the caller chooses others, in this order.
 DEFAULT_MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
@@ -67,10 +63,10 @@ class RateLimit:
     window_seconds: int
 
     def __post_init__(self) -> None:
-        RATE_LIMIT_REQUESTS.check("rate limit", self.limit)
-        if self.window_seconds not in RATE_WINDOWS_SECONDS:
+        WAF_RATE_LIMIT_REQUESTS.check("rate limit", self.limit)
+        if self.window_seconds not in WAF_RATE_WINDOWS_SECONDS:
             raise ValueError(
-                f"rate limit window: AWS WAF evaluates over {', '.join(map(str, RATE_WINDOWS_SECONDS))} seconds, "
+                f"rate limit window: AWS WAF evaluates over {', '.join(map(str, WAF_RATE_WINDOWS_SECONDS))} seconds, "
                 f"got {self.window_seconds}"
             )
 

@@ -21,8 +21,6 @@ from platform_constructs.customer_managed_key import customer_managed_key
 from platform_constructs.web_acl import (
     DEFAULT_MANAGED_RULE_GROUPS,
     DEFAULT_REDACTED_HEADERS,
-    RATE_LIMIT_REQUESTS,
-    RATE_WINDOWS_SECONDS,
     CloudFrontWebAcl,
     PathRateLimit,
     RateLimit,
@@ -212,10 +210,32 @@ def test_invalid_inputs_are_refused_with_a_message_naming_them(make: Any, messag
         make()
 
 
-def test_the_config_accepts_exactly_the_rate_limits_the_construct_does() -> None:
-    """The schema checks `[edge.waf]` without loading aws-cdk-lib, so it keeps its own copy of the bounds."""
-    assert edge_config.RATE_LIMIT == RATE_LIMIT_REQUESTS
-    assert edge_config.RATE_WINDOWS == RATE_WINDOWS_SECONDS
+@pytest.mark.parametrize(
+    ("limit", "window_seconds", "valid"),
+    [
+        (10, 60, True),
+        (2_000_000_000, 600, True),
+        (2000, 120, True),
+        (9, 60, False),
+        (2_000_000_001, 300, False),
+        (100, 90, False),
+        (100, 900, False),
+    ],
+)
+def test_the_config_accepts_exactly_the_rate_limits_the_construct_does(
+    limit: int, window_seconds: int, valid: bool
+) -> None:
+    """`[edge.waf]` is checked before any construct exists; both read `accepted_values`' WAF bounds."""
+
+    def accepted(make: Any) -> bool:
+        try:
+            make()
+        except ValueError:
+            return False
+        return True
+
+    assert accepted(lambda: edge_config.RateLimitConfig(limit=limit, window_seconds=window_seconds)) is valid
+    assert accepted(lambda: RateLimit(limit=limit, window_seconds=window_seconds)) is valid
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,7 @@ from config import ENVIRONMENT_NAMES, EnvironmentConfig, load_environment
 from config.edge import EDGE_REGION
 from platform_constructs.alarm_spec import AlarmSpec
 from platform_constructs.alarm_topics import Severity, delivery_alarm_specs, delivery_failure_log, topic_name
-from platform_constructs.physical_names import cluster_name, edge_prefix
-from stacks.alerts_stack import alerts_prefix
+from platform_constructs.physical_names import cluster_name, edge_prefix, environment_prefix
 from stacks.data_stack import primary_identifier
 from stacks.edge_alarms import edge_alarm_specs
 from stacks.monitoring.catalogue import monitoring_alarms
@@ -66,7 +65,7 @@ def scheduled_maintenance_tasks(config: EnvironmentConfig) -> dict[str, bool]:
 
 def environment_alarms(config: EnvironmentConfig) -> list[StackAlarms]:
     """Every alarm of `config`'s environment, by stack, as the stacks build them."""
-    prefix = alerts_prefix(config.name)
+    prefix = environment_prefix(config.name)
     primary = primary_identifier(config)
     watched = WatchedResources(
         cluster_name=cluster_name(config.name),

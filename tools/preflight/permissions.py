@@ -1,5 +1,5 @@
 """The IAM actions the preflight and the deploy guard call: read-only, listed so that a role can be given
-exactly these (README: CI workflow); `tests/test_preflight.py` checks that a whole run calls nothing else."""
+exactly these (docs/ci.md); `tests/test_preflight.py` checks that a whole run calls nothing else."""
 
 from __future__ import annotations
 

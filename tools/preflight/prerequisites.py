@@ -1,5 +1,5 @@
 """What the templates refer to but do not create: ECS's service-linked role, the ACM certificates and
-the Route 53 hosted zone (README: "Before the first deploy of the services tier")."""
+the Route 53 hosted zone (docs/first-deploy.md, "Before the first deploy of the services tier")."""
 
 from __future__ import annotations
 
