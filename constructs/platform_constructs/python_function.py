@@ -24,7 +24,8 @@ from aws_cdk import (
 from constructs import Construct, IConstruct
 
 from platform_constructs.acknowledgments import acknowledge, log_streams_as_nag_shows
-from platform_constructs.log_encryption import allow_cloudwatch_logs, log_group_arn
+from platform_constructs.encrypted_log_group import encrypted_log_group
+from platform_constructs.log_encryption import log_group_arn
 
 #: How long a run may take when the caller says nothing.
 DEFAULT_TIMEOUT = Duration.minutes(5)
@@ -109,7 +110,7 @@ class PythonFunction(Construct):
                 f"reserved_concurrency: must be between {low} and {high}, or None for no reservation, "
                 f"got {reserved_concurrency}"
             )
-        self.log_group = logs.LogGroup(
+        self.log_group = encrypted_log_group(
             self,
             log_group_id,
             log_group_name=log_group_name,
@@ -117,7 +118,6 @@ class PythonFunction(Construct):
             encryption_key=encryption_key,
             removal_policy=log_removal_policy,
         )
-        allow_cloudwatch_logs(encryption_key, self, log_group_arns=[log_group_arn(self, log_group_name)])
         self.role = iam.Role(
             self,
             "Role",
